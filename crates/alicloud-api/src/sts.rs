@@ -1,0 +1,74 @@
+//! STS (API version 2015-04-01): `GetCallerIdentity` and `AssumeRole`, typed.
+
+use crate::credentials::Credentials;
+use crate::time::{parse_text, parse_time};
+use serde_json::Value;
+
+pub const VERSION: &str = "2015-04-01";
+
+/// Who the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account_id: String,
+    pub arn: Option<String>,
+    pub identity_type: Option<String>,
+    pub principal_id: Option<String>,
+    pub user_id: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub fn parse_caller_identity(body: &Value) -> Result<CallerIdentity, String> {
+    Ok(CallerIdentity {
+        account_id: parse_text(body.get("AccountId"))
+            .ok_or_else(|| "no AccountId field".to_string())?,
+        arn: parse_text(body.get("Arn")),
+        identity_type: parse_text(body.get("IdentityType")),
+        principal_id: parse_text(body.get("PrincipalId")),
+        user_id: parse_text(body.get("UserId")),
+        request_id: parse_text(body.get("RequestId")),
+    })
+}
+
+/// Reads `AssumeRole`'s `Credentials{AccessKeyId,AccessKeySecret,SecurityToken,Expiration}`.
+/// Error messages name missing fields only, never values.
+pub fn parse_assume_role(body: &Value) -> Result<Credentials, String> {
+    let c = body
+        .get("Credentials")
+        .ok_or_else(|| "no Credentials field".to_string())?;
+    let field = |k: &str| parse_text(c.get(k)).ok_or_else(|| format!("no Credentials.{k} field"));
+    let mut creds = Credentials::new(field("AccessKeyId")?, field("AccessKeySecret")?)
+        .with_security_token(field("SecurityToken")?);
+    creds.expiration = parse_time(c.get("Expiration"));
+    Ok(creds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn caller_identity() {
+        let id = parse_caller_identity(&json!({"AccountId": "123", "Arn": "acs:ram::123:root",
+            "IdentityType": "Account", "RequestId": "r"}))
+        .unwrap();
+        assert_eq!(id.account_id, "123");
+        assert_eq!(id.identity_type.as_deref(), Some("Account"));
+        assert!(parse_caller_identity(&json!({"Arn": "x"})).is_err());
+    }
+
+    #[test]
+    fn assume_role() {
+        let c = parse_assume_role(&json!({"Credentials": {"AccessKeyId": "STS.abc",
+            "AccessKeySecret": "sek", "SecurityToken": "tok", "Expiration": "2030-01-01T00:00:00Z"}}))
+        .unwrap();
+        assert_eq!(c.access_key_id, "STS.abc");
+        assert_eq!(c.access_key_secret.expose(), "sek");
+        assert_eq!(c.security_token.as_ref().unwrap().expose(), "tok");
+        assert_eq!(c.expiration.unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
+        let e = parse_assume_role(&json!({"Credentials": {"AccessKeyId": "STS.abc",
+            "AccessKeySecret": "sek"}}))
+        .unwrap_err();
+        assert!(!e.contains("sek"));
+    }
+}

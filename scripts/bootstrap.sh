@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything alicloud_fdw needs to build and test on a Debian machine. Idempotent: each step
+# checks first and does nothing when its work is already done.
+set -euo pipefail
+
+PG_MAJOR="${PG_MAJOR:-15}"
+PGRX_VERSION="0.16.1"
+PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# 1. Debian packages: the PostgreSQL server and its headers, clang for pgrx's bindgen, sudo to run
+#    initdb as the postgres OS user.
+need_pkgs=()
+for p in "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" libclang-dev clang pkg-config sudo \
+         build-essential libssl-dev ca-certificates curl; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${need_pkgs[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+else
+  log "Debian packages present"
+fi
+
+# 2. cargo-pgrx, pinned to the pgrx version the extension is built with.
+if cargo pgrx --version 2>/dev/null | grep -q " ${PGRX_VERSION}\$"; then
+  log "cargo-pgrx ${PGRX_VERSION} present"
+else
+  log "installing cargo-pgrx ${PGRX_VERSION} (takes about 5 minutes)"
+  cargo install cargo-pgrx --version "${PGRX_VERSION}" --locked
+fi
+
+# 3. pgrx's registry of Postgres installations: point it at Debian's PostgreSQL.
+pgrx_config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
+if [ -f "$pgrx_config" ] && grep -q "pg${PG_MAJOR} = \"${PG_CONFIG}\"" "$pgrx_config"; then
+  log "cargo pgrx init already done for pg${PG_MAJOR}"
+else
+  log "cargo pgrx init --pg${PG_MAJOR} ${PG_CONFIG}"
+  cargo pgrx init "--pg${PG_MAJOR}" "${PG_CONFIG}"
+fi
+log "done"

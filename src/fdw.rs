@@ -1,0 +1,282 @@
+//! The foreign data wrapper: supabase-wrappers' `ForeignDataWrapper` over the API client.
+//!
+//! Planning (`new`, `get_rel_size`) does no network I/O. `begin_scan` makes every call (one
+//! `DescribeTrails` per region, concurrently, plus `GetCallerIdentity` when a selected column needs
+//! it), buffers the trails, and `iter_scan` turns them into rows; `re_scan` replays the buffer.
+
+use crate::error::FdwError;
+use crate::options::{Regions, ServerOptions};
+use crate::pushdown::{self, ScanPlan};
+use crate::table::{self, CellValue, ColumnDef, RowSource};
+use crate::{runtime, user_mapping};
+use alicloud_api::actiontrail::DescribeTrailsRequest;
+use alicloud_api::{Client, Trail};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, JsonB, PgRelation};
+use std::collections::HashMap;
+use supabase_wrappers::prelude::*;
+
+/// Rows a region is assumed to list, for the planner's estimate.
+const ROWS_PER_REGION_ESTIMATE: i64 = 5;
+/// Regions assumed when the `regions` option is `*`, for the estimate (ActionTrail had 26-28).
+const ALL_REGIONS_ESTIMATE: i64 = 28;
+
+#[wrappers_fdw(
+    version = "0.1.0",
+    author = "alicloud_fdw developers",
+    website = "https://github.com/alicloud-fdw/alicloud_fdw",
+    error_type = "FdwError"
+)]
+pub(crate) struct AlicloudFdw {
+    server_oid: pg_sys::Oid,
+    server_key: String,
+    options: ServerOptions,
+    // State of the current scan.
+    targets: Vec<&'static ColumnDef>,
+    rows: Vec<(String, Trail)>,
+    account_id: Option<String>,
+    next: usize,
+}
+
+impl AlicloudFdw {
+    /// The API client for this server and the current user's mapping, shared across queries.
+    fn client(&self) -> Result<(Client, Vec<String>), FdwError> {
+        let mapping = user_mapping::current_user_mapping(self.server_oid)?;
+        let secrets = mapping.secrets();
+        let key = format!("{}\u{1}{}", self.server_key, mapping.cache_key());
+        let client = runtime::api_client(&key, &self.options.client, || mapping.credential_source())
+            .map_err(|error| FdwError::Api { error, more: None, secrets: secrets.clone() })?;
+        Ok((client, secrets))
+    }
+
+    fn configured_regions(&self, client: &Client, secrets: &[String]) -> Result<Vec<String>, FdwError> {
+        match &self.options.regions {
+            Regions::List(l) => Ok(l.clone()),
+            Regions::All => {
+                let ask = self.options.client.sts_region.clone();
+                let c = client.clone();
+                runtime::block_on(async move { c.all_regions(&ask).await })
+                    .map_err(FdwError::Internal)?
+                    .map_err(|error| FdwError::Api { error, more: None, secrets: secrets.to_vec() })
+            }
+        }
+    }
+
+    /// Checks every column of a foreign table: known name, the declared type.
+    fn check_table(table_oid: pg_sys::Oid) -> Result<(), FdwError> {
+        // SAFETY: the planner holds a lock on the relation it is planning a scan of.
+        let rel = unsafe { PgRelation::open(table_oid) };
+        for attr in rel.tuple_desc().iter().filter(|a| !a.is_dropped()) {
+            let name = attr.name().to_string();
+            let Some(def) = table::column(&name) else {
+                return Err(FdwError::UnknownColumn { table: rel.name().to_string(), column: name });
+            };
+            let expected = match def.ty {
+                table::ColumnType::Text => pg_sys::TEXTOID,
+                table::ColumnType::Boolean => pg_sys::BOOLOID,
+                table::ColumnType::Timestamptz => pg_sys::TIMESTAMPTZOID,
+                table::ColumnType::Jsonb => pg_sys::JSONBOID,
+            };
+            if attr.type_oid().value() != expected {
+                return Err(FdwError::ColumnType {
+                    table: rel.name().to_string(),
+                    column: name,
+                    found: type_name(attr.type_oid().value()),
+                    expected: def.ty.sql(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn type_name(oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be copes with any oid and returns a palloc'd C string.
+    unsafe {
+        let p = pg_sys::format_type_be(oid);
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+fn to_cell(v: CellValue) -> Option<Cell> {
+    Some(match v {
+        CellValue::Text(s) => Cell::String(s),
+        CellValue::Boolean(b) => Cell::Bool(b),
+        CellValue::Timestamptz(t) => {
+            // Postgres counts microseconds from 2000-01-01 00:00:00 UTC.
+            const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+            let micros = t.timestamp_micros().checked_sub(PG_EPOCH_OFFSET_MICROS)?;
+            Cell::Timestamptz(TimestampWithTimeZone::try_from(micros).ok()?)
+        }
+        CellValue::Jsonb(j) => Cell::Json(JsonB(j)),
+    })
+}
+
+impl ForeignDataWrapper<FdwError> for AlicloudFdw {
+    fn new(server: ForeignServer) -> Result<Self, FdwError> {
+        let default_region = alicloud_api::CredentialChain::from_process_env().default_region();
+        let options = ServerOptions::from_map(&server.options, default_region)?;
+        let mut opts: Vec<_> = server.options.iter().collect();
+        opts.sort();
+        Ok(AlicloudFdw {
+            server_key: format!("{}\u{1}{:?}", server.server_oid.to_u32(), opts),
+            server_oid: server.server_oid,
+            options,
+            targets: Vec::new(),
+            rows: Vec::new(),
+            account_id: None,
+            next: 0,
+        })
+    }
+
+    fn get_rel_size(
+        &mut self,
+        quals: &[Qual],
+        columns: &[Column],
+        _sorts: &[Sort],
+        _limit: &Option<Limit>,
+        options: &HashMap<String, String>,
+    ) -> Result<(i64, i32), FdwError> {
+        if let Some(oid) = options.get("wrappers.ftable_oid").and_then(|o| o.parse::<u32>().ok()) {
+            Self::check_table(pg_sys::Oid::from(oid))?;
+        }
+        let regions = match &self.options.regions {
+            Regions::List(l) => pushdown::plan(l, quals).regions.len() as i64,
+            Regions::All => ALL_REGIONS_ESTIMATE,
+        };
+        let per_region = match pushdown::plan(&[], quals).names {
+            Some(names) => names.len() as i64,
+            None => ROWS_PER_REGION_ESTIMATE,
+        };
+        let width = 24 * columns.len().max(1) as i32;
+        Ok(((regions * per_region).max(1), width))
+    }
+
+    fn begin_scan(
+        &mut self,
+        quals: &[Qual],
+        columns: &[Column],
+        _sorts: &[Sort],
+        _limit: &Option<Limit>,
+        _options: &HashMap<String, String>,
+    ) -> Result<(), FdwError> {
+        self.targets = columns
+            .iter()
+            .map(|c| {
+                table::column(&c.name).ok_or_else(|| FdwError::UnknownColumn {
+                    table: table::TABLE_NAME.to_string(),
+                    column: c.name.clone(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        self.rows.clear();
+        self.account_id = None;
+        self.next = 0;
+
+        let (client, secrets) = self.client()?;
+        let configured = self.configured_regions(&client, &secrets)?;
+        let ScanPlan { regions, names } = pushdown::plan(&configured, quals);
+        if regions.is_empty() || names.as_ref().is_some_and(|n| n.is_empty()) {
+            return Ok(());
+        }
+        let request = DescribeTrailsRequest {
+            include_shadow_trails: true,
+            include_organization_trail: true,
+            name_list: names.unwrap_or_default(),
+        };
+        let needs_account = self.targets.iter().any(|c| c.needs_account_id);
+        let (results, identity) = runtime::block_on(async {
+            let trails = client.describe_trails_in_regions(&regions, &request);
+            if needs_account {
+                let (t, i) = tokio::join!(trails, client.caller_identity());
+                (t, Some(i))
+            } else {
+                (trails.await, None)
+            }
+        })
+        .map_err(FdwError::Internal)?;
+
+        let mut failures = Vec::new();
+        for (region, result) in results {
+            match result {
+                Ok(answer) => self.rows.extend(answer.trails.into_iter().map(|t| (region.clone(), t))),
+                Err(e) if e.code().is_some_and(|c| self.options.ignore_error_codes.iter().any(|i| i == c)) => {
+                    pgrx::warning!(
+                        "alicloud_fdw: skipping region {region}: {} failed with {} ({}), which ignore_error_codes lists",
+                        e.api().map(|a| a.action.as_str()).unwrap_or("the call"),
+                        e.code().unwrap_or_default(),
+                        e.request_id().map(|r| format!("request id {r}")).unwrap_or_else(|| "no request id".into()),
+                    );
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        if !failures.is_empty() {
+            let total = regions.len();
+            let more = (failures.len() > 1).then(|| {
+                let others: Vec<String> = failures[1..]
+                    .iter()
+                    .map(|e| format!("{}: {}", e.region().unwrap_or("?"), e.code().map(str::to_string).unwrap_or_else(|| e.to_string())))
+                    .collect();
+                format!("{} of {total} regions failed; also: {}", failures.len(), others.join("; "))
+            });
+            let error = failures.swap_remove(0);
+            return Err(FdwError::Api { error, more, secrets });
+        }
+        if let Some(identity) = identity {
+            let identity = identity.map_err(|error| FdwError::Api { error, more: None, secrets })?;
+            self.account_id = Some(identity.account_id);
+        }
+        Ok(())
+    }
+
+    fn iter_scan(&mut self, row: &mut Row) -> Result<Option<()>, FdwError> {
+        let Some((region, trail)) = self.rows.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        let source = RowSource { trail, region, account_id: self.account_id.as_deref() };
+        for col in &self.targets {
+            row.push(col.name, (col.value)(&source).and_then(to_cell));
+        }
+        Ok(Some(()))
+    }
+
+    fn re_scan(&mut self) -> Result<(), FdwError> {
+        self.next = 0;
+        Ok(())
+    }
+
+    fn end_scan(&mut self) -> Result<(), FdwError> {
+        self.rows = Vec::new();
+        Ok(())
+    }
+
+    fn import_foreign_schema(&mut self, stmt: ImportForeignSchemaStmt) -> Result<Vec<String>, FdwError> {
+        if stmt.remote_schema != "alicloud" {
+            return Err(FdwError::UnknownSchema(stmt.remote_schema));
+        }
+        // Postgres itself applies LIMIT TO / EXCEPT to the statements returned.
+        Ok(vec![table::create_table_statement(&stmt.server_name, &stmt.local_schema)])
+    }
+
+    fn validator(options: Vec<Option<String>>, catalog: Option<pg_sys::Oid>) -> Result<(), FdwError> {
+        let Some(catalog) = catalog else { return Ok(()) };
+        let catalog = match catalog {
+            c if c == FOREIGN_SERVER_RELATION_ID => crate::options::Catalog::Server,
+            c if c == pg_sys::UserMappingRelationId => crate::options::Catalog::UserMapping,
+            c if c == FOREIGN_TABLE_RELATION_ID => crate::options::Catalog::Table,
+            c if c == FOREIGN_DATA_WRAPPER_RELATION_ID => crate::options::Catalog::Wrapper,
+            _ => return Ok(()),
+        };
+        let pairs: Vec<(String, String)> = options
+            .into_iter()
+            .flatten()
+            .map(|o| match o.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (o, String::new()),
+            })
+            .collect();
+        crate::options::validate(&pairs, catalog).map_err(FdwError::from)
+    }
+}

@@ -1,0 +1,88 @@
+//! The current user's mapping for a server, and the credential source it names.
+//!
+//! Lookup order is Postgres' own: the user's mapping, else the PUBLIC mapping. With no mapping at
+//! all, the API client's provider chain runs as the database server's OS user (environment, then
+//! `~/.aliyun/config.json` of that user).
+
+use crate::error::FdwError;
+use alicloud_api::{CredentialChain, CredentialSource};
+use pgrx::pg_sys;
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+
+pub struct UserMapping {
+    options: BTreeMap<String, String>,
+}
+
+impl UserMapping {
+    fn get(&self, k: &str) -> Option<String> {
+        self.options.get(k).cloned()
+    }
+
+    /// Values that must never be shown.
+    pub fn secrets(&self) -> Vec<String> {
+        ["access_key_secret", "security_token"]
+            .iter()
+            .filter_map(|k| self.get(k))
+            .collect()
+    }
+
+    /// Identifies the mapping's credentials for the client cache (in memory only, never shown).
+    pub fn cache_key(&self) -> String {
+        format!("{:?}", self.options)
+    }
+
+    pub fn credential_chain(&self) -> CredentialChain {
+        let mut chain = CredentialChain::from_process_env();
+        if let (Some(id), Some(secret)) = (self.get("access_key_id"), self.get("access_key_secret")) {
+            chain = chain.explicit_keys(id, secret, self.get("security_token"));
+        }
+        if let Some(p) = self.get("profile") {
+            chain = chain.profile(p);
+        }
+        if let Some(f) = self.get("profile_file") {
+            chain = chain.profile_file(f.into());
+        }
+        if let Some(role) = self.get("role_arn") {
+            chain = chain.role_arn(role, self.get("role_session_name"), None);
+        }
+        chain
+    }
+
+    pub fn credential_source(&self) -> Result<CredentialSource, alicloud_api::Error> {
+        self.credential_chain().resolve()
+    }
+}
+
+/// The options of the user mapping that applies to the current user on `server_oid`; empty when
+/// there is none.
+pub fn current_user_mapping(server_oid: pg_sys::Oid) -> Result<UserMapping, FdwError> {
+    let mut options = BTreeMap::new();
+    // SAFETY: catalog lookups on the backend's main thread inside a transaction; GetUserMapping is
+    // only called once the syscache says a mapping exists, so it cannot raise an error.
+    unsafe {
+        let user = pg_sys::GetUserId();
+        let exists = [user, pg_sys::InvalidOid].into_iter().any(|u| {
+            let tuple = pg_sys::SearchSysCache2(
+                pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as _,
+                pg_sys::Datum::from(u),
+                pg_sys::Datum::from(server_oid),
+            );
+            let found = !tuple.is_null();
+            if found {
+                pg_sys::ReleaseSysCache(tuple);
+            }
+            found
+        });
+        if exists {
+            let um = pg_sys::GetUserMapping(user, server_oid);
+            let list = pgrx::PgList::<pg_sys::DefElem>::from_pg((*um).options);
+            for def in list.iter_ptr() {
+                let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
+                let value = CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+                options.insert(name, value);
+            }
+        }
+    }
+    Ok(UserMapping { options })
+}
