@@ -84,6 +84,8 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// For the link-local metadata service: short timeouts, no proxy.
+    metadata_http: reqwest::Client,
     config: ClientConfig,
     source: CredentialSource,
     temporary: tokio::sync::Mutex<Option<Credentials>>,
@@ -92,16 +94,18 @@ struct Inner {
 }
 
 /// Builds the HTTP client the [`Client`] uses: rustls, a connect timeout, keep-alive pooling.
-pub fn build_http_client(
-    connect_timeout: Duration,
-    user_agent: &str,
-) -> Result<reqwest::Client> {
+pub fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .user_agent(user_agent)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
-        .map_err(|e| Error::config(format!("could not build the HTTP client: {}", e.without_url())))
+        .map_err(|e| {
+            Error::config(format!(
+                "could not build the HTTP client: {}",
+                e.without_url()
+            ))
+        })
 }
 
 impl Client {
@@ -119,7 +123,8 @@ impl Client {
     ) -> Client {
         Client {
             inner: Arc::new(Inner {
-                http,
+                http: http.clone(),
+                metadata_http: credentials::ecs_metadata_http_client().unwrap_or(http),
                 config,
                 source,
                 temporary: tokio::sync::Mutex::new(None),
@@ -152,7 +157,7 @@ impl Client {
             CredentialSource::EcsRamRole { role_name } => {
                 self.cached_temporary(|| {
                     credentials::fetch_ecs_role_credentials(
-                        &self.inner.http,
+                        &self.inner.metadata_http,
                         &self.inner.config.ecs_metadata_base,
                         role_name.as_deref(),
                     )
@@ -210,7 +215,13 @@ impl Client {
                 let region = self.inner.config.sts_region.clone();
                 let creds = self.credentials().await?;
                 let body = self
-                    .call(Service::Sts, "GetCallerIdentity", &region, BTreeMap::new(), &creds)
+                    .call(
+                        Service::Sts,
+                        "GetCallerIdentity",
+                        &region,
+                        BTreeMap::new(),
+                        &creds,
+                    )
                     .await?;
                 sts::parse_caller_identity(&body)
                     .map_err(|m| decode_error("GetCallerIdentity", &region, 200, m, &body))
@@ -337,11 +348,9 @@ impl Client {
                 return Err(deadline_error());
             }
             let limit = remaining.map_or(config.attempt_timeout, |r| r.min(config.attempt_timeout));
-            let outcome = tokio::time::timeout(
-                limit,
-                self.attempt(service, action, region, &params, creds),
-            )
-            .await;
+            let outcome =
+                tokio::time::timeout(limit, self.attempt(service, action, region, &params, creds))
+                    .await;
             let (error, hint) = match outcome {
                 Ok(Ok(body)) => return Ok(body),
                 Ok(Err(failure)) => failure,
@@ -458,10 +467,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_millis);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| (transport(e).0, hint))?;
+        let body = response.bytes().await.map_err(|e| (transport(e).0, hint))?;
 
         let parsed = serde_json::from_slice::<Value>(&body);
         if (200..300).contains(&status) {

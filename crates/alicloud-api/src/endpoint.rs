@@ -95,7 +95,9 @@ pub fn validate_region_id(region: &str) -> Result<()> {
     let mut rest = 0;
     let rest_ok = parts.all(|p| {
         rest += 1;
-        !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     });
     if first_ok && rest_ok && rest >= 1 && region.len() <= 64 {
         Ok(())

@@ -234,6 +234,9 @@ mod tests {
             "DescribeTrails in region cn-beijing failed: Forbidden.RAM: User not authorized to operate on the specified resource. (HTTP 403)"
         );
         assert_eq!(e.detail().as_deref(), Some("request id: REQ-1"));
-        assert!(e.hint().unwrap().contains("AliyunActionTrailReadOnlyAccess"));
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("AliyunActionTrailReadOnlyAccess"));
     }
 }

@@ -48,7 +48,10 @@ pub fn classify(error: &Error) -> Decision {
             if code == "SignatureNonceUsed" {
                 Decision::RetryOnceNow
             } else if code.starts_with("Throttling")
-                || matches!(code, "ServiceUnavailable" | "InternalError" | "UnknownError")
+                || matches!(
+                    code,
+                    "ServiceUnavailable" | "InternalError" | "UnknownError"
+                )
                 || matches!(e.status, 502..=504)
             {
                 Decision::Retry
@@ -139,10 +142,7 @@ mod tests {
             }),
             Decision::Retry
         );
-        assert_eq!(
-            classify(&Error::credentials("no keys")),
-            Decision::Fail
-        );
+        assert_eq!(classify(&Error::credentials("no keys")), Decision::Fail);
     }
 
     #[test]
@@ -158,7 +158,10 @@ mod tests {
             assert!(p.backoff(10, None) <= Duration::from_millis(350));
             let hinted = p.backoff(2, Some(Duration::from_millis(250)));
             assert!(hinted >= Duration::from_millis(250) && hinted <= Duration::from_millis(350));
-            assert_eq!(p.backoff(2, Some(Duration::from_secs(9))), Duration::from_millis(350));
+            assert_eq!(
+                p.backoff(2, Some(Duration::from_secs(9))),
+                Duration::from_millis(350)
+            );
         }
         // Jitter: not every draw is the same.
         let draws: std::collections::HashSet<_> = (0..50).map(|_| p.backoff(4, None)).collect();

@@ -65,7 +65,10 @@ mod tests {
         assert_eq!(c.access_key_id, "STS.abc");
         assert_eq!(c.access_key_secret.expose(), "sek");
         assert_eq!(c.security_token.as_ref().unwrap().expose(), "tok");
-        assert_eq!(c.expiration.unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
+        assert_eq!(
+            c.expiration.unwrap().to_rfc3339(),
+            "2030-01-01T00:00:00+00:00"
+        );
         let e = parse_assume_role(&json!({"Credentials": {"AccessKeyId": "STS.abc",
             "AccessKeySecret": "sek"}}))
         .unwrap_err();

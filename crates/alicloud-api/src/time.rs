@@ -66,7 +66,12 @@ fn parse_java_date(s: &str) -> Option<DateTime<Utc>> {
         NaiveDateTime::parse_from_str(&format!("{month} {day} {year} {time}"), "%b %d %Y %H:%M:%S")
             .ok()?;
     let offset = FixedOffset::east_opt(offset_hours * 3600)?;
-    Some(offset.from_local_datetime(&naive).single()?.with_timezone(&Utc))
+    Some(
+        offset
+            .from_local_datetime(&naive)
+            .single()?
+            .with_timezone(&Utc),
+    )
 }
 
 fn from_epoch(v: i64) -> Option<DateTime<Utc>> {
