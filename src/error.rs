@@ -19,7 +19,9 @@ pub enum FdwError {
     },
     #[error("{}", .0.message)]
     Option(OptionError),
-    #[error("column \"{column}\" of foreign table \"{table}\" is not a column of alicloud_action_trail")]
+    #[error(
+        "column \"{column}\" of foreign table \"{table}\" is not a column of alicloud_action_trail"
+    )]
     UnknownColumn { table: String, column: String },
     #[error("column \"{column}\" of foreign table \"{table}\" has type {found}, but alicloud_action_trail.{column} is {expected}")]
     ColumnType {
@@ -102,4 +104,3 @@ impl From<FdwError> for ErrorReport {
         }
     }
 }
-

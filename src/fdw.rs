@@ -14,7 +14,9 @@ use alicloud_api::{Client, Trail};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB, PgRelation};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use supabase_wrappers::prelude::*;
+use supabase_wrappers::FdwRoutine;
 
 /// Rows a region is assumed to list, for the planner's estimate.
 const ROWS_PER_REGION_ESTIMATE: i64 = 5;
@@ -44,12 +46,21 @@ impl AlicloudFdw {
         let mapping = user_mapping::current_user_mapping(self.server_oid)?;
         let secrets = mapping.secrets();
         let key = format!("{}\u{1}{}", self.server_key, mapping.cache_key());
-        let client = runtime::api_client(&key, &self.options.client, || mapping.credential_source())
-            .map_err(|error| FdwError::Api { error, more: None, secrets: secrets.clone() })?;
+        let client =
+            runtime::api_client(&key, &self.options.client, || mapping.credential_source())
+                .map_err(|error| FdwError::Api {
+                    error,
+                    more: None,
+                    secrets: secrets.clone(),
+                })?;
         Ok((client, secrets))
     }
 
-    fn configured_regions(&self, client: &Client, secrets: &[String]) -> Result<Vec<String>, FdwError> {
+    fn configured_regions(
+        &self,
+        client: &Client,
+        secrets: &[String],
+    ) -> Result<Vec<String>, FdwError> {
         match &self.options.regions {
             Regions::List(l) => Ok(l.clone()),
             Regions::All => {
@@ -57,7 +68,11 @@ impl AlicloudFdw {
                 let c = client.clone();
                 runtime::block_on(async move { c.all_regions(&ask).await })
                     .map_err(FdwError::Internal)?
-                    .map_err(|error| FdwError::Api { error, more: None, secrets: secrets.to_vec() })
+                    .map_err(|error| FdwError::Api {
+                        error,
+                        more: None,
+                        secrets: secrets.to_vec(),
+                    })
             }
         }
     }
@@ -69,7 +84,10 @@ impl AlicloudFdw {
         for attr in rel.tuple_desc().iter().filter(|a| !a.is_dropped()) {
             let name = attr.name().to_string();
             let Some(def) = table::column(&name) else {
-                return Err(FdwError::UnknownColumn { table: rel.name().to_string(), column: name });
+                return Err(FdwError::UnknownColumn {
+                    table: rel.name().to_string(),
+                    column: name,
+                });
             };
             let expected = match def.ty {
                 table::ColumnType::Text => pg_sys::TEXTOID,
@@ -95,6 +113,69 @@ fn type_name(oid: pg_sys::Oid) -> String {
     unsafe {
         let p = pg_sys::format_type_be(oid);
         std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// supabase-wrappers' own `GetForeignRelSize`, which [`quiet_get_foreign_rel_size`] wraps.
+static WRAPPERS_GET_REL_SIZE: OnceLock<pg_sys::GetForeignRelSize_function> = OnceLock::new();
+
+/// supabase-wrappers reports every qual it cannot push down as a WARNING at plan time (for example
+/// the seed's `home_region <> region`). Postgres evaluates those quals itself, so the warnings only
+/// alarm users: planning runs with the message levels raised to ERROR (errors still show).
+#[pg_guard]
+extern "C-unwind" fn quiet_get_foreign_rel_size(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    foreigntableid: pg_sys::Oid,
+) {
+    let Some(Some(inner)) = WRAPPERS_GET_REL_SIZE.get().copied() else {
+        return;
+    };
+    // SAFETY: plain GUC globals of the backend's own thread; restored whatever happens below.
+    unsafe {
+        let saved = (pg_sys::client_min_messages, pg_sys::log_min_messages);
+        let quiet = pgrx::PgLogLevel::ERROR as i32;
+        pg_sys::client_min_messages = saved.0.max(quiet);
+        pg_sys::log_min_messages = saved.1.max(quiet);
+        PgTryBuilder::new(|| inner(root, baserel, foreigntableid))
+            .finally(|| {
+                pg_sys::client_min_messages = saved.0;
+                pg_sys::log_min_messages = saved.1;
+            })
+            .execute();
+    }
+}
+
+/// EXPLAIN: what the scan calls, and where. (supabase-wrappers' own explain dumps its internal
+/// structures.) Server options hold no secrets: the validator refuses them there.
+#[pg_guard]
+extern "C-unwind" fn explain_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    es: *mut pg_sys::ExplainState,
+) {
+    // SAFETY: the executor hands a valid scan state whose relation is open.
+    unsafe {
+        let relid = (*(*node).ss.ss_currentRelation).rd_id;
+        let table = pg_sys::GetForeignTable(relid);
+        let server = pg_sys::GetForeignServer((*table).serverid);
+        let mut regions = None;
+        for def in pgrx::PgList::<pg_sys::DefElem>::from_pg((*server).options).iter_ptr() {
+            if std::ffi::CStr::from_ptr((*def).defname).to_bytes() == b"regions" {
+                let v = std::ffi::CStr::from_ptr(pg_sys::defGetString(def));
+                regions = Some(v.to_string_lossy().into_owned());
+            }
+        }
+        let regions = regions.unwrap_or_else(|| "(the default region)".to_string());
+        let show = |label: &str, value: &str| {
+            let label = std::ffi::CString::new(label).unwrap_or_default();
+            let value = std::ffi::CString::new(value).unwrap_or_default();
+            pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+        };
+        show(
+            "Alibaba Cloud API",
+            "ActionTrail DescribeTrails, once per region",
+        );
+        show("Configured Regions", &regions);
     }
 }
 
@@ -137,7 +218,10 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
         _limit: &Option<Limit>,
         options: &HashMap<String, String>,
     ) -> Result<(i64, i32), FdwError> {
-        if let Some(oid) = options.get("wrappers.ftable_oid").and_then(|o| o.parse::<u32>().ok()) {
+        if let Some(oid) = options
+            .get("wrappers.ftable_oid")
+            .and_then(|o| o.parse::<u32>().ok())
+        {
             Self::check_table(pg_sys::Oid::from(oid))?;
         }
         let regions = match &self.options.regions {
@@ -199,8 +283,14 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
         let mut failures = Vec::new();
         for (region, result) in results {
             match result {
-                Ok(answer) => self.rows.extend(answer.trails.into_iter().map(|t| (region.clone(), t))),
-                Err(e) if e.code().is_some_and(|c| self.options.ignore_error_codes.iter().any(|i| i == c)) => {
+                Ok(answer) => self
+                    .rows
+                    .extend(answer.trails.into_iter().map(|t| (region.clone(), t))),
+                Err(e)
+                    if e.code().is_some_and(|c| {
+                        self.options.ignore_error_codes.iter().any(|i| i == c)
+                    }) =>
+                {
                     pgrx::warning!(
                         "alicloud_fdw: skipping region {region}: {} failed with {} ({}), which ignore_error_codes lists",
                         e.api().map(|a| a.action.as_str()).unwrap_or("the call"),
@@ -216,15 +306,35 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
             let more = (failures.len() > 1).then(|| {
                 let others: Vec<String> = failures[1..]
                     .iter()
-                    .map(|e| format!("{}: {}", e.region().unwrap_or("?"), e.code().map(str::to_string).unwrap_or_else(|| e.to_string())))
+                    .map(|e| {
+                        format!(
+                            "{}: {}",
+                            e.region().unwrap_or("?"),
+                            e.code()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| e.to_string())
+                        )
+                    })
                     .collect();
-                format!("{} of {total} regions failed; also: {}", failures.len(), others.join("; "))
+                format!(
+                    "{} of {total} regions failed; also: {}",
+                    failures.len(),
+                    others.join("; ")
+                )
             });
             let error = failures.swap_remove(0);
-            return Err(FdwError::Api { error, more, secrets });
+            return Err(FdwError::Api {
+                error,
+                more,
+                secrets,
+            });
         }
         if let Some(identity) = identity {
-            let identity = identity.map_err(|error| FdwError::Api { error, more: None, secrets })?;
+            let identity = identity.map_err(|error| FdwError::Api {
+                error,
+                more: None,
+                secrets,
+            })?;
             self.account_id = Some(identity.account_id);
         }
         Ok(())
@@ -235,7 +345,11 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
             return Ok(None);
         };
         self.next += 1;
-        let source = RowSource { trail, region, account_id: self.account_id.as_deref() };
+        let source = RowSource {
+            trail,
+            region,
+            account_id: self.account_id.as_deref(),
+        };
         for col in &self.targets {
             row.push(col.name, (col.value)(&source).and_then(to_cell));
         }
@@ -252,16 +366,33 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
         Ok(())
     }
 
-    fn import_foreign_schema(&mut self, stmt: ImportForeignSchemaStmt) -> Result<Vec<String>, FdwError> {
+    fn import_foreign_schema(
+        &mut self,
+        stmt: ImportForeignSchemaStmt,
+    ) -> Result<Vec<String>, FdwError> {
         if stmt.remote_schema != "alicloud" {
             return Err(FdwError::UnknownSchema(stmt.remote_schema));
         }
         // Postgres itself applies LIMIT TO / EXCEPT to the statements returned.
-        Ok(vec![table::create_table_statement(&stmt.server_name, &stmt.local_schema)])
+        Ok(vec![table::create_table_statement(
+            &stmt.server_name,
+            &stmt.local_schema,
+        )])
     }
 
-    fn validator(options: Vec<Option<String>>, catalog: Option<pg_sys::Oid>) -> Result<(), FdwError> {
-        let Some(catalog) = catalog else { return Ok(()) };
+    fn fdw_routine_hook(routine: &mut FdwRoutine<pgrx::AllocatedByRust>) {
+        let _ = WRAPPERS_GET_REL_SIZE.set(routine.GetForeignRelSize);
+        routine.GetForeignRelSize = Some(quiet_get_foreign_rel_size);
+        routine.ExplainForeignScan = Some(explain_foreign_scan);
+    }
+
+    fn validator(
+        options: Vec<Option<String>>,
+        catalog: Option<pg_sys::Oid>,
+    ) -> Result<(), FdwError> {
+        let Some(catalog) = catalog else {
+            return Ok(());
+        };
         let catalog = match catalog {
             c if c == FOREIGN_SERVER_RELATION_ID => crate::options::Catalog::Server,
             c if c == pg_sys::UserMappingRelationId => crate::options::Catalog::UserMapping,
@@ -277,6 +408,23 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
                 None => (o, String::new()),
             })
             .collect();
-        crate::options::validate(&pairs, catalog).map_err(FdwError::from)
+        crate::options::validate(&pairs, catalog)?;
+        // profile and profile_file read files of the database server's OS user: only superusers
+        // may point a mapping at them.
+        let reads_server_files = pairs
+            .iter()
+            .any(|(k, _)| k == "profile" || k == "profile_file");
+        // SAFETY: a catalog lookup of the current user, on the backend's thread.
+        if catalog == crate::options::Catalog::UserMapping
+            && reads_server_files
+            && !unsafe { pg_sys::superuser() }
+        {
+            return Err(FdwError::Option(crate::options::OptionError {
+                unknown_name: false,
+                message: "only superusers may set \"profile\" or \"profile_file\": they read the database server's own files".to_string(),
+                hint: Some("Give access_key_id and access_key_secret (and role_arn if needed) instead.".to_string()),
+            }));
+        }
+        Ok(())
     }
 }

@@ -34,7 +34,10 @@ enum Kind {
     Regions,
     Endpoint,
     Millis,
-    Count { min: u64, max: u64 },
+    Count {
+        min: u64,
+        max: u64,
+    },
     CodeList,
     Text,
     /// Never echoed in any message.
@@ -48,29 +51,102 @@ struct OptionDef {
 }
 
 const OPTIONS: &[OptionDef] = &[
-    OptionDef { name: "regions", catalog: Catalog::Server, kind: Kind::Regions },
-    OptionDef { name: "endpoint", catalog: Catalog::Server, kind: Kind::Endpoint },
-    OptionDef { name: "sts_endpoint", catalog: Catalog::Server, kind: Kind::Endpoint },
-    OptionDef { name: "ecs_metadata_endpoint", catalog: Catalog::Server, kind: Kind::Endpoint },
-    OptionDef { name: "connect_timeout_ms", catalog: Catalog::Server, kind: Kind::Millis },
-    OptionDef { name: "timeout_ms", catalog: Catalog::Server, kind: Kind::Millis },
-    OptionDef { name: "deadline_ms", catalog: Catalog::Server, kind: Kind::Millis },
-    OptionDef { name: "max_attempts", catalog: Catalog::Server, kind: Kind::Count { min: 1, max: 10 } },
-    OptionDef { name: "max_concurrency", catalog: Catalog::Server, kind: Kind::Count { min: 1, max: 64 } },
-    OptionDef { name: "retry_base_delay_ms", catalog: Catalog::Server, kind: Kind::Millis },
-    OptionDef { name: "ignore_error_codes", catalog: Catalog::Server, kind: Kind::CodeList },
-    OptionDef { name: "access_key_id", catalog: Catalog::UserMapping, kind: Kind::Text },
-    OptionDef { name: "access_key_secret", catalog: Catalog::UserMapping, kind: Kind::Secret },
-    OptionDef { name: "security_token", catalog: Catalog::UserMapping, kind: Kind::Secret },
-    OptionDef { name: "profile", catalog: Catalog::UserMapping, kind: Kind::Text },
-    OptionDef { name: "profile_file", catalog: Catalog::UserMapping, kind: Kind::Text },
-    OptionDef { name: "role_arn", catalog: Catalog::UserMapping, kind: Kind::Text },
-    OptionDef { name: "role_session_name", catalog: Catalog::UserMapping, kind: Kind::Text },
+    OptionDef {
+        name: "regions",
+        catalog: Catalog::Server,
+        kind: Kind::Regions,
+    },
+    OptionDef {
+        name: "endpoint",
+        catalog: Catalog::Server,
+        kind: Kind::Endpoint,
+    },
+    OptionDef {
+        name: "sts_endpoint",
+        catalog: Catalog::Server,
+        kind: Kind::Endpoint,
+    },
+    OptionDef {
+        name: "ecs_metadata_endpoint",
+        catalog: Catalog::Server,
+        kind: Kind::Endpoint,
+    },
+    OptionDef {
+        name: "connect_timeout_ms",
+        catalog: Catalog::Server,
+        kind: Kind::Millis,
+    },
+    OptionDef {
+        name: "timeout_ms",
+        catalog: Catalog::Server,
+        kind: Kind::Millis,
+    },
+    OptionDef {
+        name: "deadline_ms",
+        catalog: Catalog::Server,
+        kind: Kind::Millis,
+    },
+    OptionDef {
+        name: "max_attempts",
+        catalog: Catalog::Server,
+        kind: Kind::Count { min: 1, max: 10 },
+    },
+    OptionDef {
+        name: "max_concurrency",
+        catalog: Catalog::Server,
+        kind: Kind::Count { min: 1, max: 64 },
+    },
+    OptionDef {
+        name: "retry_base_delay_ms",
+        catalog: Catalog::Server,
+        kind: Kind::Millis,
+    },
+    OptionDef {
+        name: "ignore_error_codes",
+        catalog: Catalog::Server,
+        kind: Kind::CodeList,
+    },
+    OptionDef {
+        name: "access_key_id",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Text,
+    },
+    OptionDef {
+        name: "access_key_secret",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Secret,
+    },
+    OptionDef {
+        name: "security_token",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Secret,
+    },
+    OptionDef {
+        name: "profile",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Text,
+    },
+    OptionDef {
+        name: "profile_file",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Text,
+    },
+    OptionDef {
+        name: "role_arn",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Text,
+    },
+    OptionDef {
+        name: "role_session_name",
+        catalog: Catalog::UserMapping,
+        kind: Kind::Text,
+    },
 ];
 
 /// A validator complaint, ready to become a Postgres error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionError {
+    /// An unknown or misplaced option name (SQLSTATE HV00D), else a bad value (HV024).
     pub unknown_name: bool,
     pub message: String,
     pub hint: Option<String>,
@@ -78,7 +154,11 @@ pub struct OptionError {
 
 impl OptionError {
     fn value(message: String, hint: Option<String>) -> Self {
-        OptionError { unknown_name: false, message, hint }
+        OptionError {
+            unknown_name: false,
+            message,
+            hint,
+        }
     }
 }
 
@@ -86,12 +166,19 @@ impl OptionError {
 pub fn validate(options: &[(String, String)], catalog: Catalog) -> Result<(), OptionError> {
     for (name, value) in options {
         let Some(def) = OPTIONS.iter().find(|d| d.name == name) else {
-            let valid: Vec<&str> = OPTIONS.iter().filter(|d| d.catalog == catalog).map(|d| d.name).collect();
+            let valid: Vec<&str> = OPTIONS
+                .iter()
+                .filter(|d| d.catalog == catalog)
+                .map(|d| d.name)
+                .collect();
             return Err(OptionError {
                 unknown_name: true,
                 message: format!("invalid option \"{name}\""),
                 hint: Some(if valid.is_empty() {
-                    format!("There are no valid options in this context ({}).", catalog.describe())
+                    format!(
+                        "There are no valid options in this context ({}).",
+                        catalog.describe()
+                    )
                 } else {
                     format!("Valid options in this context are: {}", valid.join(", "))
                 }),
@@ -101,27 +188,34 @@ pub fn validate(options: &[(String, String)], catalog: Catalog) -> Result<(), Op
             let secret_like = def.catalog == Catalog::UserMapping;
             let hint = if secret_like && catalog == Catalog::Server {
                 format!(
-                    "Credentials go in a user mapping, which only its user and superusers can read: \
-                     CREATE USER MAPPING FOR CURRENT_USER SERVER <server> OPTIONS ({name} '...')"
+                    "Credentials go in a user mapping, whose options only the mapped user, the \
+                     server's owner and superusers can see: CREATE USER MAPPING FOR CURRENT_USER \
+                     SERVER <server> OPTIONS ({name} '...')"
                 )
             } else {
                 format!("Set it in the {} options instead.", def.catalog.describe())
             };
             let why = if secret_like && catalog == Catalog::Server {
-                " (anyone with USAGE on the server could read it)"
+                " (every database user can read server options)"
             } else {
                 ""
             };
             return Err(OptionError {
                 unknown_name: true,
-                message: format!("option \"{name}\" is not allowed in {} options{why}", catalog.describe()),
+                message: format!(
+                    "option \"{name}\" is not allowed in {} options{why}",
+                    catalog.describe()
+                ),
                 hint: Some(hint),
             });
         }
         check_value(def, value)?;
     }
     if catalog == Catalog::UserMapping {
-        let map: HashMap<&str, &str> = options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let map: HashMap<&str, &str> = options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         check_user_mapping_combination(&map)?;
     }
     Ok(())
@@ -131,9 +225,9 @@ fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
     let name = def.name;
     match def.kind {
         Kind::Regions => parse_regions(value).map(|_| ()),
-        Kind::Endpoint => Endpoint::parse(value)
-            .map(|_| ())
-            .map_err(|e| OptionError::value(format!("invalid value for option \"{name}\": {e}"), None)),
+        Kind::Endpoint => Endpoint::parse(value).map(|_| ()).map_err(|e| {
+            OptionError::value(format!("invalid value for option \"{name}\": {e}"), None)
+        }),
         Kind::Millis => parse_number(name, value, 1, 86_400_000).map(|_| ()),
         Kind::Count { min, max } => parse_number(name, value, min, max).map(|_| ()),
         Kind::CodeList => {
@@ -147,13 +241,15 @@ fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
                 None => Ok(()),
             }
         }
-        Kind::Text if value.trim().is_empty() => {
-            Err(OptionError::value(format!("option \"{name}\" must not be empty"), None))
-        }
+        Kind::Text if value.trim().is_empty() => Err(OptionError::value(
+            format!("option \"{name}\" must not be empty"),
+            None,
+        )),
         Kind::Text => Ok(()),
-        Kind::Secret if value.is_empty() => {
-            Err(OptionError::value(format!("option \"{name}\" must not be empty"), None))
-        }
+        Kind::Secret if value.is_empty() => Err(OptionError::value(
+            format!("option \"{name}\" must not be empty"),
+            None,
+        )),
         Kind::Secret => Ok(()),
     }
 }
@@ -184,13 +280,21 @@ fn check_user_mapping_combination(m: &HashMap<&str, &str>) -> Result<(), OptionE
         ));
     }
     if has("role_session_name") && !has("role_arn") {
-        return Err(OptionError::value("option \"role_session_name\" needs \"role_arn\"".into(), None));
+        return Err(OptionError::value(
+            "option \"role_session_name\" needs \"role_arn\"".into(),
+            None,
+        ));
     }
     Ok(())
 }
 
 fn split_list(value: &str) -> Vec<String> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The `regions` option: `*` (every region `DescribeRegions` reports) or a comma list of region ids.
@@ -246,7 +350,10 @@ pub struct ServerOptions {
 impl ServerOptions {
     /// `default_region`: the region to use when the `regions` option is absent (from the
     /// environment), else `cn-hangzhou`.
-    pub fn from_map(map: &HashMap<String, String>, default_region: Option<String>) -> Result<Self, OptionError> {
+    pub fn from_map(
+        map: &HashMap<String, String>,
+        default_region: Option<String>,
+    ) -> Result<Self, OptionError> {
         let pairs: Vec<(String, String)> = map
             .iter()
             .filter(|(k, _)| !k.starts_with("wrappers."))
@@ -255,17 +362,23 @@ impl ServerOptions {
         validate(&pairs, Catalog::Server)?;
         let regions = match map.get("regions") {
             Some(v) => parse_regions(v)?,
-            None => Regions::List(vec![default_region.unwrap_or_else(|| "cn-hangzhou".to_string())]),
+            None => Regions::List(vec![
+                default_region.unwrap_or_else(|| "cn-hangzhou".to_string())
+            ]),
         };
         let millis = |k: &str| -> Result<Option<Duration>, OptionError> {
-            map.get(k).map(|v| parse_number(k, v, 1, 86_400_000).map(Duration::from_millis)).transpose()
+            map.get(k)
+                .map(|v| parse_number(k, v, 1, 86_400_000).map(Duration::from_millis))
+                .transpose()
         };
         let mut client = ClientConfig::default();
         if let Some(e) = map.get("endpoint") {
-            client.actiontrail_endpoint = Endpoint::parse(e).map_err(|e| OptionError::value(e.to_string(), None))?;
+            client.actiontrail_endpoint =
+                Endpoint::parse(e).map_err(|e| OptionError::value(e.to_string(), None))?;
         }
         if let Some(e) = map.get("sts_endpoint") {
-            client.sts_endpoint = Endpoint::parse(e).map_err(|e| OptionError::value(e.to_string(), None))?;
+            client.sts_endpoint =
+                Endpoint::parse(e).map_err(|e| OptionError::value(e.to_string(), None))?;
         }
         if let Some(e) = map.get("ecs_metadata_endpoint") {
             client.ecs_metadata_base = e.trim().trim_end_matches('/').to_string();
@@ -294,7 +407,10 @@ impl ServerOptions {
         Ok(ServerOptions {
             regions,
             client,
-            ignore_error_codes: map.get("ignore_error_codes").map(|v| split_list(v)).unwrap_or_default(),
+            ignore_error_codes: map
+                .get("ignore_error_codes")
+                .map(|v| split_list(v))
+                .unwrap_or_default(),
         })
     }
 }
@@ -304,12 +420,22 @@ mod tests {
     use super::*;
 
     fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn server_options() {
-        validate(&opts(&[("regions", "cn-hangzhou, cn-beijing"), ("max_attempts", "3")]), Catalog::Server).unwrap();
+        validate(
+            &opts(&[
+                ("regions", "cn-hangzhou, cn-beijing"),
+                ("max_attempts", "3"),
+            ]),
+            Catalog::Server,
+        )
+        .unwrap();
         validate(&opts(&[("regions", "*")]), Catalog::Server).unwrap();
         let e = validate(&opts(&[("regoins", "x")]), Catalog::Server).unwrap_err();
         assert!(e.unknown_name && e.hint.unwrap().contains("regions, endpoint"));
@@ -322,7 +448,11 @@ mod tests {
 
     #[test]
     fn secrets_are_refused_in_server_options_without_echo() {
-        let e = validate(&opts(&[("access_key_secret", "TOPSECRET")]), Catalog::Server).unwrap_err();
+        let e = validate(
+            &opts(&[("access_key_secret", "TOPSECRET")]),
+            Catalog::Server,
+        )
+        .unwrap_err();
         assert!(e.message.contains("not allowed in SERVER options"));
         assert!(e.hint.as_ref().unwrap().contains("CREATE USER MAPPING"));
         assert!(!format!("{e:?}").contains("TOPSECRET"));
@@ -330,11 +460,23 @@ mod tests {
 
     #[test]
     fn user_mapping_combinations() {
-        validate(&opts(&[("access_key_id", "a"), ("access_key_secret", "b")]), Catalog::UserMapping).unwrap();
+        validate(
+            &opts(&[("access_key_id", "a"), ("access_key_secret", "b")]),
+            Catalog::UserMapping,
+        )
+        .unwrap();
         validate(&opts(&[("profile", "p")]), Catalog::UserMapping).unwrap();
         assert!(validate(&opts(&[("access_key_id", "a")]), Catalog::UserMapping).is_err());
         assert!(validate(&opts(&[("security_token", "t")]), Catalog::UserMapping).is_err());
-        assert!(validate(&opts(&[("profile", "p"), ("access_key_id", "a"), ("access_key_secret", "b")]), Catalog::UserMapping).is_err());
+        assert!(validate(
+            &opts(&[
+                ("profile", "p"),
+                ("access_key_id", "a"),
+                ("access_key_secret", "b")
+            ]),
+            Catalog::UserMapping
+        )
+        .is_err());
         assert!(validate(&opts(&[("regions", "cn-hangzhou")]), Catalog::UserMapping).is_err());
     }
 
@@ -344,8 +486,14 @@ mod tests {
         assert_eq!(s.regions, Regions::List(vec!["cn-hangzhou".into()]));
         assert_eq!(s.client.retry.max_attempts, 3);
         assert_eq!(s.client.max_concurrency, 10);
-        let m: HashMap<String, String> = opts(&[("regions", "cn-beijing,cn-beijing"), ("timeout_ms", "250"),
-            ("ignore_error_codes", "Forbidden.RAM, NoPermission"), ("wrappers.fserver_oid", "1")]).into_iter().collect();
+        let m: HashMap<String, String> = opts(&[
+            ("regions", "cn-beijing,cn-beijing"),
+            ("timeout_ms", "250"),
+            ("ignore_error_codes", "Forbidden.RAM, NoPermission"),
+            ("wrappers.fserver_oid", "1"),
+        ])
+        .into_iter()
+        .collect();
         let s = ServerOptions::from_map(&m, Some("cn-shanghai".into())).unwrap();
         assert_eq!(s.regions, Regions::List(vec!["cn-beijing".into()]));
         assert_eq!(s.client.attempt_timeout, Duration::from_millis(250));

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 pub const TABLE_NAME: &str = "alicloud_action_trail";
 
-pub const TABLE_COMMENT: &str = "ActionTrail trails of the account, one row per trail per region that \
+pub const TABLE_COMMENT: &str =
+    "ActionTrail trails of the account, one row per trail per region that \
 lists it (shadow trails included), multi-account trails included.";
 
 /// The Postgres types the table uses.
@@ -175,7 +176,12 @@ pub fn comments() -> impl Iterator<Item = (Option<&'static str>, &'static str)> 
 pub fn docs_column_table() -> String {
     let mut s = String::from("| Column | Type | Description |\n|---|---|---|\n");
     for c in COLUMNS {
-        s.push_str(&format!("| {} | {} | {} |\n", c.name, c.ty.sql(), c.comment));
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.name,
+            c.ty.sql(),
+            c.comment
+        ));
     }
     s
 }

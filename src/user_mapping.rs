@@ -34,9 +34,11 @@ impl UserMapping {
 
     pub fn credential_chain(&self) -> CredentialChain {
         let mut chain = CredentialChain::from_process_env();
-        if let (Some(id), Some(secret)) = (self.get("access_key_id"), self.get("access_key_secret")) {
-            chain = chain.explicit_keys(id, secret, self.get("security_token"));
-        }
+        chain = chain.explicit_key_parts(
+            self.get("access_key_id"),
+            self.get("access_key_secret"),
+            self.get("security_token"),
+        );
         if let Some(p) = self.get("profile") {
             chain = chain.profile(p);
         }
@@ -78,8 +80,12 @@ pub fn current_user_mapping(server_oid: pg_sys::Oid) -> Result<UserMapping, FdwE
             let um = pg_sys::GetUserMapping(user, server_oid);
             let list = pgrx::PgList::<pg_sys::DefElem>::from_pg((*um).options);
             for def in list.iter_ptr() {
-                let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
-                let value = CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+                let name = CStr::from_ptr((*def).defname)
+                    .to_string_lossy()
+                    .into_owned();
+                let value = CStr::from_ptr(pg_sys::defGetString(def))
+                    .to_string_lossy()
+                    .into_owned();
                 options.insert(name, value);
             }
         }

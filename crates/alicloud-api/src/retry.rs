@@ -60,7 +60,9 @@ pub fn classify(error: &Error) -> Decision {
             }
         }
         Error::Transport { .. } | Error::Timeout { .. } => Decision::Retry,
-        Error::Decode { status, .. } if matches!(status, 502..=504) => Decision::Retry,
+        Error::Decode {
+            status: 502..=504, ..
+        } => Decision::Retry,
         Error::Decode { .. } | Error::Credentials { .. } | Error::Config { .. } => Decision::Fail,
     }
 }

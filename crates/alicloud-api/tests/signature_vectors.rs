@@ -28,13 +28,24 @@ fn every_vector_reproduces_exactly() {
             .collect();
 
         let canonical = signer::canonicalized_query(&params);
-        assert_eq!(canonical, v["canonicalized"].as_str().unwrap(), "{name}: canonicalized query");
+        assert_eq!(
+            canonical,
+            v["canonicalized"].as_str().unwrap(),
+            "{name}: canonicalized query"
+        );
         let sts = signer::string_to_sign(method, &canonical);
-        assert_eq!(sts, v["string_to_sign"].as_str().unwrap(), "{name}: StringToSign");
+        assert_eq!(
+            sts,
+            v["string_to_sign"].as_str().unwrap(),
+            "{name}: StringToSign"
+        );
         let sig = signer::signature(secret, &sts);
         assert_eq!(sig, v["signature"].as_str().unwrap(), "{name}: signature");
         assert_eq!(signer::sign(method, &params, secret), sig, "{name}: sign()");
-        assert!(signer::verify(method, &params, secret, &sig), "{name}: verify()");
+        assert!(
+            signer::verify(method, &params, secret, &sig),
+            "{name}: verify()"
+        );
     }
 }
 
@@ -62,5 +73,8 @@ fn the_secret_is_keyed_with_a_trailing_ampersand() {
     let sts = signer::string_to_sign("POST", &signer::canonicalized_query(&params));
     // Signing with "key" must equal a raw HMAC keyed with "key&": compare against the signature of
     // secret "key" vs "key&" (which would be keyed "key&&").
-    assert_ne!(signer::signature("key", &sts), signer::signature("key&", &sts));
+    assert_ne!(
+        signer::signature("key", &sts),
+        signer::signature("key&", &sts)
+    );
 }

@@ -1,0 +1,567 @@
+//! The client against the mock API over real HTTP, with real signature checks: every error kind,
+//! retries and their limits (counted in the calls the mock saw), time limits, temporary credentials,
+//! and the region fan-out.
+
+use alicloud_api::actiontrail::DescribeTrailsRequest;
+use alicloud_api::client::ClientConfig;
+use alicloud_api::endpoint::Endpoint;
+use alicloud_api::retry::RetryPolicy;
+use alicloud_api::{Client, CredentialSource, Credentials, Error};
+use alicloud_mock_api as mock;
+use alicloud_mock_api::{Fault, MockConfig, MockServer};
+use std::time::{Duration, Instant};
+
+fn default_creds() -> Credentials {
+    Credentials::new(mock::DEFAULT_ACCESS_KEY_ID, mock::DEFAULT_ACCESS_KEY_SECRET)
+}
+
+fn config(server: &MockServer) -> ClientConfig {
+    ClientConfig {
+        actiontrail_endpoint: Endpoint::parse(&server.endpoint_template()).unwrap(),
+        sts_endpoint: Endpoint::parse(&server.url()).unwrap(),
+        ecs_metadata_base: server.url(),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(200),
+        },
+        ..ClientConfig::default()
+    }
+}
+
+fn client(server: &MockServer, source: CredentialSource) -> Client {
+    Client::new(config(server), source).unwrap()
+}
+
+fn all_trails() -> DescribeTrailsRequest {
+    DescribeTrailsRequest {
+        include_shadow_trails: true,
+        include_organization_trail: true,
+        name_list: vec![],
+    }
+}
+
+fn calls_to(server: &MockServer, region: &str, action: &str) -> usize {
+    server
+        .calls()
+        .iter()
+        .filter(|c| c.region == region && c.action == action)
+        .count()
+}
+
+/// Every secret a test may have used; none may ever be printed.
+const SECRETS: &[&str] = &[
+    mock::DEFAULT_ACCESS_KEY_SECRET,
+    mock::NO_PERMISSION_ACCESS_KEY_SECRET,
+    "wrong-secret-for-the-test",
+];
+
+fn assert_no_secret(text: &str) {
+    for s in SECRETS {
+        assert!(!text.contains(s), "a secret leaked into: {text}");
+    }
+}
+
+fn assert_error_is_clean(e: &Error) {
+    assert_no_secret(&e.to_string());
+    assert_no_secret(&format!("{e:?}"));
+    assert_no_secret(&e.detail().unwrap_or_default());
+    assert_no_secret(&e.hint().unwrap_or_default());
+}
+
+#[tokio::test]
+async fn describe_trails_in_one_region() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let answer = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    let names: Vec<_> = answer
+        .trails
+        .iter()
+        .filter_map(|t| t.name.clone())
+        .collect();
+    assert!(names.contains(&"test-4".to_string()), "{names:?}");
+    assert!(answer.request_id.is_some());
+    let sent = &server.calls()[0];
+    assert_eq!(sent.params["IncludeShadowTrails"], "true");
+    assert_eq!(sent.params["IncludeOrganizationTrail"], "true");
+    assert_eq!(sent.outcome, "ok");
+}
+
+#[tokio::test]
+async fn fan_out_keeps_region_order_and_errors_apart() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-beijing",
+        Fault {
+            error_code: Some("Forbidden.RAM".into()),
+            ..Fault::default()
+        },
+    );
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let regions: Vec<String> = ["cn-shanghai", "cn-beijing", "cn-hangzhou", "us-east-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let results = c.describe_trails_in_regions(&regions, &all_trails()).await;
+    let order: Vec<_> = results.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        order,
+        ["cn-shanghai", "cn-beijing", "cn-hangzhou", "us-east-1"]
+    );
+    assert!(results[0].1.is_ok() && results[2].1.is_ok() && results[3].1.is_ok());
+    let e = results[1].1.as_ref().unwrap_err();
+    assert_eq!(e.code(), Some("Forbidden.RAM"));
+    assert_eq!(e.region(), Some("cn-beijing"));
+    assert!(e.request_id().is_some());
+    assert!(e
+        .hint()
+        .unwrap()
+        .contains("AliyunActionTrailReadOnlyAccess"));
+    // Not retried: permissions do not change between attempts.
+    assert_eq!(calls_to(&server, "cn-beijing", "DescribeTrails"), 1);
+    let total: usize = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|a| a.trails.len())
+        .sum();
+    assert_eq!(total, 3 + 3 + 2);
+}
+
+#[tokio::test]
+async fn fan_out_respects_the_concurrency_cap() {
+    let mut mc = MockConfig::default();
+    mc.faults.push((
+        "*".into(),
+        Fault {
+            latency_ms: Some(100),
+            ..Fault::default()
+        },
+    ));
+    let server = MockServer::start(mc).await.unwrap();
+    let regions: Vec<String> = server.fixture().region_ids().into_iter().take(8).collect();
+    let mut cfg = config(&server);
+    cfg.max_concurrency = 2;
+    let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
+    let start = Instant::now();
+    let results = c.describe_trails_in_regions(&regions, &all_trails()).await;
+    let took = start.elapsed();
+    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    // 8 regions, 2 at a time, 100 ms each: at least 4 rounds.
+    assert!(took >= Duration::from_millis(390), "took {took:?}");
+    let mut cfg = config(&server);
+    cfg.max_concurrency = 8;
+    let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
+    let start = Instant::now();
+    c.describe_trails_in_regions(&regions, &all_trails()).await;
+    assert!(
+        start.elapsed() < Duration::from_millis(390),
+        "uncapped fan-out was serial"
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_success() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            throttle: Some(2),
+            retry_after_ms: Some(30),
+            ..Fault::default()
+        },
+    );
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let start = Instant::now();
+    c.describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 3);
+    // The server's x-acs-retry-after (30 ms) is a floor for each of the two waits.
+    assert!(start.elapsed() >= Duration::from_millis(60));
+    // Every attempt was freshly signed: the mock rejects reused nonces.
+    assert!(server
+        .calls()
+        .iter()
+        .all(|c| c.outcome != "SignatureNonceUsed"));
+}
+
+#[tokio::test]
+async fn retries_stop_at_max_attempts() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            throttle: Some(10),
+            ..Fault::default()
+        },
+    );
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let e = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("Throttling.User"));
+    assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 3);
+    assert_error_is_clean(&e);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_html_is_decoded_malformed_json_is_not_retried() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            server_error: Some(1),
+            ..Fault::default()
+        },
+    );
+    c.describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 2);
+
+    server.clear_calls();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            html_error: Some(true),
+            ..Fault::default()
+        },
+    );
+    let e = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Decode {
+            status, excerpt, ..
+        } => {
+            assert_eq!(*status, 502);
+            assert!(excerpt.contains("502 Bad Gateway"), "{excerpt}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(
+        calls_to(&server, "cn-hangzhou", "DescribeTrails"),
+        3,
+        "502 is retryable"
+    );
+
+    server.clear_calls();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            malformed_json: Some(true),
+            ..Fault::default()
+        },
+    );
+    let e = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Decode { status: 200, .. }), "{e:?}");
+    assert!(e.to_string().contains("invalid JSON"), "{e}");
+    assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 1);
+}
+
+#[tokio::test]
+async fn a_trickling_body_arrives_whole() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            trickle_ms: Some(2),
+            ..Fault::default()
+        },
+    );
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let a = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    assert_eq!(a.trails.len(), 3);
+}
+
+#[tokio::test]
+async fn a_hanging_region_times_out_per_attempt_and_by_deadline() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            hang: Some(true),
+            ..Fault::default()
+        },
+    );
+    let mut cfg = config(&server);
+    cfg.attempt_timeout = Duration::from_millis(150);
+    cfg.retry.max_attempts = 2;
+    let c = Client::new(cfg.clone(), CredentialSource::Static(default_creds())).unwrap();
+    let start = Instant::now();
+    let e = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Timeout {
+                what: "waiting for the response",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 2);
+    assert!(start.elapsed() < Duration::from_secs(2));
+
+    cfg.attempt_timeout = Duration::from_secs(10);
+    cfg.retry.max_attempts = 5;
+    cfg.deadline = Some(Duration::from_millis(250));
+    let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
+    let start = Instant::now();
+    let e = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Timeout {
+                what: "the overall deadline",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(240) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_transport_error_naming_the_endpoint_only() {
+    let cfg = ClientConfig {
+        actiontrail_endpoint: Endpoint::parse("http://127.0.0.1:1/{region}").unwrap(),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(5),
+        },
+        ..ClientConfig::default()
+    };
+    let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
+    let e = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Transport {
+            endpoint, message, ..
+        } => {
+            assert_eq!(endpoint, "http://127.0.0.1:1/cn-hangzhou");
+            assert!(!message.contains("Signature"), "{message}");
+            assert!(!message.contains("AccessKeyId"), "{message}");
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    assert_error_is_clean(&e);
+}
+
+#[tokio::test]
+async fn auth_errors_are_not_retried_and_leak_nothing() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    for (creds, code) in [
+        (
+            Credentials::new(mock::DEFAULT_ACCESS_KEY_ID, "wrong-secret-for-the-test"),
+            "SignatureDoesNotMatch",
+        ),
+        (
+            Credentials::new("LTAI5tNoSuchKey00000001", "wrong-secret-for-the-test"),
+            "InvalidAccessKeyId.NotFound",
+        ),
+        (
+            Credentials::new(
+                mock::NO_PERMISSION_ACCESS_KEY_ID,
+                mock::NO_PERMISSION_ACCESS_KEY_SECRET,
+            ),
+            "Forbidden.RAM",
+        ),
+    ] {
+        server.clear_calls();
+        let c = client(&server, CredentialSource::Static(creds));
+        let e = c
+            .describe_trails("cn-hangzhou", &all_trails())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(code), "{e}");
+        assert_eq!(server.calls().len(), 1, "{code} must not be retried");
+        assert!(e.hint().is_some(), "{code} deserves a hint");
+        assert_error_is_clean(&e);
+    }
+}
+
+#[tokio::test]
+async fn a_security_token_echoed_in_string_to_sign_is_redacted() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let temp = c
+        .assume_role(&default_creds(), mock::AUDITOR_ROLE_ARN, "test", 900)
+        .await
+        .unwrap();
+    let token = temp.security_token.clone().unwrap();
+    // Sign with the temporary key but a wrong secret: SignatureDoesNotMatch quotes the StringToSign,
+    // which holds the (doubly percent-encoded) token.
+    let mut bad = temp.clone();
+    bad.access_key_secret = alicloud_api::Secret::new("wrong-secret-for-the-test");
+    let c2 = client(&server, CredentialSource::Static(bad));
+    let e = c2
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
+    let shown = format!("{e} {e:?}");
+    let once = alicloud_api::signer::percent_encode(token.expose());
+    let twice = alicloud_api::signer::percent_encode(&once);
+    for form in [token.expose(), once.as_str(), twice.as_str()] {
+        assert!(!shown.contains(form), "the token leaked: {shown}");
+    }
+    assert!(shown.contains("<redacted>"), "{shown}");
+}
+
+#[tokio::test]
+async fn ram_role_credentials_are_assumed_once_and_refreshed_before_expiry() {
+    let mut mc = MockConfig::default();
+    // Credentials that live 170 s: inside the 3-minute refresh margin, so every use refreshes.
+    mc.fixture.sts_credential_lifetime_seconds = 170;
+    let server = MockServer::start(mc).await.unwrap();
+    let source = CredentialSource::RamRoleArn {
+        base: default_creds(),
+        role_arn: mock::AUDITOR_ROLE_ARN.into(),
+        session_name: "test".into(),
+        duration_seconds: 900,
+    };
+    let c = client(&server, source.clone());
+    c.describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    c.describe_trails("cn-beijing", &all_trails())
+        .await
+        .unwrap();
+    let assumed = server
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole")
+        .count();
+    assert_eq!(assumed, 2, "near-expiry credentials must be renewed");
+    let trail_keys: Vec<_> = server
+        .calls()
+        .iter()
+        .filter(|c| c.action == "DescribeTrails")
+        .map(|c| c.access_key_id.clone())
+        .collect();
+    assert!(
+        trail_keys.iter().all(|k| k.starts_with("STS.")),
+        "{trail_keys:?}"
+    );
+
+    // With the normal lifetime, one AssumeRole serves many calls.
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, source);
+    let regions: Vec<String> = ["cn-hangzhou", "cn-beijing", "cn-shanghai"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (_, r) in c.describe_trails_in_regions(&regions, &all_trails()).await {
+        r.unwrap();
+    }
+    c.describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    assert_eq!(
+        server
+            .calls()
+            .iter()
+            .filter(|c| c.action == "AssumeRole")
+            .count(),
+        1
+    );
+    let id = c.caller_identity().await.unwrap();
+    assert_eq!(id.account_id, mock::DEFAULT_ACCOUNT_ID);
+    assert_eq!(id.identity_type.as_deref(), Some("AssumedRoleUser"));
+}
+
+#[tokio::test]
+async fn ecs_instance_role_credentials() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::EcsRamRole { role_name: None });
+    let a = c
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .unwrap();
+    assert_eq!(a.trails.len(), 3);
+    assert!(server.calls()[0].access_key_id.starts_with("STS."));
+}
+
+#[tokio::test]
+async fn caller_identity_is_asked_once_per_client() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let a = c.caller_identity().await.unwrap();
+    let b = c.clone().caller_identity().await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.account_id, mock::DEFAULT_ACCOUNT_ID);
+    assert_eq!(
+        server
+            .calls()
+            .iter()
+            .filter(|c| c.action == "GetCallerIdentity")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn all_regions_come_from_describe_regions_once() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let r = c.all_regions("cn-hangzhou").await.unwrap();
+    assert_eq!(r.len(), 28);
+    c.all_regions("cn-hangzhou").await.unwrap();
+    assert_eq!(
+        server
+            .calls()
+            .iter()
+            .filter(|c| c.action == "DescribeRegions")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn credentials_never_show_secrets() {
+    let creds = default_creds().with_security_token("wrong-secret-for-the-test");
+    for shown in [
+        format!("{creds}"),
+        format!("{creds:?}"),
+        format!("{creds:#?}"),
+        format!("{:?}", CredentialSource::Static(creds.clone())),
+        format!(
+            "{:?}",
+            CredentialSource::RamRoleArn {
+                base: creds.clone(),
+                role_arn: "r".into(),
+                session_name: "s".into(),
+                duration_seconds: 900
+            }
+        ),
+    ] {
+        assert_no_secret(&shown);
+    }
+}

@@ -1,0 +1,99 @@
+//! `/_admin/`: faults, recorded calls, health. No signature; never shows a secret.
+
+use crate::faults::Fault;
+use crate::fixture::valid_region_id;
+use crate::server::{json_response, text, Shared};
+use crate::Call;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::Value;
+
+pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -> Response {
+    let path = uri.path().trim_end_matches('/');
+    let query_text = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "format" && v == "text"))
+        .unwrap_or(false);
+    match (method.clone(), path) {
+        (Method::GET, "/_admin/health") => text(StatusCode::OK, "ok"),
+        (Method::GET, "/_admin/faults") => {
+            let faults = shared.faults.lock().unwrap().clone();
+            json_response(
+                StatusCode::OK,
+                &serde_json::to_value(faults).expect("faults serialize"),
+            )
+        }
+        (Method::DELETE, "/_admin/faults") => {
+            shared.faults.lock().unwrap().clear();
+            text(StatusCode::OK, "ok")
+        }
+        (Method::PUT, p) | (Method::POST, p) if p.starts_with("/_admin/faults/") => {
+            let region = &p["/_admin/faults/".len()..];
+            if region != "*" && !valid_region_id(region) {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("{region:?} is neither * nor a valid region id\n"),
+                );
+            }
+            let fault: Fault = if body.iter().all(u8::is_ascii_whitespace) {
+                Fault::default()
+            } else {
+                match serde_json::from_slice(body) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return text(StatusCode::BAD_REQUEST, format!("bad fault JSON: {e}\n"))
+                    }
+                }
+            };
+            shared.set_fault(region, fault.clone());
+            json_response(
+                StatusCode::OK,
+                &serde_json::to_value(fault).expect("faults serialize"),
+            )
+        }
+        (Method::DELETE, p) if p.starts_with("/_admin/faults/") => {
+            let region = &p["/_admin/faults/".len()..];
+            shared.faults.lock().unwrap().remove(region);
+            text(StatusCode::OK, "ok")
+        }
+        (Method::GET, "/_admin/calls") => {
+            let calls = shared.calls.lock().unwrap().clone();
+            if query_text {
+                text(StatusCode::OK, calls_text(&calls))
+            } else {
+                json_response(
+                    StatusCode::OK,
+                    &serde_json::to_value(calls).unwrap_or(Value::Null),
+                )
+            }
+        }
+        (Method::DELETE, "/_admin/calls") => {
+            shared.calls.lock().unwrap().clear();
+            text(StatusCode::OK, "ok")
+        }
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]\n",
+        ),
+    }
+}
+
+/// One line per call, `region action k=v k=v` (params sorted by name), lines sorted, each ending
+/// with a newline.
+pub(crate) fn calls_text(calls: &[Call]) -> String {
+    let mut lines: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            let mut line = format!("{} {}", c.region, c.action);
+            for (k, v) in &c.params {
+                line.push(' ');
+                line.push_str(k);
+                line.push('=');
+                line.push_str(v);
+            }
+            line
+        })
+        .collect();
+    lines.sort();
+    lines.into_iter().map(|l| l + "\n").collect()
+}

@@ -1,0 +1,373 @@
+//! What the mock knows: access keys and their accounts, RAM roles, ECS instance roles, regions and
+//! trails. Loaded from JSON; the default is `fixtures/default.json`, compiled in.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// The JSON of the default fixture, compiled in so the file and [`Fixture::default_fixture`] can't drift.
+pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../fixtures/default.json");
+
+/// The mock's whole world. Field names are snake_case; trail objects are raw API JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Free text, ignored.
+    #[serde(rename = "_comment", default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Upper bound on the lifetime of temporary credentials (AssumeRole: `min(DurationSeconds, this)`;
+    /// ECS metadata: exactly this). Set it low to test credential refresh.
+    #[serde(default = "default_lifetime")]
+    pub sts_credential_lifetime_seconds: u64,
+    /// When true, ECS metadata reads without a valid `X-aliyun-ecs-metadata-token` answer 401
+    /// (IMDSv2 enforced). When false, a token is checked only if one is sent.
+    #[serde(default)]
+    pub ecs_metadata_require_token: bool,
+    #[serde(default)]
+    pub access_keys: Vec<AccessKey>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub ecs_roles: Vec<EcsRole>,
+    /// What `DescribeRegions` answers (RegionEndpoint is derived).
+    #[serde(default)]
+    pub regions: Vec<RegionInfo>,
+    #[serde(default)]
+    pub trails: Vec<FixtureTrail>,
+}
+
+fn default_lifetime() -> u64 {
+    3600
+}
+
+/// A long-term access key. `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub access_key_secret: String,
+    pub account_id: String,
+    /// `Account` (the root account's key) or `RAMUser`.
+    #[serde(default = "default_identity_type")]
+    pub identity_type: String,
+    /// RAM user name (for the Arn of GetCallerIdentity); only for `RAMUser`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// RAM user id (PrincipalId / UserId); only for `RAMUser`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Actions this key may not call: they answer 403 `Forbidden.RAM`. `*` denies every action
+    /// except `GetCallerIdentity` (which needs no permission on the real service either).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_actions: Vec<String>,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"<redacted>")
+            .field("account_id", &self.account_id)
+            .field("identity_type", &self.identity_type)
+            .field("user_name", &self.user_name)
+            .field("user_id", &self.user_id)
+            .field("denied_actions", &self.denied_actions)
+            .finish()
+    }
+}
+
+fn default_identity_type() -> String {
+    "Account".to_string()
+}
+
+/// A RAM role that `AssumeRole` can assume. Its account is the one in the ARN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// `acs:ram::<account>:role/<name>`
+    pub arn: String,
+    #[serde(default = "default_role_id")]
+    pub role_id: String,
+    /// Accounts whose keys may assume the role.
+    #[serde(default)]
+    pub assumable_by: Vec<String>,
+}
+
+fn default_role_id() -> String {
+    "300000000000000000".to_string()
+}
+
+impl Role {
+    /// The account of the role (from its ARN), if the ARN is well formed.
+    pub fn account_id(&self) -> Option<&str> {
+        parse_role_arn(&self.arn).map(|(account, _)| account)
+    }
+    /// The role's name (after `role/`).
+    pub fn name(&self) -> Option<&str> {
+        parse_role_arn(&self.arn).map(|(_, name)| name)
+    }
+}
+
+/// `acs:ram::<account>:role/<name>` -> (account, name)
+pub(crate) fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("acs:ram::")?;
+    let (account, role) = rest.split_once(':')?;
+    let name = role.strip_prefix("role/")?;
+    if account.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some((account, name))
+}
+
+/// An ECS instance RAM role served by the metadata endpoint; its temporary keys act as `account_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsRole {
+    pub name: String,
+    pub account_id: String,
+    #[serde(default = "default_role_id")]
+    pub role_id: String,
+}
+
+/// One region of the `DescribeRegions` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionInfo {
+    #[serde(rename = "RegionId")]
+    pub region_id: String,
+    #[serde(rename = "LocalName")]
+    pub local_name: String,
+}
+
+/// A trail: the account it belongs to and the raw object the API answers with.
+/// `HomeRegion`, `TrailRegion`, `Name` and `IsOrganizationTrail` (JSON bool or `"true"`/`"false"`)
+/// drive the `DescribeTrails` semantics; every other field is served untouched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureTrail {
+    pub account_id: String,
+    pub trail: Map<String, Value>,
+}
+
+impl FixtureTrail {
+    fn str_field(&self, name: &str) -> &str {
+        self.trail.get(name).and_then(Value::as_str).unwrap_or("")
+    }
+    pub fn name(&self) -> &str {
+        self.str_field("Name")
+    }
+    pub fn home_region(&self) -> &str {
+        self.str_field("HomeRegion")
+    }
+    /// `All` or a region id; a missing value counts as `All` (the API's default).
+    pub fn trail_region(&self) -> &str {
+        match self.str_field("TrailRegion") {
+            "" => "All",
+            r => r,
+        }
+    }
+    pub fn is_organization_trail(&self) -> bool {
+        match self.trail.get("IsOrganizationTrail") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            Some(Value::Number(n)) => n.as_i64() == Some(1),
+            _ => false,
+        }
+    }
+}
+
+/// The filters of a `DescribeTrails` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailQuery {
+    pub include_shadow_trails: bool,
+    pub include_organization_trail: bool,
+    /// Names to keep; `None` (or empty) keeps all.
+    pub name_list: Option<Vec<String>>,
+}
+
+impl Fixture {
+    /// The default fixture (`fixtures/default.json`).
+    pub fn default_fixture() -> Fixture {
+        Fixture::from_json_str(DEFAULT_FIXTURE_JSON).expect("fixtures/default.json is valid")
+    }
+
+    /// Loads and checks a fixture file.
+    pub fn from_path(path: &Path) -> std::io::Result<Fixture> {
+        let text = std::fs::read_to_string(path)?;
+        Fixture::from_json_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("fixture {}: {e}", path.display()),
+            )
+        })
+    }
+
+    /// Parses and checks a fixture.
+    pub fn from_json_str(text: &str) -> Result<Fixture, String> {
+        let fixture: Fixture = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        fixture.check()?;
+        Ok(fixture)
+    }
+
+    /// Consistency checks: unique key ids, valid region ids, trails with a name and home region,
+    /// well-formed role ARNs.
+    pub fn check(&self) -> Result<(), String> {
+        let mut ids = HashSet::new();
+        for k in &self.access_keys {
+            if !ids.insert(k.access_key_id.as_str()) {
+                return Err(format!("access key {} is listed twice", k.access_key_id));
+            }
+            if k.access_key_id.starts_with("STS.") {
+                return Err(format!(
+                    "access key {}: ids starting with STS. are reserved for temporary keys",
+                    k.access_key_id
+                ));
+            }
+        }
+        for r in &self.regions {
+            if !valid_region_id(&r.region_id) {
+                return Err(format!("region id {:?} is not valid", r.region_id));
+            }
+        }
+        for r in &self.roles {
+            if parse_role_arn(&r.arn).is_none() {
+                return Err(format!(
+                    "role ARN {:?} is not acs:ram::<account>:role/<name>",
+                    r.arn
+                ));
+            }
+        }
+        for t in &self.trails {
+            if t.name().is_empty() || t.home_region().is_empty() {
+                return Err(format!(
+                    "every trail needs string Name and HomeRegion fields: {}",
+                    Value::Object(t.trail.clone())
+                ));
+            }
+        }
+        if self.sts_credential_lifetime_seconds == 0 {
+            return Err("sts_credential_lifetime_seconds must be at least 1".to_string());
+        }
+        Ok(())
+    }
+
+    /// The region ids of `DescribeRegions`, in fixture order.
+    pub fn region_ids(&self) -> Vec<String> {
+        self.regions.iter().map(|r| r.region_id.clone()).collect()
+    }
+
+    pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKey> {
+        self.access_keys
+            .iter()
+            .find(|k| k.access_key_id == access_key_id)
+    }
+
+    pub fn role(&self, arn: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.arn == arn)
+    }
+
+    pub fn ecs_role(&self, name: &str) -> Option<&EcsRole> {
+        self.ecs_roles.iter().find(|r| r.name == name)
+    }
+
+    /// What `DescribeTrails` in `region` answers to `account_id` (the `TrailList` items):
+    /// trails whose HomeRegion is `region`; with shadow trails, also the `TrailRegion: All` trails of
+    /// other home regions, each with `"IsShadowTrail": 1` added; multi-account trails only when asked.
+    pub fn describe_trails(
+        &self,
+        account_id: &str,
+        region: &str,
+        query: &TrailQuery,
+    ) -> Vec<Map<String, Value>> {
+        let names: Option<HashSet<&str>> = query
+            .name_list
+            .as_ref()
+            .filter(|n| !n.is_empty())
+            .map(|n| n.iter().map(String::as_str).collect());
+        let mut out = Vec::new();
+        for t in self.trails.iter().filter(|t| t.account_id == account_id) {
+            if t.is_organization_trail() && !query.include_organization_trail {
+                continue;
+            }
+            if let Some(names) = &names {
+                if !names.contains(t.name()) {
+                    continue;
+                }
+            }
+            if t.home_region() == region {
+                out.push(t.trail.clone());
+            } else if query.include_shadow_trails && t.trail_region() == "All" {
+                let mut shadow = t.trail.clone();
+                shadow.insert("IsShadowTrail".to_string(), Value::from(1));
+                out.push(shadow);
+            }
+        }
+        out
+    }
+}
+
+/// Region id syntax: `^[a-z]{2,}(-[a-z0-9]+)+$`.
+pub fn valid_region_id(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase()));
+    let mut groups = 0;
+    let rest_ok = parts.all(|p| {
+        groups += 1;
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    first_ok && rest_ok && groups >= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_syntax() {
+        for ok in [
+            "cn-hangzhou",
+            "ap-southeast-1",
+            "cn-shanghai-finance-1",
+            "xx-1",
+        ] {
+            assert!(valid_region_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "cn",
+            "c-hangzhou",
+            "CN-hangzhou",
+            "cn-",
+            "cn--x",
+            "cn-hang_zhou",
+            "latest",
+            "_admin",
+            "1n-x",
+        ] {
+            assert!(!valid_region_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_fixture_loads_and_checks() {
+        let f = Fixture::default_fixture();
+        assert_eq!(f.regions.len(), 28);
+        assert_eq!(f.trails.len(), 6);
+        assert_eq!(
+            f.role(crate::AUDITOR_ROLE_ARN).unwrap().account_id(),
+            Some(crate::DEFAULT_ACCOUNT_ID)
+        );
+    }
+
+    #[test]
+    fn role_arn_parsing() {
+        assert_eq!(parse_role_arn("acs:ram::123:role/x"), Some(("123", "x")));
+        assert_eq!(parse_role_arn("acs:ram::123:user/x"), None);
+        assert_eq!(parse_role_arn("acs:ram:::role/x"), None);
+    }
+}
