@@ -15,7 +15,7 @@ WORK="${DEMO_DIR:-/tmp/alicloud_fdw_demo}"
 PORT="${DEMO_PGPORT:-54391}"
 install_extension
 
-cleanup() { stop_cluster "$WORK/pg"; stop_mock; }
+cleanup() { remove_cluster "$WORK/pg"; stop_mock; }
 trap cleanup EXIT
 
 key_id="${ALIBABA_CLOUD_ACCESS_KEY_ID:-${ALICLOUD_ACCESS_KEY_ID:-}}"
@@ -40,10 +40,12 @@ start_cluster "$WORK/pg" "$PORT"
 mapping="access_key_id :'key_id', access_key_secret :'key_secret'"
 [ -n "$token" ] && mapping="$mapping, security_token :'token'"
 
-# Secrets travel as psql variables (-v), never on a command line that ps could show... except
-# here, where they are already in this script's own environment; psql gets them from stdin.
-psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-  -v key_id="$key_id" -v key_secret="$key_secret" -v token="$token" <<SQL
+# The keys reach psql through its environment (\getenv), never its command line, where ps shows them.
+export DEMO_KEY_ID="$key_id" DEMO_KEY_SECRET="$key_secret" DEMO_TOKEN="$token"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+\getenv key_id DEMO_KEY_ID
+\getenv key_secret DEMO_KEY_SECRET
+\getenv token DEMO_TOKEN
 CREATE EXTENSION alicloud_fdw;
 CREATE SERVER alicloud FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (${server_opts});
 CREATE USER MAPPING FOR CURRENT_USER SERVER alicloud OPTIONS (${mapping});

@@ -13,7 +13,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Runs a command as the postgres OS user (initdb refuses root).
 as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"; else as_root -u postgres "$@" 2>/dev/null || sudo -u postgres "$@"; fi
+  if [ "$(id -un)" = postgres ]; then "$@"; else sudo -u postgres "$@"; fi
 }
 
 # Builds and installs the extension into Debian's PostgreSQL (release profile).
@@ -60,7 +60,7 @@ start_cluster() {
   as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir.initdb.log" 2>&1 \
     || { cat "$dir.initdb.log" >&2; return 1; }
   as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses='' -c fsync=off" start >/dev/null
+    -o "-p $port -k $dir -c listen_addresses='' -c fsync=off ${START_CLUSTER_OPTS:-}" start >/dev/null
   export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
   log "scratch PostgreSQL ${PG_MAJOR} on socket ${dir}/.s.PGSQL.${port}"
 }
@@ -68,4 +68,10 @@ start_cluster() {
 stop_cluster() {
   local dir="$1"
   [ -d "$dir/data" ] && as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# Stops the cluster and deletes it (it may hold credentials in a user mapping).
+remove_cluster() {
+  stop_cluster "$1"
+  as_root rm -rf "$1" "$1.initdb.log"
 }
