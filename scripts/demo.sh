@@ -52,47 +52,8 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER alicloud OPTIONS (${mapping});
 IMPORT FOREIGN SCHEMA alicloud FROM SERVER alicloud INTO public;
 SQL
 
-run() {
-  local title="$1" sql="$2"
-  printf '\n### %s\n%s\n' "$title" "$sql"
-  psql -X -d postgres -P pager=off -c "$sql"
-}
 echo
 echo "alicloud_fdw demo: regions ${regions}"
-run "Basic info" "select
-  name,
-  home_region,
-  event_rw,
-  status,
-  trail_region
-from
-  alicloud_action_trail;"
-run "List enabled trails" "select
-  name,
-  home_region,
-  event_rw,
-  status,
-  trail_region
-from
-  alicloud_action_trail
-where
-  status = 'Enable';"
-run "List multi-account trails" "select
-  name,
-  home_region,
-  is_organization_trail,
-  status,
-  trail_region
-from
-  alicloud_action_trail
-where
-  is_organization_trail;"
-run "List shadow trails" "select
-  name,
-  region,
-  home_region
-from
-  alicloud_action_trail
-where
-  trail_region = 'All'
-  and home_region <> region;"
+# The four example queries of docs/tables/alicloud_action_trail.md, from the file the SQL tests
+# also run, echoed with their titles.
+psql -X -d postgres -P pager=off -a -f tests/sql/seed_examples.sql

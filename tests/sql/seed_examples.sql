@@ -1,4 +1,6 @@
--- The four Postgres example queries of the table page, verbatim.
+-- The four Postgres example queries of the table page, verbatim. scripts/demo.sh runs this file.
+
+-- Basic info
 select
   name,
   home_region,
@@ -8,6 +10,7 @@ select
 from
   alicloud_action_trail;
 
+-- List enabled trails
 select
   name,
   home_region,
@@ -19,6 +22,7 @@ from
 where
   status = 'Enable';
 
+-- List multi-account trails
 select
   name,
   home_region,
@@ -30,6 +34,7 @@ from
 where
   is_organization_trail;
 
+-- List shadow trails
 select
   name,
   region,

@@ -213,14 +213,12 @@ impl Client {
             .identity
             .get_or_try_init(|| async {
                 let region = self.inner.config.sts_region.clone();
-                let creds = self.credentials().await?;
                 let body = self
-                    .call(
+                    .call_with_own_credentials(
                         Service::Sts,
                         "GetCallerIdentity",
                         &region,
                         BTreeMap::new(),
-                        &creds,
                     )
                     .await?;
                 sts::parse_caller_identity(&body)
@@ -236,14 +234,12 @@ impl Client {
         region: &str,
         request: &DescribeTrailsRequest,
     ) -> Result<DescribeTrailsResponse> {
-        let creds = self.credentials().await?;
         let body = self
-            .call(
+            .call_with_own_credentials(
                 Service::ActionTrail,
                 "DescribeTrails",
                 region,
                 request.params(),
-                &creds,
             )
             .await?;
         let shown = body.clone();
@@ -255,15 +251,8 @@ impl Client {
     pub async fn describe_regions(&self, region: &str) -> Result<Vec<RegionInfo>> {
         let mut params = BTreeMap::new();
         params.insert("AcceptLanguage".to_string(), "en-US".to_string());
-        let creds = self.credentials().await?;
         let body = self
-            .call(
-                Service::ActionTrail,
-                "DescribeRegions",
-                region,
-                params,
-                &creds,
-            )
+            .call_with_own_credentials(Service::ActionTrail, "DescribeRegions", region, params)
             .await?;
         actiontrail::parse_regions(&body)
             .map_err(|m| decode_error("DescribeRegions", region, 200, m, &body))
@@ -319,6 +308,18 @@ impl Client {
                 .await;
         done.sort_by_key(|(i, _, _)| *i);
         done.into_iter().map(|(_, r, res)| (r, res)).collect()
+    }
+
+    /// [`Client::call`] signed with the client's own credentials (refreshed when temporary).
+    async fn call_with_own_credentials(
+        &self,
+        service: Service,
+        action: &str,
+        region: &str,
+        params: BTreeMap<String, String>,
+    ) -> Result<Value> {
+        let creds = self.credentials().await?;
+        self.call(service, action, region, params, &creds).await
     }
 
     /// One RPC call with retries: a fresh nonce, timestamp and signature per attempt; backoff with

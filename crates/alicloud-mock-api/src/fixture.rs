@@ -307,20 +307,9 @@ impl Fixture {
     }
 }
 
-/// Region id syntax: `^[a-z]{2,}(-[a-z0-9]+)+$`.
+/// Region id syntax: `^[a-z]{2,}(-[a-z0-9]+)+$`, the same rule the client applies.
 pub fn valid_region_id(region: &str) -> bool {
-    let mut parts = region.split('-');
-    let first_ok = parts
-        .next()
-        .is_some_and(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase()));
-    let mut groups = 0;
-    let rest_ok = parts.all(|p| {
-        groups += 1;
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    first_ok && rest_ok && groups >= 1
+    alicloud_api::endpoint::validate_region_id(region).is_ok()
 }
 
 #[cfg(test)]
