@@ -29,11 +29,12 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
 \getenv key_secret BENCH_KEY_SECRET
 CREATE EXTENSION alicloud_fdw;
 CREATE SERVER one FOREIGN DATA WRAPPER alicloud_fdw
-  OPTIONS (regions 'cn-hangzhou', endpoint '${MOCK_URL}/{region}');
+  OPTIONS (regions 'cn-hangzhou', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}');
 CREATE SERVER all10 FOREIGN DATA WRAPPER alicloud_fdw
-  OPTIONS (regions '*', endpoint '${MOCK_URL}/{region}');
+  OPTIONS (regions '*', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}');
 CREATE SERVER all28 FOREIGN DATA WRAPPER alicloud_fdw
-  OPTIONS (regions '*', endpoint '${MOCK_URL}/{region}', max_concurrency '28');
+  OPTIONS (regions '*', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}',
+           max_concurrency '28');
 CREATE USER MAPPING FOR CURRENT_USER SERVER one OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
 CREATE USER MAPPING FOR CURRENT_USER SERVER all10 OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
 CREATE USER MAPPING FOR CURRENT_USER SERVER all28 OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
@@ -46,9 +47,11 @@ SQL
 # time_query SCHEMA: RUNS timings of SELECT * in one session (after one warm-up query that also
 # expands '*' with DescribeRegions); prints best and median in ms.
 time_query() {
-  local schema="$1"
-  { echo '\timing on'; for _ in $(seq 0 "$RUNS"); do echo "SELECT * FROM ${schema}.alicloud_action_trail;"; done; } \
-    | psql -X -q -d postgres -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n +2 \
+  local schema="$1" timings
+  # ON_ERROR_STOP: a failing query must stop the benchmark, not be timed.
+  timings=$({ echo '\timing on'; for _ in $(seq 0 "$RUNS"); do echo "SELECT * FROM ${schema}.alicloud_action_trail;"; done; } \
+    | psql -X -q -v ON_ERROR_STOP=1 -d postgres -o /dev/null) || { echo "a query on ${schema} failed" >&2; exit 1; }
+  printf '%s\n' "$timings" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n +2 \
     | sort -n | awk '{a[NR]=$1} END {printf "best %.1f ms, median %.1f ms (%d runs)\n", a[1], a[int((NR+1)/2)], NR}'
 }
 echo
