@@ -26,7 +26,6 @@ const ALL_REGIONS_ESTIMATE: i64 = 28;
 #[wrappers_fdw(
     version = "0.1.0",
     author = "alicloud_fdw developers",
-    website = "https://github.com/alicloud-fdw/alicloud_fdw",
     error_type = "FdwError"
 )]
 pub(crate) struct AlicloudFdw {
@@ -43,7 +42,7 @@ pub(crate) struct AlicloudFdw {
 impl AlicloudFdw {
     /// The API client for this server and the current user's mapping, shared across queries.
     fn client(&self) -> Result<(Client, Vec<String>), FdwError> {
-        let mapping = user_mapping::current_user_mapping(self.server_oid)?;
+        let mapping = user_mapping::current_user_mapping(self.server_oid);
         let secrets = mapping.secrets();
         let key = format!("{}\u{1}{}", self.server_key, mapping.cache_key());
         let client =
@@ -195,8 +194,10 @@ fn to_cell(v: CellValue) -> Option<Cell> {
 
 impl ForeignDataWrapper<FdwError> for AlicloudFdw {
     fn new(server: ForeignServer) -> Result<Self, FdwError> {
-        let default_region = alicloud_api::CredentialChain::from_process_env().default_region();
-        let options = ServerOptions::from_map(&server.options, default_region)?;
+        // The environment and profile file are read only when `regions` is not set.
+        let options = ServerOptions::from_map(&server.options, || {
+            alicloud_api::CredentialChain::from_process_env().default_region()
+        })?;
         let mut opts: Vec<_> = server.options.iter().collect();
         opts.sort();
         Ok(AlicloudFdw {

@@ -348,11 +348,11 @@ pub struct ServerOptions {
 }
 
 impl ServerOptions {
-    /// `default_region`: the region to use when the `regions` option is absent (from the
-    /// environment), else `cn-hangzhou`.
+    /// `default_region`: asked only when the `regions` option is absent (the environment's region);
+    /// `None` means `cn-hangzhou`.
     pub fn from_map(
         map: &HashMap<String, String>,
-        default_region: Option<String>,
+        default_region: impl FnOnce() -> Option<String>,
     ) -> Result<Self, OptionError> {
         let pairs: Vec<(String, String)> = map
             .iter()
@@ -363,7 +363,7 @@ impl ServerOptions {
         let regions = match map.get("regions") {
             Some(v) => parse_regions(v)?,
             None => Regions::List(vec![
-                default_region.unwrap_or_else(|| "cn-hangzhou".to_string())
+                default_region().unwrap_or_else(|| "cn-hangzhou".to_string())
             ]),
         };
         let millis = |k: &str| -> Result<Option<Duration>, OptionError> {
@@ -482,7 +482,9 @@ mod tests {
 
     #[test]
     fn defaults_and_parsing() {
-        let s = ServerOptions::from_map(&HashMap::new(), None).unwrap();
+        let s = ServerOptions::from_map(&HashMap::new(), || Some("cn-shanghai".into())).unwrap();
+        assert_eq!(s.regions, Regions::List(vec!["cn-shanghai".into()]));
+        let s = ServerOptions::from_map(&HashMap::new(), || None).unwrap();
         assert_eq!(s.regions, Regions::List(vec!["cn-hangzhou".into()]));
         assert_eq!(s.client.retry.max_attempts, 3);
         assert_eq!(s.client.max_concurrency, 10);
@@ -494,7 +496,8 @@ mod tests {
         ])
         .into_iter()
         .collect();
-        let s = ServerOptions::from_map(&m, Some("cn-shanghai".into())).unwrap();
+        let s =
+            ServerOptions::from_map(&m, || panic!("regions is set: no default needed")).unwrap();
         assert_eq!(s.regions, Regions::List(vec!["cn-beijing".into()]));
         assert_eq!(s.client.attempt_timeout, Duration::from_millis(250));
         assert_eq!(s.ignore_error_codes, vec!["Forbidden.RAM", "NoPermission"]);

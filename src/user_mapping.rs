@@ -4,7 +4,6 @@
 //! all, the API client's provider chain runs as the database server's OS user (environment, then
 //! `~/.aliyun/config.json` of that user).
 
-use crate::error::FdwError;
 use alicloud_api::{CredentialChain, CredentialSource};
 use pgrx::pg_sys;
 use std::collections::BTreeMap;
@@ -58,7 +57,7 @@ impl UserMapping {
 
 /// The options of the user mapping that applies to the current user on `server_oid`; empty when
 /// there is none.
-pub fn current_user_mapping(server_oid: pg_sys::Oid) -> Result<UserMapping, FdwError> {
+pub fn current_user_mapping(server_oid: pg_sys::Oid) -> UserMapping {
     let mut options = BTreeMap::new();
     // SAFETY: catalog lookups on the backend's main thread inside a transaction; GetUserMapping is
     // only called once the syscache says a mapping exists, so it cannot raise an error.
@@ -90,5 +89,5 @@ pub fn current_user_mapping(server_oid: pg_sys::Oid) -> Result<UserMapping, FdwE
             }
         }
     }
-    Ok(UserMapping { options })
+    UserMapping { options }
 }
