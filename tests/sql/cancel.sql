@@ -4,8 +4,9 @@
 SET statement_timeout = '300ms';
 SELECT count(*) FROM alicloud_action_trail;
 RESET statement_timeout;
--- A cancel from another session, 300 ms into the wait.
-\! (sleep 0.3; psql -X -q -d "$PGDATABASE" -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT count(*) FROM alicloud_action_trail /* cancel me */%'" >/dev/null) &
+-- A cancel from another session, once the query is waiting (polled for up to 10 s, so a slow
+-- machine cannot make the cancel miss it).
+\! (sleep 0.3; for i in $(seq 100); do n=$(psql -X -At -d "$PGDATABASE" -c "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT count(*) FROM alicloud_action_trail /* cancel me */%'"); [ "$n" = 1 ] && break; sleep 0.1; done) >/dev/null 2>&1 &
 SELECT count(*) FROM alicloud_action_trail /* cancel me */;
 \! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/faults"
 SELECT count(*) FROM alicloud_action_trail;
