@@ -11,7 +11,7 @@ pub enum FdwError {
     /// A call to the API failed (in `region`, for `DescribeTrails` and friends).
     #[error("{error}")]
     Api {
-        error: alicloud_api::Error,
+        error: Box<alicloud_api::Error>,
         /// Extra lines for DETAIL (other failing regions).
         more: Option<String>,
         /// Secrets to scrub from everything reported.
@@ -36,6 +36,17 @@ pub enum FdwError {
     Internal(String),
 }
 
+impl FdwError {
+    /// A failed call, with the secrets in use (to scrub from what is reported).
+    pub fn api(error: alicloud_api::Error, secrets: &[String]) -> Self {
+        FdwError::Api {
+            error: Box::new(error),
+            more: None,
+            secrets: secrets.to_vec(),
+        }
+    }
+}
+
 impl From<OptionError> for FdwError {
     fn from(e: OptionError) -> Self {
         FdwError::Option(e)
@@ -52,7 +63,7 @@ impl From<FdwError> for ErrorReport {
         match e {
             FdwError::Api { error, more, secrets } => {
                 use alicloud_api::Error as E;
-                let code = match &error {
+                let code = match error.as_ref() {
                     E::Transport { .. } | E::Timeout { .. } => {
                         PgSqlErrorCode::ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
                     }

@@ -47,11 +47,7 @@ impl AlicloudFdw {
         let key = format!("{}\u{1}{}", self.server_key, mapping.cache_key());
         let client =
             runtime::api_client(&key, &self.options.client, || mapping.credential_source())
-                .map_err(|error| FdwError::Api {
-                    error,
-                    more: None,
-                    secrets: secrets.clone(),
-                })?;
+                .map_err(|error| FdwError::api(error, &secrets))?;
         Ok((client, secrets))
     }
 
@@ -67,11 +63,7 @@ impl AlicloudFdw {
                 let c = client.clone();
                 runtime::block_on(async move { c.all_regions(&ask).await })
                     .map_err(FdwError::Internal)?
-                    .map_err(|error| FdwError::Api {
-                        error,
-                        more: None,
-                        secrets: secrets.to_vec(),
-                    })
+                    .map_err(|error| FdwError::api(error, secrets))
             }
         }
     }
@@ -325,17 +317,13 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
             });
             let error = failures.swap_remove(0);
             return Err(FdwError::Api {
-                error,
+                error: Box::new(error),
                 more,
                 secrets,
             });
         }
         if let Some(identity) = identity {
-            let identity = identity.map_err(|error| FdwError::Api {
-                error,
-                more: None,
-                secrets,
-            })?;
+            let identity = identity.map_err(|error| FdwError::api(error, &secrets))?;
             self.account_id = Some(identity.account_id);
         }
         Ok(())

@@ -375,13 +375,11 @@ impl Client {
                         return Err(error);
                     }
                     attempt += 1;
-                    let mut wait = config.retry.backoff(attempt, hint);
-                    if let Some(d) = deadline {
-                        let left = d.saturating_duration_since(Instant::now());
-                        if wait >= left {
-                            return Err(error);
-                        }
-                        wait = wait.min(left);
+                    let wait = config.retry.backoff(attempt, hint);
+                    // A wait that would outlast the deadline cannot end in a useful attempt.
+                    if deadline.is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()))
+                    {
+                        return Err(error);
                     }
                     tokio::time::sleep(wait).await;
                 }
