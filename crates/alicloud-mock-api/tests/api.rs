@@ -349,45 +349,21 @@ async fn signature_errors() {
         "Timestamp".into(),
         old.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     );
-    let r = send(
-        &server,
-        "POST",
-        Some("cn-hangzhou"),
-        &signed("POST", p, DEFAULT_ACCESS_KEY_SECRET),
-    )
-    .await;
+    let r = post_signed(&server, p).await;
     assert_error_shape(&r, 400, "InvalidTimeStamp.Expired");
     let mut p = common("DescribeTrails", DEFAULT_ACCESS_KEY_ID);
     p.insert("Timestamp".into(), "2024-05-01T08:30:00.123Z".into());
-    let r = send(
-        &server,
-        "POST",
-        Some("cn-hangzhou"),
-        &signed("POST", p, DEFAULT_ACCESS_KEY_SECRET),
-    )
-    .await;
+    let r = post_signed(&server, p).await;
     assert_error_shape(&r, 400, "InvalidTimeStamp.Format");
 
     // Signature method and version.
     let mut p = common("DescribeTrails", DEFAULT_ACCESS_KEY_ID);
     p.insert("SignatureMethod".into(), "HMAC-SHA256".into());
-    let r = send(
-        &server,
-        "POST",
-        Some("cn-hangzhou"),
-        &signed("POST", p, DEFAULT_ACCESS_KEY_SECRET),
-    )
-    .await;
+    let r = post_signed(&server, p).await;
     assert_error_shape(&r, 400, "InvalidSignatureMethod");
     let mut p = common("DescribeTrails", DEFAULT_ACCESS_KEY_ID);
     p.insert("SignatureVersion".into(), "2.0".into());
-    let r = send(
-        &server,
-        "POST",
-        Some("cn-hangzhou"),
-        &signed("POST", p, DEFAULT_ACCESS_KEY_SECRET),
-    )
-    .await;
+    let r = post_signed(&server, p).await;
     assert_error_shape(&r, 400, "IncompleteSignature");
 
     // Unknown key.
@@ -432,23 +408,11 @@ async fn parameter_and_action_errors() {
 
     let mut p = common("DescribeTrails", DEFAULT_ACCESS_KEY_ID);
     p.insert("Version".into(), "2017-12-04".into());
-    let r = send(
-        &server,
-        "POST",
-        Some("cn-hangzhou"),
-        &signed("POST", p, DEFAULT_ACCESS_KEY_SECRET),
-    )
-    .await;
+    let r = post_signed(&server, p).await;
     assert_error_shape(&r, 400, "InvalidVersion");
     let mut p = common("GetCallerIdentity", DEFAULT_ACCESS_KEY_ID);
     p.insert("Version".into(), ACTIONTRAIL_VERSION.into());
-    let r = send(
-        &server,
-        "POST",
-        Some("cn-hangzhou"),
-        &signed("POST", p, DEFAULT_ACCESS_KEY_SECRET),
-    )
-    .await;
+    let r = post_signed(&server, p).await;
     assert_error_shape(&r, 400, "InvalidVersion");
     assert_eq!(r.json()["HostId"], "sts.aliyuncs.com");
 }

@@ -116,6 +116,18 @@ pub async fn send(
     }
 }
 
+/// POSTs `params` to cn-hangzhou, signed with the default key's secret (for tests that alter
+/// one common parameter before signing).
+pub async fn post_signed(server: &MockServer, params: BTreeMap<String, String>) -> Reply {
+    send(
+        server,
+        "POST",
+        Some("cn-hangzhou"),
+        &signed("POST", params, alicloud_mock_api::DEFAULT_ACCESS_KEY_SECRET),
+    )
+    .await
+}
+
 /// A signed POST of `action` with `extra` parameters in `region` (path), the default key unless given.
 pub async fn call(
     server: &MockServer,
