@@ -43,3 +43,18 @@ SELECT count(DISTINCT akas) FROM alicloud_action_trail WHERE region = 'cn-shenzh
 EXPLAIN SELECT * FROM alicloud_action_trail;
 EXPLAIN SELECT * FROM alicloud_action_trail WHERE region = 'cn-beijing';
 EXPLAIN SELECT * FROM alicloud_action_trail WHERE name IN ('a', 'b');
+-- regions '*': every region DescribeRegions reports (28 in the mock), asked once per session.
+\getenv mock_port MOCK_PORT
+\getenv key_id MOCK_KEY_ID
+\getenv key_secret MOCK_KEY_SECRET
+\set endpoint 'http://127.0.0.1:' :mock_port '/{region}'
+CREATE SERVER every_region FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions '*', endpoint :'endpoint', max_concurrency '28');
+CREATE USER MAPPING FOR CURRENT_USER SERVER every_region
+  OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE FOREIGN TABLE every_trail (name text, region text) SERVER every_region;
+\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+SELECT count(*) AS trails, count(DISTINCT region) AS regions FROM every_trail;
+SELECT count(*) AS trails FROM every_trail WHERE region = 'eu-central-1';
+\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text" | awk '{print $2}' | sort | uniq -c
+DROP SERVER every_region CASCADE;
