@@ -149,13 +149,7 @@ extern "C-unwind" fn explain_foreign_scan(
         let relid = (*(*node).ss.ss_currentRelation).rd_id;
         let table = pg_sys::GetForeignTable(relid);
         let server = pg_sys::GetForeignServer((*table).serverid);
-        let mut regions = None;
-        for def in pgrx::PgList::<pg_sys::DefElem>::from_pg((*server).options).iter_ptr() {
-            if std::ffi::CStr::from_ptr((*def).defname).to_bytes() == b"regions" {
-                let v = std::ffi::CStr::from_ptr(pg_sys::defGetString(def));
-                regions = Some(v.to_string_lossy().into_owned());
-            }
-        }
+        let regions = user_mapping::option_list((*server).options).remove("regions");
         let regions = regions.unwrap_or_else(|| "(the default region)".to_string());
         let show = |label: &str, value: &str| {
             let label = std::ffi::CString::new(label).unwrap_or_default();
@@ -217,14 +211,19 @@ impl ForeignDataWrapper<FdwError> for AlicloudFdw {
         {
             Self::check_table(pg_sys::Oid::from(oid))?;
         }
+        // With regions '*' the list is not known before the scan asks DescribeRegions.
+        let configured = match &self.options.regions {
+            Regions::List(l) => l.as_slice(),
+            Regions::All => &[],
+        };
+        let plan = pushdown::plan(configured, quals);
         let regions = match &self.options.regions {
-            Regions::List(l) => pushdown::plan(l, quals).regions.len() as i64,
+            Regions::List(_) => plan.regions.len() as i64,
             Regions::All => ALL_REGIONS_ESTIMATE,
         };
-        let per_region = match pushdown::plan(&[], quals).names {
-            Some(names) => names.len() as i64,
-            None => ROWS_PER_REGION_ESTIMATE,
-        };
+        let per_region = plan
+            .names
+            .map_or(ROWS_PER_REGION_ESTIMATE, |names| names.len() as i64);
         let width = 24 * columns.len().max(1) as i32;
         Ok(((regions * per_region).max(1), width))
     }

@@ -58,10 +58,9 @@ impl UserMapping {
 /// The options of the user mapping that applies to the current user on `server_oid`; empty when
 /// there is none.
 pub fn current_user_mapping(server_oid: pg_sys::Oid) -> UserMapping {
-    let mut options = BTreeMap::new();
     // SAFETY: catalog lookups on the backend's main thread inside a transaction; GetUserMapping is
     // only called once the syscache says a mapping exists, so it cannot raise an error.
-    unsafe {
+    let options = unsafe {
         let user = pg_sys::GetUserId();
         let exists = [user, pg_sys::InvalidOid].into_iter().any(|u| {
             let tuple = pg_sys::SearchSysCache2(
@@ -76,18 +75,29 @@ pub fn current_user_mapping(server_oid: pg_sys::Oid) -> UserMapping {
             found
         });
         if exists {
-            let um = pg_sys::GetUserMapping(user, server_oid);
-            let list = pgrx::PgList::<pg_sys::DefElem>::from_pg((*um).options);
-            for def in list.iter_ptr() {
-                let name = CStr::from_ptr((*def).defname)
-                    .to_string_lossy()
-                    .into_owned();
-                let value = CStr::from_ptr(pg_sys::defGetString(def))
-                    .to_string_lossy()
-                    .into_owned();
-                options.insert(name, value);
-            }
+            option_list((*pg_sys::GetUserMapping(user, server_oid)).options)
+        } else {
+            BTreeMap::new()
         }
-    }
+    };
     UserMapping { options }
+}
+
+/// A catalog options list (`List` of `DefElem`, as servers, user mappings and tables keep them) as
+/// name → value.
+///
+/// # Safety
+/// `list` must be a valid options list (or null), read on the backend's thread.
+pub(crate) unsafe fn option_list(list: *mut pg_sys::List) -> BTreeMap<String, String> {
+    let mut options = BTreeMap::new();
+    for def in pgrx::PgList::<pg_sys::DefElem>::from_pg(list).iter_ptr() {
+        let name = CStr::from_ptr((*def).defname)
+            .to_string_lossy()
+            .into_owned();
+        let value = CStr::from_ptr(pg_sys::defGetString(def))
+            .to_string_lossy()
+            .into_owned();
+        options.insert(name, value);
+    }
+    options
 }
