@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks that print figures (they assert nothing about time):
-#   1. the client's fan-out: DescribeTrails over 1 and over 28 regions, mock latency 100 ms
+# Benchmarks that print figures (they assert nothing about time), against the bundled mock API:
+#   1. the client's fan-out: DescribeTrails over 1 and 28 regions, 100 ms latency per call
 #      (cargo bench -p alicloud-api --bench fanout);
-#   2. SELECT * FROM alicloud_action_trail through PostgreSQL over 1 and over 28 regions, mock
-#      latency 100 ms, at max_concurrency 10 (the default) and 28;
-#   3. how long a pg_cancel_backend and a statement_timeout take to stop a query whose region never
+#   2. SELECT * over 28 regions at 100 ms latency with default options (cache off, then a cache
+#      hit), each next to a heap table holding the same rows;
+#   3. a query that reads the table four times, with the cache cleared (cold) and filled (warm);
+#   4. 16 sessions running the same query at once on a cold cache: how many fan-outs reach the API;
+#   5. 100,000 trails over 28 regions: SELECT * time and the backend's peak memory, next to a heap
+#      table holding the same rows; and the peak for one answer over the size limit;
+#   6. how long pg_cancel_backend and statement_timeout take to stop a query whose region never
 #      answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,71 +17,159 @@ source scripts/lib.sh
 WORK="${BENCH_DIR:-/tmp/alicloud_fdw_bench}"
 PORT="${BENCH_PGPORT:-54394}"
 RUNS="${RUNS:-7}"
+LATENCY_MS=100
+BIG_TRAILS=100000
 
 echo "== 1. client fan-out (cargo bench)"
 cargo bench -q -p alicloud-api --bench fanout 2>/dev/null
 
 install_extension
 build_mock
-cleanup() { remove_cluster "$WORK/pg"; stop_mock; }
+cleanup() { remove_cluster "$WORK/pg"; stop_mock; [ -n "${BIG_PID:-}" ] && kill "$BIG_PID" 2>/dev/null; true; }
 trap cleanup EXIT
-start_mock "$WORK/mock" --quiet --fault '*:latency_ms=100'
+# The big fixture's mock first (its address kept apart), then the slow one (MOCK_URL).
+start_mock "$WORK/mock-big" --quiet --extra-trails "$BIG_TRAILS"
+BIG_PID=$MOCK_PID BIG_URL=$MOCK_URL
+start_mock "$WORK/mock" --quiet --fault "*:latency_ms=${LATENCY_MS}"
 start_cluster "$WORK/pg" "$PORT"
+export PGDATABASE=postgres
 export BENCH_KEY_ID=LTAI5tMockAccessKey0001 BENCH_KEY_SECRET=MockSecret0123456789abcdefABCDEF
-psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
 \getenv key_id BENCH_KEY_ID
 \getenv key_secret BENCH_KEY_SECRET
 CREATE EXTENSION alicloud_fdw;
-CREATE SERVER one FOREIGN DATA WRAPPER alicloud_fdw
-  OPTIONS (regions 'cn-hangzhou', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}');
-CREATE SERVER all10 FOREIGN DATA WRAPPER alicloud_fdw
-  OPTIONS (regions '*', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}');
-CREATE SERVER all28 FOREIGN DATA WRAPPER alicloud_fdw
-  OPTIONS (regions '*', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}',
-           max_concurrency '28');
-CREATE USER MAPPING FOR CURRENT_USER SERVER one OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
-CREATE USER MAPPING FOR CURRENT_USER SERVER all10 OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
-CREATE USER MAPPING FOR CURRENT_USER SERVER all28 OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
-CREATE SCHEMA one; CREATE SCHEMA all10; CREATE SCHEMA all28;
-IMPORT FOREIGN SCHEMA alicloud FROM SERVER one INTO one;
-IMPORT FOREIGN SCHEMA alicloud FROM SERVER all10 INTO all10;
-IMPORT FOREIGN SCHEMA alicloud FROM SERVER all28 INTO all28;
+CREATE SERVER big FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions '*', endpoint '${BIG_URL}/{region}', sts_endpoint '${BIG_URL}');
+CREATE SERVER limited FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions 'cn-hangzhou', endpoint '${BIG_URL}/{region}', sts_endpoint '${BIG_URL}');
+CREATE USER MAPPING FOR CURRENT_USER SERVER big OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER limited OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE SCHEMA big; CREATE SCHEMA limited;
+IMPORT FOREIGN SCHEMA alicloud FROM SERVER big INTO big;
+IMPORT FOREIGN SCHEMA alicloud FROM SERVER limited INTO limited;
+SQL
+# The 28 regions DescribeRegions lists, as an explicit list (so that the slow server's scans make
+# one round trip, without DescribeRegions).
+regions28=$(psql -X -At -c "SELECT string_agg(DISTINCT region, ',') FROM big.alicloud_action_trail")
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
+\getenv key_id BENCH_KEY_ID
+\getenv key_secret BENCH_KEY_SECRET
+CREATE SERVER slow FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions '${regions28}', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}');
+CREATE USER MAPPING FOR CURRENT_USER SERVER slow OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE SCHEMA slow;
+IMPORT FOREIGN SCHEMA alicloud FROM SERVER slow INTO slow;
 SQL
 
-# time_query SCHEMA: RUNS timings of SELECT * in one session (after one warm-up query that also
-# expands '*' with DescribeRegions); prints best and median in ms.
-time_query() {
-  local schema="$1" timings
-  # ON_ERROR_STOP: a failing query must stop the benchmark, not be timed.
-  timings=$({ echo '\timing on'; for _ in $(seq 0 "$RUNS"); do echo "SELECT * FROM ${schema}.alicloud_action_trail;"; done; } \
-    | psql -X -q -v ON_ERROR_STOP=1 -d postgres -o /dev/null) || { echo "a query on ${schema} failed" >&2; exit 1; }
-  printf '%s\n' "$timings" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n +2 \
-    | sort -n | awk '{a[NR]=$1} END {printf "best %.1f ms, median %.1f ms (%d runs)\n", a[1], a[int((NR+1)/2)], NR}'
+# timings "SETUP" "QUERY": RUNS timings of QUERY in one session, SETUP run before each (not timed);
+# prints best and median in ms.
+timings() {
+  local setup="$1" query="$2" out
+  out=$({ echo '\timing off'; echo "SET alicloud_fdw.cache = on;"; echo "$query \\g /dev/null"
+          for _ in $(seq 1 "$RUNS"); do
+            echo '\timing off'; [ -n "$setup" ] && echo "$setup \\g /dev/null"
+            echo '\timing on'; echo "$query \\g /dev/null"
+          done; } | psql -X -q -v ON_ERROR_STOP=1 2>&1) || { echo "a query failed: $out" >&2; exit 1; }
+  printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n \
+    | awk '{a[NR]=$1} END {printf "best %7.2f ms, median %7.2f ms (%d runs)", a[1], a[int((NR+1)/2)], NR}'
 }
-echo
-echo "== 2. SELECT * FROM alicloud_action_trail, mock latency 100 ms per call"
-rows1=$(psql -X -At -d postgres -c "SELECT count(*) FROM one.alicloud_action_trail")
-rows28=$(psql -X -At -d postgres -c "SELECT count(*) FROM all28.alicloud_action_trail")
-echo " 1 region  (${rows1} rows):                         $(time_query one)"
-echo "28 regions (${rows28} rows), max_concurrency 10:    $(time_query all10)"
-echo "28 regions (${rows28} rows), max_concurrency 28:    $(time_query all28)"
+# latency "QUERY" [SET ...]: mean latency of QUERY in a 3-second pgbench run of one client.
+latency() {
+  printf '%s\n' "${2:-SET alicloud_fdw.cache = on;}" "$1" > "$WORK/q.sql"
+  "$PG_BIN/pgbench" -n -f "$WORK/q.sql" -T 3 -c 1 postgres 2>&1 \
+    | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p'
+}
 
 echo
-echo "== 3. cancel and statement_timeout against a region that never answers"
+echo "== 2. SELECT * over 28 regions, mock latency ${LATENCY_MS} ms per call, default options"
+psql -X -q -c "CREATE TABLE heap28 AS SELECT * FROM slow.alicloud_action_trail" >/dev/null
+rows28=$(psql -X -At -c "SELECT count(*) FROM heap28")
+echo "fan-out, cache off (${rows28} rows):      $(timings "SET alicloud_fdw.cache = off;" "SELECT * FROM slow.alicloud_action_trail;")"
+echo "   target: <= 1.15 x ${LATENCY_MS} ms + 10 ms = $(( LATENCY_MS * 115 / 100 + 10 )) ms"
+hit=$(latency "SELECT * FROM slow.alicloud_action_trail;")
+heap=$(latency "SELECT * FROM heap28;")
+echo "cache hit, pgbench mean latency:  ${hit} ms; heap table with the same rows: ${heap} ms; ratio $(awk "BEGIN {printf \"%.2f\", $hit / $heap}")"
+echo "   targets: <= 1 ms, and <= 3 x the heap table"
+
+echo
+echo "== 3. a query that reads the table four times (CTEs joined back to the rows), 28 regions"
+four="WITH per_region AS (SELECT region, count(*) n FROM slow.alicloud_action_trail GROUP BY region),
+ enabled AS (SELECT region, count(*) n FROM slow.alicloud_action_trail WHERE status = 'Enable' GROUP BY region),
+ shadows AS (SELECT name, region FROM slow.alicloud_action_trail WHERE trail_region = 'All' AND home_region <> region)
+SELECT t.region, t.name, p.n, e.n, s.name IS NOT NULL FROM slow.alicloud_action_trail t
+ JOIN per_region p USING (region) LEFT JOIN enabled e USING (region)
+ LEFT JOIN shadows s ON s.name = t.name AND s.region = t.region;"
+curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/calls"
+echo "cold (cache cleared before each run): $(timings "SELECT alicloud_fdw_clear_cache('slow');" "$four")"
+calls=$(curl -s "$MOCK_URL/_admin/calls?format=text" | grep -c DescribeTrails || true)
+echo "   DescribeTrails calls over the $(( RUNS + 1 )) cold runs: ${calls} (one per region per run: $(( 28 * (RUNS + 1) )))"
+echo "warm (cache filled):                  $(timings "" "$four")"
+
+echo
+echo "== 4. 16 sessions run the same query at once on a cold cache"
+psql -X -q -c "SELECT alicloud_fdw_clear_cache('slow')" >/dev/null
+curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/calls"
+start=$(date +%s%N)
+for _ in $(seq 16); do
+  psql -X -q -c "SET alicloud_fdw.cache = on" -c "SELECT count(*) FROM slow.alicloud_action_trail" >/dev/null &
+done
+wait
+end=$(date +%s%N)
+calls=$(curl -s "$MOCK_URL/_admin/calls?format=text" | grep -c DescribeTrails || true)
+echo "DescribeTrails calls: ${calls}, that is $(awk "BEGIN {printf \"%.1f\", $calls / 28}") fan-outs of 28 regions for 16 sessions; all done in $(( (end - start) / 1000000 )) ms"
+
+echo
+echo "== 5. ${BIG_TRAILS} trails over 28 regions (mock without latency), SELECT * with the cache off"
+# peak_kb "QUERY": the backend's peak resident memory growth (VmHWM after minus VmRSS before, kB)
+# while running QUERY, in a fresh session.
+peak_kb() {
+  psql -X -q -v ON_ERROR_STOP=0 <<SQL 2>/dev/null | tail -n 1
+SET alicloud_fdw.cache = off;
+SELECT 1 \\g /dev/null
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv BACKEND :pid
+\\! echo 5 > /proc/\$BACKEND/clear_refs; grep VmRSS /proc/\$BACKEND/status | awk '{print \$2}' > $WORK/rss.before
+$1 \\g /dev/null
+\\! echo \$(( \$(grep VmHWM /proc/\$BACKEND/status | awk '{print \$2}') - \$(cat $WORK/rss.before) ))
+SQL
+}
+psql -X -q -c "SET alicloud_fdw.cache = off" -c "CREATE TABLE heap_big AS SELECT * FROM big.alicloud_action_trail" >/dev/null
+big_rows=$(psql -X -At -c "SELECT count(*) FROM heap_big")
+answer_bytes=$(psql -X -At -c "SELECT alicloud_fdw_stats_reset('big')" \
+  -c "SET alicloud_fdw.cache = off" -c "SELECT count(*) FROM big.alicloud_action_trail" \
+  -c "SELECT sum(bytes) FROM alicloud_fdw_stats WHERE server = 'big' AND action = 'DescribeTrails'" | tail -n 1)
+answer_kb=$(( answer_bytes / 1024 ))
+echo "rows: ${big_rows}; answers of one scan: $(( answer_kb / 1024 )) MiB"
+echo "SELECT * (foreign): $(timings "SET alicloud_fdw.cache = off;" "SELECT * FROM big.alicloud_action_trail;")"
+echo "SELECT * (heap):    $(timings "" "SELECT * FROM heap_big;")"
+echo "   target: the foreign scan <= 2 x the heap scan"
+fk=$(peak_kb "SELECT * FROM big.alicloud_action_trail;")
+hk=$(peak_kb "SELECT * FROM heap_big;")
+echo "backend peak memory growth: foreign $(( fk / 1024 )) MiB, heap $(( hk / 1024 )) MiB; answers $(( answer_kb / 1024 )) MiB; ratio foreign / answers $(awk "BEGIN {printf \"%.2f\", $fk / $answer_kb}")"
+echo "   target: growth <= 2 x the answers' size"
+curl -s -o /dev/null -X PUT "$BIG_URL/_admin/faults/cn-hangzhou" -d '{"pad_bytes":52428800}'
+ok=$(peak_kb "SELECT count(*) FROM limited.alicloud_action_trail;")
+curl -s -o /dev/null -X PUT "$BIG_URL/_admin/faults/cn-hangzhou" -d '{"endless":true}'
+endless=$(peak_kb "SELECT count(*) FROM limited.alicloud_action_trail;")
+curl -s -o /dev/null -X DELETE "$BIG_URL/_admin/faults"
+echo "one 50 MiB answer (limit 16 MiB, refused by its length): peak growth $(( ok / 1024 )) MiB; an answer that never ends: $(( endless / 1024 )) MiB"
+
+echo
+echo "== 6. cancel and statement_timeout against a region that never answers"
 curl -s -o /dev/null -X PUT "${MOCK_URL}/_admin/faults/cn-hangzhou" -d '{"hang":true}'
 for i in 1 2 3; do
-  psql -X -q -d postgres -c "SELECT count(*) FROM one.alicloud_action_trail /* bench-cancel */" >/dev/null 2>&1 &
+  psql -X -q -c "SET alicloud_fdw.cache = off" -c "SELECT count(*) FROM slow.alicloud_action_trail /* bench-cancel */" >/dev/null 2>&1 &
   query_pid=$!
   sleep 0.5
   start=$(date +%s%N)
-  psql -X -q -At -d postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%bench-cancel */' AND pid <> pg_backend_pid()" >/dev/null
+  psql -X -q -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%bench-cancel */' AND pid <> pg_backend_pid()" >/dev/null
   wait "$query_pid" || true
   end=$(date +%s%N)
   echo "pg_cancel_backend run $i: the query ended $(( (end - start) / 1000000 )) ms after the cancel was sent (includes starting psql for the cancel)"
 done
 for i in 1 2 3; do
   start=$(date +%s%N)
-  psql -X -q -d postgres -c "SET statement_timeout = 300" -c "SELECT count(*) FROM one.alicloud_action_trail" >/dev/null 2>&1 || true
+  psql -X -q -c "SET alicloud_fdw.cache = off" -c "SET statement_timeout = 300" -c "SELECT count(*) FROM slow.alicloud_action_trail" >/dev/null 2>&1 || true
   end=$(date +%s%N)
   echo "statement_timeout 300 ms run $i: psql returned after $(( (end - start) / 1000000 )) ms"
 done

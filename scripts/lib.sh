@@ -51,7 +51,8 @@ start_mock() {
 stop_mock() { [ -n "${MOCK_PID:-}" ] && kill "$MOCK_PID" 2>/dev/null; wait "${MOCK_PID:-}" 2>/dev/null || true; MOCK_PID=; }
 
 # start_cluster DIR PORT: a throw-away cluster owned by postgres, listening only on a socket in DIR.
-# Sets PGHOST, PGPORT, PGUSER for psql.
+# Sets PGHOST, PGPORT, PGUSER for psql. START_CLUSTER_OPTS adds server settings; START_CLUSTER_ENV
+# (NAME=value words) sets the server's environment.
 start_cluster() {
   local dir="$1" port="$2"
   as_root rm -rf "$dir"
@@ -59,7 +60,8 @@ start_cluster() {
   as_root chown postgres:postgres "$dir"
   as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir.initdb.log" 2>&1 \
     || { cat "$dir.initdb.log" >&2; return 1; }
-  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
+  # shellcheck disable=SC2086 # START_CLUSTER_ENV is a list of words
+  as_postgres env ${START_CLUSTER_ENV:-} "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
     -o "-p $port -k $dir -c listen_addresses='' -c fsync=off ${START_CLUSTER_OPTS:-}" start >/dev/null
   export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
   log "scratch PostgreSQL ${PG_MAJOR} on socket ${dir}/.s.PGSQL.${port}"

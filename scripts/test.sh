@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: bootstraps the machine, then
-#   1. the API client's and the mock server's tests (cargo test),
-#   2. the extension's own Rust tests (cargo pgrx test, in a real Postgres),
-#   3. the SQL regression suite: the installed extension in a scratch PostgreSQL cluster against
-#      the mock API over HTTP (pg_regress, tests/sql -> tests/expected).
+#   1. rustfmt and clippy (warnings are errors) over every crate,
+#   2. the API client's, the table layer's and the mock server's tests (cargo test),
+#   3. the extension's own Rust tests (cargo pgrx test, in a real Postgres),
+#   4. the SQL regression suite: the installed extension in a scratch PostgreSQL cluster against
+#      the mock API over HTTP (pg_regress, tests/sql -> tests/expected), then pgbench with
+#      server-side prepared statements, then checks of the server log (no crash) and of every
+#      output (no secret),
+#   5. the docs check: no sentence of ours copied from the seed documents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -13,25 +17,38 @@ WORK="${TEST_DIR:-/tmp/alicloud_fdw_test}"
 PORT="${TEST_PGPORT:-54392}"
 mkdir -p "$WORK"
 
-log "1/3 client and mock API tests"
-cargo test -p alicloud-api -p alicloud-mock-api
+log "1/5 rustfmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
 
-log "2/3 extension tests (cargo pgrx test)"
+log "2/5 client, table layer and mock API tests"
+cargo test -p alicloud-api -p alicloud-tables -p alicloud-mock-api
+
+log "3/5 extension tests (cargo pgrx test)"
 as_root rm -rf "$WORK/pgrx-data"
-cargo pgrx test pg15 --runas postgres --pgdata "$WORK/pgrx-data"
+cargo pgrx test "pg${PG_MAJOR}" --runas postgres --pgdata "$WORK/pgrx-data"
 
-log "3/3 SQL regression tests"
+log "4/5 SQL regression tests"
 install_extension
 build_mock
 cleanup() { stop_cluster "$WORK/pg"; stop_mock; }
 trap cleanup EXIT
 start_mock "$WORK/mock"
-START_CLUSTER_OPTS="-c log_min_error_statement=panic" start_cluster "$WORK/pg" "$PORT"
+# The database server's own home, where tests/sql/security.sql writes a CLI profile file (the
+# "server's own credentials"). Fixed, so that the messages that name it are stable.
+export SERVER_HOME=/tmp/alicloud_fdw_server_home
+as_root rm -rf "$SERVER_HOME"
+as_root mkdir -p "$SERVER_HOME/.aliyun"
+as_root chown -R postgres:postgres "$SERVER_HOME"
+START_CLUSTER_ENV="HOME=$SERVER_HOME" START_CLUSTER_OPTS="-c log_min_error_statement=panic" \
+  start_cluster "$WORK/pg" "$PORT"
 
 # The tests read the mock's address and the default key from the environment (\getenv), so
-# neither is written in the SQL and the echoed SQL holds no secret.
+# neither is written in the SQL and the echoed SQL holds no secret; `\! mock-admin ...` drives the
+# mock's admin endpoint.
 export MOCK_KEY_ID=LTAI5tMockAccessKey0001 MOCK_KEY_SECRET=MockSecret0123456789abcdefABCDEF
 export PGDATABASE=alicloud_fdw_regress
+export PATH="$REPO_ROOT/scripts:$PATH"
 PG_REGRESS="/usr/lib/postgresql/${PG_MAJOR}/lib/pgxs/src/test/regress/pg_regress"
 rm -rf "$WORK/regress" && mkdir -p "$WORK/regress" && as_root chmod 777 "$WORK/regress"
 status=0
@@ -43,11 +60,34 @@ if [ "$status" -ne 0 ]; then
   cat "$WORK/regress/regression.diffs" >&2 || true
   exit "$status"
 fi
+
+# Server-side prepared statements from several clients at once, as drivers (pgJDBC, ...) make
+# them: every execution after the first reuses a cached plan.
+log "pgbench -M prepared: 4 clients, 5 seconds"
+cat > "$WORK/pgbench.sql" <<'SQL'
+\set r random(1, 4)
+SELECT count(*) FROM alicloud_action_trail
+ WHERE region = (ARRAY['cn-hangzhou','cn-shanghai','cn-beijing','cn-shenzhen'])[:r];
+SELECT name FROM alicloud_action_trail WHERE name = 'test-4' AND region = 'cn-beijing';
+SQL
+"$PG_BIN/pgbench" -n -M prepared -c 4 -j 2 -T 5 -f "$WORK/pgbench.sql" alicloud_fdw_regress \
+  > "$WORK/pgbench.out" 2>&1 || { cat "$WORK/pgbench.out" >&2; exit 1; }
+grep -E "^number of (transactions actually processed|failed transactions)" "$WORK/pgbench.out" >&2
+if ! grep -q "^number of failed transactions: 0 " "$WORK/pgbench.out"; then
+  log "pgbench had failed transactions"; cat "$WORK/pgbench.out" >&2; exit 1
+fi
+
+# No backend may have crashed in any of the above.
+crashes=$(as_root grep -E "terminated by signal|server process .* was terminated" "$WORK/pg/data/server.log" || true)
+if [ -n "$crashes" ]; then
+  log "a backend crashed:"; printf '%s\n' "$crashes" >&2; exit 1
+fi
+
 # No secret may appear in what the extension says: messages, result rows, \! output, and the
-# server log. The SQL the tests echo does hold the wrong secrets they set on purpose, so every output
+# server log. The SQL the tests echo does hold the secrets they set on purpose, so every output
 # line that is verbatim a line of the test's own SQL file is left out; the cluster runs with
 # log_min_error_statement=panic so the server log holds no statement text.
-secrets="$MOCK_KEY_SECRET|MockSecretNoPermission|wrong-secret-0123456789|not-a-real-secret|do-not-store-me"
+secrets="$MOCK_KEY_SECRET|MockSecretNoPermission|MockSecret2ndAccount|wrong-secret-0123456789|not-a-real-secret|do-not-store-me|hunter2-secret"
 leaks=$( { for out in "$WORK"/regress/results/*.out; do
              grep -vxF -f "tests/sql/$(basename "$out" .out).sql" "$out"
            done
@@ -58,5 +98,8 @@ if [ -n "$leaks" ]; then
   exit 1
 fi
 count=$(grep -c '^test: ' tests/schedule)
+echo "regression: ${count} passed, 0 failed; pgbench -M prepared: no crash, no failed transaction"
+
+log "5/5 docs in our own words"
+python3 scripts/check_copied_sentences.py
 log "all tests passed"
-echo "regression: ${count} passed, 0 failed"

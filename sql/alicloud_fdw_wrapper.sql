@@ -1,4 +1,5 @@
--- The foreign data wrapper itself, and the event trigger that comments imported tables.
+-- The foreign data wrapper itself, the statistics view, and the event trigger that comments
+-- imported tables.
 -- Installed by CREATE EXTENSION after the generated functions (extension_sql_file! in src/lib.rs).
 
 CREATE FOREIGN DATA WRAPPER alicloud_fdw
@@ -8,7 +9,7 @@ COMMENT ON FOREIGN DATA WRAPPER alicloud_fdw IS 'Alibaba Cloud (ActionTrail trai
 
 -- Postgres lets an FDW's import return only CREATE FOREIGN TABLE statements, so the table and
 -- column comments are added here, right after IMPORT FOREIGN SCHEMA creates the table. The texts
--- come from the table's one declaration in src/table.rs (alicloud_fdw_table_comments()).
+-- come from the table's one declaration (crates/alicloud-tables, via alicloud_fdw_table_comments()).
 CREATE FUNCTION alicloud_fdw_comment_imported_tables() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -41,3 +42,17 @@ CREATE EVENT TRIGGER alicloud_fdw_comment_imported_tables
   ON ddl_command_end
   WHEN TAG IN ('IMPORT FOREIGN SCHEMA')
   EXECUTE FUNCTION alicloud_fdw_comment_imported_tables();
+
+-- Call statistics of the servers the current user may use, per region and action, shared by all
+-- sessions (see docs/configuration.md).
+CREATE VIEW alicloud_fdw_stats AS
+SELECT server_name AS server, region, action, calls, errors, retries, throttles,
+       cache_hits, cache_misses, rows, bytes,
+       round(total_ms::numeric, 1) AS total_ms,
+       round(max_ms::numeric, 1) AS max_ms,
+       CASE WHEN calls > 0 THEN round((total_ms / calls)::numeric, 1) END AS mean_ms,
+       last_error_at::timestamptz AS last_error_at, last_error_code, last_error, last_request_id
+FROM alicloud_fdw_stats_rows();
+-- Safe for everyone: alicloud_fdw_stats_rows() shows only servers the caller may use.
+GRANT SELECT ON alicloud_fdw_stats TO PUBLIC;
+COMMENT ON VIEW alicloud_fdw_stats IS 'alicloud_fdw API calls per server, region and action: calls, errors by code, retries, throttling, cache hits and misses, rows, bytes, latency, last error';

@@ -1,47 +1,78 @@
-//! The extension's error type, and the one place it becomes a Postgres error (SQLSTATE, message,
-//! DETAIL, HINT). Messages come from the API client, whose errors never hold a secret; as a second
-//! line of defence every message, detail and hint is scrubbed of the secrets in use.
+//! The extension's errors and the one place they become PostgreSQL errors (SQLSTATE, message,
+//! DETAIL, HINT), with advice in PostgreSQL's words: server options, user mappings. Messages come
+//! from the API client, whose errors never hold a secret; as a second line of defence every text
+//! is scrubbed of the secrets in use.
 
-use crate::options::OptionError;
+use crate::options::{Catalog, OptionError, USE_SERVER_CREDENTIALS};
+use alicloud_api::Remedy;
+use alicloud_tables::scan::ScanError;
 use pgrx::pg_sys::panic::ErrorReport;
-use pgrx::PgSqlErrorCode;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-#[derive(Debug, thiserror::Error)]
+/// Everything that can go wrong in the extension.
+#[derive(Debug)]
 pub enum FdwError {
-    /// A call to the API failed (in `region`, for `DescribeTrails` and friends).
-    #[error("{error}")]
-    Api {
-        error: Box<alicloud_api::Error>,
-        /// Extra lines for DETAIL (other failing regions).
-        more: Option<String>,
+    /// A scan's calls failed.
+    Scan {
+        /// The failure (the first failing region's, with the others summed up).
+        error: Box<ScanError>,
         /// Secrets to scrub from everything reported.
         secrets: Vec<String>,
     },
-    #[error("{}", .0.message)]
+    /// Resolving credentials or building the client failed.
+    Api {
+        /// The failure.
+        error: Box<alicloud_api::Error>,
+        /// Secrets to scrub from everything reported.
+        secrets: Vec<String>,
+    },
+    /// Options refused by the validator (or found bad in the catalog).
     Option(OptionError),
-    #[error(
-        "column \"{column}\" of foreign table \"{table}\" is not a column of alicloud_action_trail"
-    )]
-    UnknownColumn { table: String, column: String },
-    #[error("column \"{column}\" of foreign table \"{table}\" has type {found}, but alicloud_action_trail.{column} is {expected}")]
-    ColumnType {
+    /// A non-superuser's mapping has no keys of its own.
+    ServerCredentials {
+        /// The role whose mapping it is.
+        role: String,
+        /// The server.
+        server: String,
+    },
+    /// A column of a foreign table is not a column of the table.
+    UnknownColumn {
+        /// The foreign table.
         table: String,
+        /// The column.
         column: String,
+        /// The valid columns.
+        valid: String,
+    },
+    /// A column has another type than the table declares.
+    ColumnType {
+        /// The foreign table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its declared type.
         found: String,
+        /// The type it must have.
         expected: &'static str,
     },
-    #[error("IMPORT FOREIGN SCHEMA: remote schema \"{0}\" does not exist")]
+    /// A value the API sent cannot be stored in PostgreSQL.
+    BadValue {
+        /// What and where.
+        message: String,
+    },
+    /// IMPORT FOREIGN SCHEMA of an unknown remote schema.
     UnknownSchema(String),
-    #[error("{0}")]
+    /// Only the owner of a server (or a superuser) may do this.
+    NotOwner(String),
+    /// Something that should not happen.
     Internal(String),
 }
 
 impl FdwError {
-    /// A failed call, with the secrets in use (to scrub from what is reported).
+    /// A failed API call, with the secrets in use.
     pub fn api(error: alicloud_api::Error, secrets: &[String]) -> Self {
         FdwError::Api {
             error: Box::new(error),
-            more: None,
             secrets: secrets.to_vec(),
         }
     }
@@ -53,65 +84,221 @@ impl From<OptionError> for FdwError {
     }
 }
 
+/// Options found bad when used (they were set before a rule changed, say).
+impl From<alicloud_tables::options::OptionError> for FdwError {
+    fn from(e: alicloud_tables::options::OptionError) -> Self {
+        let hint = match &e {
+            alicloud_tables::options::OptionError::BadValue { hint, .. } => hint.clone(),
+            _ => None,
+        };
+        FdwError::Option(OptionError::BadValue {
+            message: e.to_string(),
+            hint,
+        })
+    }
+}
+
+/// The advice for a remedy, naming this front end's knobs.
+fn hint(remedy: Remedy) -> String {
+    match remedy {
+        Remedy::RaiseTimeouts => "The region did not answer in time. Raise the server options timeout_ms or max_attempts, or leave the region out of the regions option.".into(),
+        Remedy::CheckNetwork => "Check network access from the database server to the endpoint, or the server options endpoint and endpoint_type.".into(),
+        Remedy::ProvideCredentials => "Give access_key_id and access_key_secret in a user mapping, or see docs/configuration.md for the other credential sources.".into(),
+        Remedy::CheckKeyId => "The access key id is unknown or disabled: check access_key_id in the user mapping (or the credential source in use).".into(),
+        Remedy::CheckSecret => "The access key secret does not match the access key id: check access_key_secret in the user mapping.".into(),
+        Remedy::RenewToken => "The security token is invalid or expired: renew security_token in the user mapping.".into(),
+        Remedy::SlowDown => "The API is throttling requests: retry later, or lower the server option max_concurrency.".into(),
+        Remedy::RaiseResponseLimit => "The answer is larger than the server option max_response_mb allows: raise it if such answers are expected.".into(),
+        Remedy::CheckEndpoint => "The endpoint answered as the API never does: check the server options endpoint and sts_endpoint.".into(),
+        other => other.neutral().to_string(),
+    }
+}
+
 fn scrub(text: &str, secrets: &[String]) -> String {
-    alicloud_api::error::redact(text, secrets)
+    alicloud_api::redact(text, secrets)
+}
+
+fn api_code(e: &alicloud_api::Error) -> PgSqlErrorCode {
+    use alicloud_api::Error as E;
+    match e {
+        E::Transport { .. } | E::Timeout { .. } => {
+            PgSqlErrorCode::ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
+        }
+        E::Credentials { .. } => PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+        E::Config { .. } => PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
+        E::Decode { .. } | E::TooLarge { .. } | E::Redirect { .. } => {
+            PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE
+        }
+        _ => PgSqlErrorCode::ERRCODE_FDW_ERROR,
+    }
+}
+
+fn api_report(error: &alicloud_api::Error, more: Option<&str>, secrets: &[String]) -> ErrorReport {
+    let message = format!("alicloud_fdw: {error}");
+    let mut report = ErrorReport::new(api_code(error), scrub(&message, secrets), "");
+    let detail: Vec<String> = error
+        .detail()
+        .into_iter()
+        .chain(more.map(str::to_string))
+        .collect();
+    if !detail.is_empty() {
+        report = report.set_detail(scrub(&detail.join("\n"), secrets));
+    }
+    if let Some(r) = error.remedy() {
+        report = report.set_hint(scrub(&hint(r), secrets));
+    }
+    report
+}
+
+fn option_report(e: OptionError) -> ErrorReport {
+    use PgSqlErrorCode::*;
+    match e {
+        OptionError::UnknownName {
+            name,
+            catalog,
+            valid,
+        } => ErrorReport::new(
+            ERRCODE_FDW_INVALID_OPTION_NAME,
+            format!("alicloud_fdw: invalid option \"{name}\""),
+            "",
+        )
+        .set_hint(if valid.is_empty() {
+            format!(
+                "There are no valid options in this context ({}).",
+                catalog.describe()
+            )
+        } else {
+            format!("Valid options in this context are: {}", valid.join(", "))
+        }),
+        OptionError::Misplaced {
+            name,
+            found,
+            belongs,
+        } => {
+            let credential = belongs == Catalog::UserMapping && found == Catalog::Server;
+            let why = if credential {
+                " (every database user can read server options)"
+            } else {
+                ""
+            };
+            let hint = if credential {
+                format!(
+                    "Credentials go in a user mapping, whose options only the mapped user, the \
+                     server's owner and superusers can see: CREATE USER MAPPING FOR CURRENT_USER \
+                     SERVER <server> OPTIONS ({name} '...')"
+                )
+            } else {
+                format!("Set it in the {} options instead.", belongs.describe())
+            };
+            ErrorReport::new(
+                ERRCODE_FDW_INVALID_OPTION_NAME,
+                format!(
+                    "alicloud_fdw: option \"{name}\" is not allowed in {} options{why}",
+                    found.describe()
+                ),
+                "",
+            )
+            .set_hint(hint)
+        }
+        OptionError::BadValue { message, hint } => {
+            let report = ErrorReport::new(
+                ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
+                format!("alicloud_fdw: {message}"),
+                "",
+            );
+            match hint {
+                Some(h) => report.set_hint(h),
+                None => report,
+            }
+        }
+        OptionError::SuperuserOnly { names } => {
+            let list = names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ErrorReport::new(
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("alicloud_fdw: only superusers may set {list}"),
+                "",
+            )
+            .set_detail(
+                "Endpoint options can send requests, signed with a user's credentials, to any host; \
+                 profile options read the database server's own files; use_server_credentials \
+                 lends the database server's own credentials.",
+            )
+            .set_hint(
+                "Use endpoint_type 'vpc' for the VPC endpoints, and give access_key_id and \
+                 access_key_secret (with role_arn if needed) in the user mapping.",
+            )
+        }
+    }
 }
 
 impl From<FdwError> for ErrorReport {
     fn from(e: FdwError) -> Self {
-        let message = format!("alicloud_fdw: {e}");
+        use PgSqlErrorCode::*;
         match e {
-            FdwError::Api { error, more, secrets } => {
-                use alicloud_api::Error as E;
-                let code = match error.as_ref() {
-                    E::Transport { .. } | E::Timeout { .. } => {
-                        PgSqlErrorCode::ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
-                    }
-                    E::Credentials { .. } => PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
-                    E::Config { .. } => PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
-                    E::Decode { .. } => PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE,
-                    E::Api(_) => PgSqlErrorCode::ERRCODE_FDW_ERROR,
-                };
-                let mut report = ErrorReport::new(code, scrub(&message, &secrets), "");
-                let detail = [error.detail(), more].into_iter().flatten().collect::<Vec<_>>();
-                if !detail.is_empty() {
-                    report = report.set_detail(scrub(&detail.join("\n"), &secrets));
-                }
-                if let Some(h) = error.hint() {
-                    report = report.set_hint(scrub(&h, &secrets));
-                }
-                report
+            FdwError::Scan { error, secrets } => {
+                api_report(&error.error, error.others.as_deref(), &secrets)
             }
-            FdwError::Option(o) => {
-                let code = if o.unknown_name {
-                    PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME
-                } else {
-                    PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE
-                };
-                let report = ErrorReport::new(code, message, "");
-                match o.hint {
-                    Some(h) => report.set_hint(h),
-                    None => report,
-                }
-            }
-            FdwError::UnknownColumn { .. } => ErrorReport::new(
-                PgSqlErrorCode::ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
-                message,
+            FdwError::Api { error, secrets } => api_report(&error, None, &secrets),
+            FdwError::Option(o) => option_report(o),
+            FdwError::ServerCredentials { role, server } => ErrorReport::new(
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!(
+                    "alicloud_fdw: role \"{role}\" has no access keys in a user mapping for server \"{server}\", and only superusers may use the database server's own credentials"
+                ),
                 "",
             )
+            .set_detail("Without keys in the user mapping, the credentials would come from the database server's environment, its Alibaba Cloud CLI profile file or its ECS instance role.")
             .set_hint(format!(
-                "The columns of alicloud_action_trail are: {}.",
-                crate::table::COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                "Give access_key_id and access_key_secret in the user mapping, or have a superuser set the user mapping option {USE_SERVER_CREDENTIALS} 'true'."
             )),
-            FdwError::ColumnType { .. } => {
-                ErrorReport::new(PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE, message, "")
-                    .set_hint("Declare the column with the type IMPORT FOREIGN SCHEMA gives it.")
+            FdwError::UnknownColumn { table, column, valid } => ErrorReport::new(
+                ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
+                format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" is not a column of alicloud_action_trail"),
+                "",
+            )
+            .set_hint(format!("The columns of alicloud_action_trail are: {valid}.")),
+            FdwError::ColumnType { table, column, found, expected } => ErrorReport::new(
+                ERRCODE_FDW_INVALID_DATA_TYPE,
+                format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" has type {found}, but alicloud_action_trail.{column} is {expected}"),
+                "",
+            )
+            .set_hint("Declare the column with the type IMPORT FOREIGN SCHEMA gives it."),
+            FdwError::BadValue { message } => {
+                ErrorReport::new(ERRCODE_FDW_INVALID_STRING_FORMAT, format!("alicloud_fdw: {message}"), "")
             }
-            FdwError::UnknownSchema(_) => {
-                ErrorReport::new(PgSqlErrorCode::ERRCODE_FDW_SCHEMA_NOT_FOUND, message, "")
-                    .set_hint("The remote schema is \"alicloud\": IMPORT FOREIGN SCHEMA alicloud FROM SERVER ... INTO ...")
-            }
-            FdwError::Internal(_) => ErrorReport::new(PgSqlErrorCode::ERRCODE_FDW_ERROR, message, ""),
+            FdwError::UnknownSchema(schema) => ErrorReport::new(
+                ERRCODE_FDW_SCHEMA_NOT_FOUND,
+                format!("alicloud_fdw: IMPORT FOREIGN SCHEMA: remote schema \"{schema}\" does not exist"),
+                "",
+            )
+            .set_hint("The remote schema is \"alicloud\": IMPORT FOREIGN SCHEMA alicloud FROM SERVER ... INTO ..."),
+            FdwError::NotOwner(what) => ErrorReport::new(
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("alicloud_fdw: {what}"),
+                "",
+            ),
+            FdwError::Internal(m) => ErrorReport::new(ERRCODE_FDW_ERROR, format!("alicloud_fdw: {m}"), ""),
         }
     }
+}
+
+/// Raises `e` as a PostgreSQL ERROR. Called inside a `#[pg_guard]` function, it unwinds the Rust
+/// frames (running their destructors) and then becomes the ERROR at the guard.
+pub fn raise(e: FdwError) -> ! {
+    ErrorReport::from(e).report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Reports `message` as a WARNING.
+pub fn warn(message: &str) {
+    ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_WARNING,
+        format!("alicloud_fdw: {message}"),
+        "",
+    )
+    .report(PgLogLevel::WARNING);
 }

@@ -1,43 +1,50 @@
-//! `alicloud_fdw`: query Alibaba Cloud from PostgreSQL. Its first table, `alicloud_action_trail`,
-//! lists the account's ActionTrail trails across regions.
+//! `alicloud_fdw`: query Alibaba Cloud from PostgreSQL. A thin adapter over the engine-neutral
+//! table layer (`alicloud-tables`) and the API client (`alicloud-api`): PostgreSQL's words and
+//! types, its planner and executor callbacks, its catalogs and its errors.
 //!
 //! Modules, one concern each:
-//! - [`fdw`]: the `ForeignDataWrapper` (planning, scan, IMPORT FOREIGN SCHEMA, validator);
-//! - [`options`]: the option table and its validation;
-//! - [`user_mapping`]: the current user's mapping and the credentials it names;
-//! - [`pushdown`]: which regions and trail names a scan asks for;
-//! - [`table`]: the table's columns, declared once;
-//! - [`runtime`]: the async runtime, shared clients, and the one interruptible wait;
-//! - [`error`]: errors as Postgres reports them, scrubbed of secrets.
-//!
-//! The API itself (signing, credentials, retries, typed answers) is the `alicloud-api` crate.
+//! - `handler`: the FDW handler and validator functions;
+//! - `planner`, `quals`: size estimates, paths and plans; which clauses narrow the calls;
+//! - `executor`, `datum`: the scan callbacks; values as datums;
+//! - `explain`, `import`: EXPLAIN output; IMPORT FOREIGN SCHEMA;
+//! - `options`: the option policy (catalogs, superuser-only options);
+//! - `catalog`: reading servers, user mappings, tables and roles;
+//! - `connections`: the backend's API clients per server and user, the credential rule, and
+//!   their invalidation;
+//! - `statement`, `store`: the statement snapshot; the shared cache's and statistics' place and
+//!   the `alicloud_fdw.cache` setting;
+//! - `runtime`: the one interruptible wait on async work;
+//! - `admin`: SQL functions (comments, statistics, clearing the cache);
+//! - `error`: errors as PostgreSQL reports them, scrubbed of secrets.
 
-use pgrx::prelude::*;
-
-pub mod error;
-mod fdw;
-pub mod options;
-pub mod pushdown;
-pub mod runtime;
-pub mod table;
-pub mod user_mapping;
+mod admin;
+mod catalog;
+mod connections;
+mod datum;
+mod error;
+mod executor;
+mod explain;
+mod handler;
+mod import;
+mod options;
+mod planner;
+mod quals;
+mod runtime;
+mod statement;
+mod store;
 
 pgrx::pg_module_magic!();
 
-/// The comments of `alicloud_action_trail` and its columns (`column_name` NULL: the table's own),
-/// used by the event trigger that comments tables made by `IMPORT FOREIGN SCHEMA`.
-#[pg_extern]
-fn alicloud_fdw_table_comments() -> TableIterator<
-    'static,
-    (
-        name!(column_name, Option<&'static str>),
-        name!(comment, &'static str),
-    ),
-> {
-    TableIterator::new(table::comments())
+/// Runs once per backend, when the library is loaded (at the first use of the wrapper, or at
+/// start with `shared_preload_libraries`, which is not needed).
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    store::define_settings();
+    connections::register_invalidation();
+    statement::register_transaction_callback();
 }
 
-extension_sql_file!(
+pgrx::extension_sql_file!(
     "../sql/alicloud_fdw_wrapper.sql",
     name = "alicloud_fdw_wrapper",
     finalize
@@ -46,9 +53,40 @@ extension_sql_file!(
 /// Required by `cargo pgrx test`.
 #[cfg(test)]
 pub mod pg_test {
+    /// No setup needed.
     pub fn setup(_options: Vec<&str>) {}
 
+    /// No settings needed.
     pub fn postgresql_conf_options() -> Vec<&'static str> {
         vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::planner::{table, type_sql};
+
+    /// The docs' column table, in the format of `docs/tables/alicloud_action_trail.md`.
+    fn docs_column_table() -> String {
+        let mut s = String::from("| Column | Type | Description |\n|---|---|---|\n");
+        for c in table().columns {
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                c.name,
+                type_sql(c.ty),
+                c.description
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn docs_list_every_column() {
+        let doc = include_str!("../docs/tables/alicloud_action_trail.md");
+        assert!(
+            doc.contains(&docs_column_table()),
+            "docs/tables/alicloud_action_trail.md is out of date; its column table must be:\n{}",
+            docs_column_table()
+        );
     }
 }

@@ -1,23 +1,44 @@
-//! Every option the wrapper accepts, in one table, with the catalog it belongs to; the validator
-//! walks it (as `postgres_fdw`'s `option.c` does) and the scan turns the checked values into a
-//! client configuration.
+//! The option policy of the wrapper, whole: which catalog each option goes in (the shared
+//! vocabulary's scopes mapped to SERVER and USER MAPPING), the superuser-only rules, and the one
+//! option only PostgreSQL has (`use_server_credentials`). The validator callback is one call to
+//! [`validate`].
+//!
+//! Superuser-only, as postgres_fdw does for its own risky options:
+//! - options that send requests to any host (`endpoint`, `sts_endpoint`, `ecs_metadata_endpoint`)
+//!   or read the database server's files (`profile`, `profile_file`);
+//! - `use_server_credentials`, which lets a mapping's user sign with the database server's own
+//!   credentials (its environment, profile file or instance role).
 
-use alicloud_api::client::ClientConfig;
-use alicloud_api::endpoint::{validate_region_id, Endpoint};
-use alicloud_api::retry::RetryPolicy;
-use std::collections::HashMap;
-use std::time::Duration;
+use alicloud_tables::options::{self as vocabulary, OptionError as Neutral, Scope};
+use pgrx::pg_sys;
+use std::collections::BTreeMap;
 
-/// Which `CREATE ... OPTIONS` an option belongs in.
+/// Where an option was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Catalog {
+    /// `CREATE FOREIGN DATA WRAPPER ... OPTIONS`.
     Wrapper,
+    /// `CREATE SERVER ... OPTIONS`.
     Server,
+    /// `CREATE USER MAPPING ... OPTIONS`.
     UserMapping,
+    /// `CREATE FOREIGN TABLE ... OPTIONS`.
     Table,
 }
 
 impl Catalog {
+    /// The catalog of a validator call, from the catalog's OID.
+    pub fn of(oid: pg_sys::Oid) -> Option<Catalog> {
+        Some(match oid {
+            o if o == pg_sys::ForeignDataWrapperRelationId => Catalog::Wrapper,
+            o if o == pg_sys::ForeignServerRelationId => Catalog::Server,
+            o if o == pg_sys::UserMappingRelationId => Catalog::UserMapping,
+            o if o == pg_sys::ForeignTableRelationId => Catalog::Table,
+            _ => return None,
+        })
+    }
+
+    /// The SQL words for it.
     pub fn describe(self) -> &'static str {
         match self {
             Catalog::Wrapper => "FOREIGN DATA WRAPPER",
@@ -26,480 +47,262 @@ impl Catalog {
             Catalog::Table => "FOREIGN TABLE",
         }
     }
+
+    fn scope(self) -> Option<Scope> {
+        match self {
+            Catalog::Server => Some(Scope::Connection),
+            Catalog::UserMapping => Some(Scope::Credentials),
+            Catalog::Wrapper | Catalog::Table => None,
+        }
+    }
+
+    fn of_scope(scope: Scope) -> Catalog {
+        match scope {
+            Scope::Connection => Catalog::Server,
+            Scope::Credentials => Catalog::UserMapping,
+        }
+    }
 }
 
-/// How a value is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Regions,
-    Endpoint,
-    Millis,
-    Count {
-        min: u64,
-        max: u64,
-    },
-    CodeList,
-    Text,
-    /// Never echoed in any message.
-    Secret,
-}
+/// The user mapping option that lets a non-superuser sign with the database server's own
+/// credentials. Only a superuser may set it.
+pub const USE_SERVER_CREDENTIALS: &str = "use_server_credentials";
 
-struct OptionDef {
-    name: &'static str,
-    catalog: Catalog,
-    kind: Kind,
-}
-
-const OPTIONS: &[OptionDef] = &[
-    OptionDef {
-        name: "regions",
-        catalog: Catalog::Server,
-        kind: Kind::Regions,
-    },
-    OptionDef {
-        name: "endpoint",
-        catalog: Catalog::Server,
-        kind: Kind::Endpoint,
-    },
-    OptionDef {
-        name: "sts_endpoint",
-        catalog: Catalog::Server,
-        kind: Kind::Endpoint,
-    },
-    OptionDef {
-        name: "ecs_metadata_endpoint",
-        catalog: Catalog::Server,
-        kind: Kind::Endpoint,
-    },
-    OptionDef {
-        name: "connect_timeout_ms",
-        catalog: Catalog::Server,
-        kind: Kind::Millis,
-    },
-    OptionDef {
-        name: "timeout_ms",
-        catalog: Catalog::Server,
-        kind: Kind::Millis,
-    },
-    OptionDef {
-        name: "deadline_ms",
-        catalog: Catalog::Server,
-        kind: Kind::Millis,
-    },
-    OptionDef {
-        name: "max_attempts",
-        catalog: Catalog::Server,
-        kind: Kind::Count { min: 1, max: 10 },
-    },
-    OptionDef {
-        name: "max_concurrency",
-        catalog: Catalog::Server,
-        kind: Kind::Count { min: 1, max: 64 },
-    },
-    OptionDef {
-        name: "retry_base_delay_ms",
-        catalog: Catalog::Server,
-        kind: Kind::Millis,
-    },
-    OptionDef {
-        name: "ignore_error_codes",
-        catalog: Catalog::Server,
-        kind: Kind::CodeList,
-    },
-    OptionDef {
-        name: "access_key_id",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Text,
-    },
-    OptionDef {
-        name: "access_key_secret",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Secret,
-    },
-    OptionDef {
-        name: "security_token",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Secret,
-    },
-    OptionDef {
-        name: "profile",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Text,
-    },
-    OptionDef {
-        name: "profile_file",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Text,
-    },
-    OptionDef {
-        name: "role_arn",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Text,
-    },
-    OptionDef {
-        name: "role_session_name",
-        catalog: Catalog::UserMapping,
-        kind: Kind::Text,
-    },
-];
-
-/// A validator complaint, ready to become a Postgres error.
+/// What is wrong with options given to one catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptionError {
-    /// An unknown or misplaced option name (SQLSTATE HV00D), else a bad value (HV024).
-    pub unknown_name: bool,
-    pub message: String,
-    pub hint: Option<String>,
+pub enum OptionError {
+    /// No option of that name exists.
+    UnknownName {
+        /// The name given.
+        name: String,
+        /// Where it was given.
+        catalog: Catalog,
+        /// The options valid there.
+        valid: Vec<&'static str>,
+    },
+    /// The option goes in another catalog.
+    Misplaced {
+        /// The option.
+        name: String,
+        /// Where it was given.
+        found: Catalog,
+        /// Where it goes.
+        belongs: Catalog,
+    },
+    /// A bad value, or options that do not go together.
+    BadValue {
+        /// What is wrong.
+        message: String,
+        /// How to write it.
+        hint: Option<String>,
+    },
+    /// Only a superuser may set these.
+    SuperuserOnly {
+        /// The options.
+        names: Vec<String>,
+    },
 }
 
-impl OptionError {
-    fn value(message: String, hint: Option<String>) -> Self {
-        OptionError {
-            unknown_name: false,
-            message,
-            hint,
-        }
-    }
-}
-
-/// Checks one catalog's options, as `CREATE`/`ALTER ... OPTIONS` gives them (`name=value`).
-pub fn validate(options: &[(String, String)], catalog: Catalog) -> Result<(), OptionError> {
-    for (name, value) in options {
-        let Some(def) = OPTIONS.iter().find(|d| d.name == name) else {
-            let valid: Vec<&str> = OPTIONS
-                .iter()
-                .filter(|d| d.catalog == catalog)
-                .map(|d| d.name)
-                .collect();
-            return Err(OptionError {
-                unknown_name: true,
-                message: format!("invalid option \"{name}\""),
-                hint: Some(if valid.is_empty() {
-                    format!(
-                        "There are no valid options in this context ({}).",
-                        catalog.describe()
-                    )
-                } else {
-                    format!("Valid options in this context are: {}", valid.join(", "))
-                }),
-            });
-        };
-        if def.catalog != catalog {
-            let secret_like = def.catalog == Catalog::UserMapping;
-            let hint = if secret_like && catalog == Catalog::Server {
-                format!(
-                    "Credentials go in a user mapping, whose options only the mapped user, the \
-                     server's owner and superusers can see: CREATE USER MAPPING FOR CURRENT_USER \
-                     SERVER <server> OPTIONS ({name} '...')"
-                )
-            } else {
-                format!("Set it in the {} options instead.", def.catalog.describe())
-            };
-            let why = if secret_like && catalog == Catalog::Server {
-                " (every database user can read server options)"
-            } else {
-                ""
-            };
-            return Err(OptionError {
-                unknown_name: true,
-                message: format!(
-                    "option \"{name}\" is not allowed in {} options{why}",
-                    catalog.describe()
-                ),
-                hint: Some(hint),
-            });
-        }
-        check_value(def, value)?;
-    }
+/// The options valid in `catalog`.
+fn valid_in(catalog: Catalog) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = vocabulary::OPTIONS
+        .iter()
+        .filter(|d| Some(d.scope) == catalog.scope())
+        .map(|d| d.name)
+        .collect();
     if catalog == Catalog::UserMapping {
-        let map: HashMap<&str, &str> = options
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        check_user_mapping_combination(&map)?;
+        names.push(USE_SERVER_CREDENTIALS);
     }
-    Ok(())
+    names
 }
 
-fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
-    let name = def.name;
-    match def.kind {
-        Kind::Regions => parse_regions(value).map(|_| ()),
-        Kind::Endpoint => Endpoint::parse(value).map(|_| ()).map_err(|e| {
-            OptionError::value(format!("invalid value for option \"{name}\": {e}"), None)
-        }),
-        Kind::Millis => parse_number(name, value, 1, 86_400_000).map(|_| ()),
-        Kind::Count { min, max } => parse_number(name, value, min, max).map(|_| ()),
-        Kind::CodeList => {
-            let codes = split_list(value);
-            match codes.iter().find(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-')) {
-                Some(bad) => Err(OptionError::value(
-                    format!("invalid value for option \"{name}\": \"{bad}\" is not an API error code"),
-                    Some("Give a comma-separated list of codes, for example 'Forbidden.RAM,InvalidAccessKeyId.NotFound'.".into()),
-                )),
-                None if codes.is_empty() => Err(OptionError::value(format!("option \"{name}\" is empty"), None)),
-                None => Ok(()),
-            }
-        }
-        Kind::Text if value.trim().is_empty() => Err(OptionError::value(
-            format!("option \"{name}\" must not be empty"),
-            None,
-        )),
-        Kind::Text => Ok(()),
-        Kind::Secret if value.is_empty() => Err(OptionError::value(
-            format!("option \"{name}\" must not be empty"),
-            None,
-        )),
-        Kind::Secret => Ok(()),
-    }
-}
-
-fn check_user_mapping_combination(m: &HashMap<&str, &str>) -> Result<(), OptionError> {
-    let has = |k: &str| m.contains_key(k);
-    if has("access_key_id") != has("access_key_secret") {
-        let (given, missing) = if has("access_key_id") {
-            ("access_key_id", "access_key_secret")
-        } else {
-            ("access_key_secret", "access_key_id")
+/// The validator, whole: `raw` as PostgreSQL gives it (`name=value` strings), the catalog, and
+/// whether the current user is a superuser.
+pub fn validate(
+    raw: &[Option<String>],
+    catalog: Catalog,
+    superuser: bool,
+) -> Result<(), OptionError> {
+    let pairs: Vec<(&str, &str)> = raw
+        .iter()
+        .flatten()
+        .map(|o| o.split_once('=').unwrap_or((o.as_str(), "")))
+        .collect();
+    let Some(scope) = catalog.scope() else {
+        return match pairs.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(OptionError::UnknownName {
+                name: name.to_string(),
+                catalog,
+                valid: Vec::new(),
+            }),
         };
-        return Err(OptionError::value(
-            format!("option \"{given}\" needs \"{missing}\" in the same user mapping"),
-            None,
-        ));
-    }
-    if has("security_token") && !has("access_key_id") {
-        return Err(OptionError::value(
-            "option \"security_token\" needs \"access_key_id\" and \"access_key_secret\" (the STS key pair it belongs to)".into(),
-            None,
-        ));
-    }
-    if has("profile") && has("access_key_id") {
-        return Err(OptionError::value(
-            "options \"profile\" and \"access_key_id\" are alternatives: give one of them".into(),
-            None,
-        ));
-    }
-    if has("role_session_name") && !has("role_arn") {
-        return Err(OptionError::value(
-            "option \"role_session_name\" needs \"role_arn\"".into(),
-            None,
-        ));
-    }
-    Ok(())
-}
-
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// The `regions` option: `*` (every region `DescribeRegions` reports) or a comma list of region ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Regions {
-    All,
-    List(Vec<String>),
-}
-
-pub fn parse_regions(value: &str) -> Result<Regions, OptionError> {
-    if value.trim() == "*" {
-        return Ok(Regions::All);
-    }
-    let mut list = Vec::new();
-    for r in split_list(value) {
-        validate_region_id(&r).map_err(|e| {
-            OptionError::value(
-                format!("invalid value for option \"regions\": {e}"),
-                Some("Give a comma-separated list of region ids, or '*' for every region.".into()),
-            )
+    };
+    let (own, shared): (Vec<_>, Vec<_>) = pairs
+        .iter()
+        .copied()
+        .partition(|(n, _)| catalog == Catalog::UserMapping && *n == USE_SERVER_CREDENTIALS);
+    vocabulary::validate(shared.iter().copied(), Some(scope)).map_err(|e| match e {
+        Neutral::UnknownName { name, .. } => OptionError::UnknownName {
+            name,
+            catalog,
+            valid: valid_in(catalog),
+        },
+        Neutral::Misplaced { name, belongs } => OptionError::Misplaced {
+            name: name.to_string(),
+            found: catalog,
+            belongs: Catalog::of_scope(belongs),
+        },
+        other @ (Neutral::BadValue { .. } | Neutral::Conflict { .. }) => OptionError::BadValue {
+            hint: match &other {
+                Neutral::BadValue { hint, .. } => hint.clone(),
+                _ => None,
+            },
+            message: other.to_string(),
+        },
+    })?;
+    for (_, value) in &own {
+        parse_bool(value).ok_or_else(|| OptionError::BadValue {
+            message: format!("invalid value for option \"{USE_SERVER_CREDENTIALS}\": \"{value}\""),
+            hint: Some("Give true or false.".to_string()),
         })?;
-        if !list.contains(&r) {
-            list.push(r);
-        }
     }
-    if list.is_empty() {
-        return Err(OptionError::value(
-            "option \"regions\" is empty".into(),
-            Some("Give a comma-separated list of region ids, or '*' for every region.".into()),
-        ));
-    }
-    Ok(Regions::List(list))
-}
-
-fn parse_number(name: &str, value: &str, min: u64, max: u64) -> Result<u64, OptionError> {
-    match value.trim().parse::<u64>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(OptionError::value(
-            format!("invalid value for option \"{name}\": \"{value}\""),
-            Some(format!("Give a whole number from {min} to {max}.")),
-        )),
-    }
-}
-
-/// The server options, checked and with defaults applied.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    pub regions: Regions,
-    pub client: ClientConfig,
-    pub ignore_error_codes: Vec<String>,
-}
-
-impl ServerOptions {
-    /// `default_region`: asked only when the `regions` option is absent (the environment's region);
-    /// `None` means `cn-hangzhou`.
-    pub fn from_map(
-        map: &HashMap<String, String>,
-        default_region: impl FnOnce() -> Option<String>,
-    ) -> Result<Self, OptionError> {
-        let pairs: Vec<(String, String)> = map
+    if !superuser {
+        let mut names: Vec<String> = shared
             .iter()
-            .filter(|(k, _)| !k.starts_with("wrappers."))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter(|(n, _)| vocabulary::option(n).is_some_and(|d| d.privileged))
+            .map(|(n, _)| n.to_string())
             .collect();
-        validate(&pairs, Catalog::Server)?;
-        let regions = match map.get("regions") {
-            Some(v) => parse_regions(v)?,
-            None => Regions::List(vec![
-                default_region().unwrap_or_else(|| "cn-hangzhou".to_string())
-            ]),
-        };
-        let millis = |k: &str| -> Result<Option<Duration>, OptionError> {
-            map.get(k)
-                .map(|v| parse_number(k, v, 1, 86_400_000).map(Duration::from_millis))
-                .transpose()
-        };
-        let mut client = ClientConfig::default();
-        if let Some(e) = map.get("endpoint") {
-            client.actiontrail_endpoint =
-                Endpoint::parse(e).map_err(|e| OptionError::value(e.to_string(), None))?;
+        if own.iter().any(|(_, v)| parse_bool(v) == Some(true)) {
+            names.push(USE_SERVER_CREDENTIALS.to_string());
         }
-        if let Some(e) = map.get("sts_endpoint") {
-            client.sts_endpoint =
-                Endpoint::parse(e).map_err(|e| OptionError::value(e.to_string(), None))?;
+        if !names.is_empty() {
+            return Err(OptionError::SuperuserOnly { names });
         }
-        if let Some(e) = map.get("ecs_metadata_endpoint") {
-            client.ecs_metadata_base = e.trim().trim_end_matches('/').to_string();
-        }
-        if let Some(d) = millis("connect_timeout_ms")? {
-            client.connect_timeout = d;
-        }
-        if let Some(d) = millis("timeout_ms")? {
-            client.attempt_timeout = d;
-        }
-        client.deadline = millis("deadline_ms")?;
-        let mut retry = RetryPolicy::default();
-        if let Some(v) = map.get("max_attempts") {
-            retry.max_attempts = parse_number("max_attempts", v, 1, 10)? as u32;
-        }
-        if let Some(d) = millis("retry_base_delay_ms")? {
-            retry.base_delay = d;
-        }
-        client.retry = retry;
-        if let Some(v) = map.get("max_concurrency") {
-            client.max_concurrency = parse_number("max_concurrency", v, 1, 64)? as usize;
-        }
-        if let Regions::List(l) = &regions {
-            client.sts_region = l[0].clone();
-        }
-        Ok(ServerOptions {
-            regions,
-            client,
-            ignore_error_codes: map
-                .get("ignore_error_codes")
-                .map(|v| split_list(v))
-                .unwrap_or_default(),
-        })
     }
+    Ok(())
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Some(true),
+        "false" | "off" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a user mapping lets its user sign with the database server's own credentials.
+pub fn allows_server_credentials(mapping: &BTreeMap<String, String>) -> bool {
+    mapping
+        .get(USE_SERVER_CREDENTIALS)
+        .and_then(|v| parse_bool(v))
+        .unwrap_or(false)
+}
+
+/// A user mapping's options as the shared vocabulary knows them (without PostgreSQL's own).
+pub fn credential_options(mapping: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    mapping
+        .iter()
+        .filter(|(k, _)| k.as_str() != USE_SERVER_CREDENTIALS)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn raw(pairs: &[&str]) -> Vec<Option<String>> {
+        pairs.iter().map(|p| Some(p.to_string())).collect()
     }
 
     #[test]
-    fn server_options() {
+    fn catalogs_and_names() {
         validate(
-            &opts(&[
-                ("regions", "cn-hangzhou, cn-beijing"),
-                ("max_attempts", "3"),
-            ]),
+            &raw(&["regions=cn-hangzhou", "cache_ttl=60"]),
             Catalog::Server,
+            false,
         )
         .unwrap();
-        validate(&opts(&[("regions", "*")]), Catalog::Server).unwrap();
-        let e = validate(&opts(&[("regoins", "x")]), Catalog::Server).unwrap_err();
-        assert!(e.unknown_name && e.hint.unwrap().contains("regions, endpoint"));
-        let e = validate(&opts(&[("regions", "cn_hangzhou")]), Catalog::Server).unwrap_err();
-        assert!(e.message.contains("cn_hangzhou"));
-        assert!(validate(&opts(&[("max_attempts", "0")]), Catalog::Server).is_err());
-        assert!(validate(&opts(&[("timeout_ms", "-1")]), Catalog::Server).is_err());
-        assert!(validate(&opts(&[("endpoint", "ftp://x")]), Catalog::Server).is_err());
-    }
-
-    #[test]
-    fn secrets_are_refused_in_server_options_without_echo() {
-        let e = validate(
-            &opts(&[("access_key_secret", "TOPSECRET")]),
+        match validate(&raw(&["regoins=x"]), Catalog::Server, true).unwrap_err() {
+            OptionError::UnknownName { valid, .. } => assert!(valid.starts_with(&["regions"])),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(
+            validate(
+                &raw(&["access_key_secret=TOPSECRET"]),
+                Catalog::Server,
+                true
+            )
+            .unwrap_err(),
+            OptionError::Misplaced {
+                name: "access_key_secret".into(),
+                found: Catalog::Server,
+                belongs: Catalog::UserMapping
+            }
+        );
+        assert!(validate(&raw(&["object=x"]), Catalog::Table, true).is_err());
+        validate(&[], Catalog::Table, false).unwrap();
+        match validate(
+            &raw(&["use_server_credentials=true"]),
             Catalog::Server,
+            true,
         )
-        .unwrap_err();
-        assert!(e.message.contains("not allowed in SERVER options"));
-        assert!(e.hint.as_ref().unwrap().contains("CREATE USER MAPPING"));
-        assert!(!format!("{e:?}").contains("TOPSECRET"));
+        .unwrap_err()
+        {
+            OptionError::UnknownName { valid, .. } => {
+                assert!(!valid.contains(&USE_SERVER_CREDENTIALS))
+            }
+            e => panic!("{e:?}"),
+        }
     }
 
     #[test]
-    fn user_mapping_combinations() {
+    fn superuser_only_options() {
+        for (catalog, option) in [
+            (Catalog::Server, "endpoint=http://127.0.0.1:1/{region}"),
+            (Catalog::Server, "sts_endpoint=http://127.0.0.1:1"),
+            (Catalog::Server, "ecs_metadata_endpoint=http://127.0.0.1:1"),
+            (Catalog::UserMapping, "profile=default"),
+            (Catalog::UserMapping, "profile_file=/etc/passwd"),
+            (Catalog::UserMapping, "use_server_credentials=true"),
+        ] {
+            assert!(
+                matches!(
+                    validate(&raw(&[option]), catalog, false),
+                    Err(OptionError::SuperuserOnly { .. })
+                ),
+                "{option}"
+            );
+            validate(&raw(&[option]), catalog, true).unwrap();
+        }
+        // The safe choices are open to everyone.
         validate(
-            &opts(&[("access_key_id", "a"), ("access_key_secret", "b")]),
+            &raw(&["endpoint_type=vpc", "regions=*"]),
+            Catalog::Server,
+            false,
+        )
+        .unwrap();
+        validate(
+            &raw(&["use_server_credentials=false"]),
             Catalog::UserMapping,
+            false,
         )
         .unwrap();
-        validate(&opts(&[("profile", "p")]), Catalog::UserMapping).unwrap();
-        assert!(validate(&opts(&[("access_key_id", "a")]), Catalog::UserMapping).is_err());
-        assert!(validate(&opts(&[("security_token", "t")]), Catalog::UserMapping).is_err());
         assert!(validate(
-            &opts(&[
-                ("profile", "p"),
-                ("access_key_id", "a"),
-                ("access_key_secret", "b")
-            ]),
-            Catalog::UserMapping
+            &raw(&["use_server_credentials=maybe"]),
+            Catalog::UserMapping,
+            true
         )
         .is_err());
-        assert!(validate(&opts(&[("regions", "cn-hangzhou")]), Catalog::UserMapping).is_err());
     }
 
     #[test]
-    fn defaults_and_parsing() {
-        let s = ServerOptions::from_map(&HashMap::new(), || Some("cn-shanghai".into())).unwrap();
-        assert_eq!(s.regions, Regions::List(vec!["cn-shanghai".into()]));
-        let s = ServerOptions::from_map(&HashMap::new(), || None).unwrap();
-        assert_eq!(s.regions, Regions::List(vec!["cn-hangzhou".into()]));
-        assert_eq!(s.client.retry.max_attempts, 3);
-        assert_eq!(s.client.max_concurrency, 10);
-        let m: HashMap<String, String> = opts(&[
-            ("regions", "cn-beijing,cn-beijing"),
-            ("timeout_ms", "250"),
-            ("ignore_error_codes", "Forbidden.RAM, NoPermission"),
-            ("wrappers.fserver_oid", "1"),
-        ])
-        .into_iter()
-        .collect();
-        let s =
-            ServerOptions::from_map(&m, || panic!("regions is set: no default needed")).unwrap();
-        assert_eq!(s.regions, Regions::List(vec!["cn-beijing".into()]));
-        assert_eq!(s.client.attempt_timeout, Duration::from_millis(250));
-        assert_eq!(s.ignore_error_codes, vec!["Forbidden.RAM", "NoPermission"]);
+    fn server_credentials_flag() {
+        let m: BTreeMap<String, String> =
+            [("use_server_credentials".to_string(), "on".to_string())].into();
+        assert!(allows_server_credentials(&m));
+        assert!(credential_options(&m).is_empty());
+        assert!(!allows_server_credentials(&BTreeMap::new()));
     }
 }

@@ -1,17 +1,12 @@
-//! The one place the extension blocks on async work, and the per-backend state that makes a
-//! session's second query cheap: one tokio runtime, HTTP clients (connection pools) shared by
-//! connect timeout, and API clients (with their cached temporary credentials and caller identity)
-//! shared by configuration.
+//! The one place the extension blocks on async work: one tokio runtime per backend, and a wait
+//! that services query cancel, statement_timeout and termination.
 //!
 //! A Postgres backend is single-threaded, so the runtime is a current-thread one: futures only run
 //! inside [`block_on`], on the backend's own thread, and never call into Postgres.
 
-use alicloud_api::client::{build_http_client, ClientConfig};
-use alicloud_api::{Client, CredentialSource};
 use pgrx::pg_sys;
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
@@ -20,8 +15,6 @@ use tokio::runtime::Runtime;
 const INTERRUPT_POLL: Duration = Duration::from_millis(10);
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-static HTTP_CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
-static API_CLIENTS: OnceLock<Mutex<HashMap<String, Client>>> = OnceLock::new();
 
 fn runtime() -> Result<&'static Runtime, String> {
     RUNTIME
@@ -70,33 +63,4 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output, String> {
             }
         }
     }
-}
-
-/// The shared API client for a configuration and credential source, made on first use.
-/// `key` must identify both (it is built from the server's and the user mapping's options).
-pub fn api_client(
-    key: &str,
-    config: &ClientConfig,
-    source: impl FnOnce() -> Result<CredentialSource, alicloud_api::Error>,
-) -> Result<Client, alicloud_api::Error> {
-    let clients = API_CLIENTS.get_or_init(Default::default);
-    let mut clients = clients.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(c) = clients.get(key) {
-        return Ok(c.clone());
-    }
-    let http = {
-        let pool = HTTP_CLIENTS.get_or_init(Default::default);
-        let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
-        match pool.get(&config.connect_timeout) {
-            Some(h) => h.clone(),
-            None => {
-                let h = build_http_client(config.connect_timeout, &config.user_agent)?;
-                pool.insert(config.connect_timeout, h.clone());
-                h
-            }
-        }
-    };
-    let client = Client::with_http_client(http, config.clone(), source()?);
-    clients.insert(key.to_string(), client.clone());
-    Ok(client)
 }

@@ -1,6 +1,6 @@
 -- A region that never answers: statement_timeout and pg_cancel_backend stop the wait at once,
 -- and the session stays usable.
-\! curl -s -o /dev/null -X PUT "http://127.0.0.1:$MOCK_PORT/_admin/faults/cn-shenzhen" -d '{"hang":true}'
+\! mock-admin fault cn-shenzhen '{"hang":true}'
 SET statement_timeout = '300ms';
 SELECT count(*) FROM alicloud_action_trail;
 RESET statement_timeout;
@@ -8,5 +8,5 @@ RESET statement_timeout;
 -- machine cannot make the cancel miss it).
 \! (sleep 0.3; for i in $(seq 100); do n=$(psql -X -At -d "$PGDATABASE" -c "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT count(*) FROM alicloud_action_trail /* cancel me */%'"); [ "$n" = 1 ] && break; sleep 0.1; done) >/dev/null 2>&1 &
 SELECT count(*) FROM alicloud_action_trail /* cancel me */;
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/faults"
+\! mock-admin clear-faults
 SELECT count(*) FROM alicloud_action_trail;

@@ -27,11 +27,11 @@ SELECT name FROM creds_trails;
 CREATE USER MAPPING FOR CURRENT_USER SERVER creds
   OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret',
            role_arn 'acs:ram::1234567890123456:role/auditor', role_session_name 'regress');
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT name, account_id FROM creds_trails ORDER BY name;
 SELECT count(*) FROM creds_trails;
 -- AssumeRole once (credentials reused), GetCallerIdentity once.
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- A role the account may not assume.
 ALTER USER MAPPING FOR CURRENT_USER SERVER creds
   OPTIONS (SET role_arn 'acs:ram::1234567890123456:role/nonexistent');

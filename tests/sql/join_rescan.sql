@@ -9,14 +9,14 @@ SET enable_material = off;
 EXPLAIN (COSTS OFF)
 SELECT w.name, t.region FROM wanted w JOIN alicloud_action_trail t ON t.name = w.name
  WHERE t.region IN ('cn-hangzhou', 'cn-beijing');
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT w.name, t.region FROM wanted w JOIN alicloud_action_trail t ON t.name = w.name
  WHERE t.region IN ('cn-hangzhou', 'cn-beijing') ORDER BY 1, 2;
 -- One call per region for the whole join, however many rescans.
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- A LATERAL subquery keeps the foreign scan on the inner side: it is rescanned for every outer row
 -- (its pushed-down quals do not change), and each rescan replays the rows of the one call made.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 EXPLAIN (COSTS OFF)
 SELECT g, c.n FROM generate_series(1, 3) g,
   LATERAL (SELECT count(*) AS n FROM alicloud_action_trail t
@@ -24,7 +24,7 @@ SELECT g, c.n FROM generate_series(1, 3) g,
 SELECT g, c.n FROM generate_series(1, 3) g,
   LATERAL (SELECT count(*) AS n FROM alicloud_action_trail t
            WHERE t.region = 'cn-shanghai' AND g > 0) c ORDER BY g;
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;

@@ -1,44 +1,44 @@
 -- Pushdown, shown by the calls the mock API received.
 -- No qual: one DescribeTrails per configured region, shadow and multi-account trails asked for.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT count(*) FROM alicloud_action_trail;
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- region = ...: only that region is called.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT name FROM alicloud_action_trail WHERE region = 'cn-shanghai' ORDER BY name;
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- region IN (...): those regions only.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT region, count(*) FROM alicloud_action_trail
  WHERE region IN ('cn-beijing', 'cn-shenzhen') GROUP BY region ORDER BY region;
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- A region that is not configured: no call at all, no rows.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT count(*) FROM alicloud_action_trail WHERE region = 'us-east-1';
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- name = ... and name IN (...): sent as NameList.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT name, region FROM alicloud_action_trail WHERE name = 'beijing-disabled';
 SELECT name, region FROM alicloud_action_trail
  WHERE name IN ('test-4', 'org-audit-shanghai') AND region = 'cn-shanghai' ORDER BY name;
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- OR across columns cannot be pushed down: every region is called, Postgres filters.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT name, region FROM alicloud_action_trail
  WHERE region = 'cn-shenzhen' OR name = 'beijing-disabled' ORDER BY region, name;
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- A prepared statement's parameter is pushed down too.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 PREPARE by_region(text) AS SELECT name FROM alicloud_action_trail WHERE region = $1 ORDER BY name;
 EXECUTE by_region('cn-beijing');
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 DEALLOCATE by_region;
 -- GetCallerIdentity only when account_id or akas is selected, and once per session.
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT count(*) FROM alicloud_action_trail WHERE region = 'cn-shenzhen';
 SELECT DISTINCT account_id FROM alicloud_action_trail WHERE region = 'cn-shenzhen';
 SELECT count(DISTINCT akas) FROM alicloud_action_trail WHERE region = 'cn-shenzhen';
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text"
+\! mock-admin calls
 -- The planner's estimate follows the regions called (5 rows assumed per region).
 EXPLAIN SELECT * FROM alicloud_action_trail;
 EXPLAIN SELECT * FROM alicloud_action_trail WHERE region = 'cn-beijing';
@@ -53,8 +53,8 @@ CREATE SERVER every_region FOREIGN DATA WRAPPER alicloud_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER every_region
   OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
 CREATE FOREIGN TABLE every_trail (name text, region text) SERVER every_region;
-\! curl -s -o /dev/null -X DELETE "http://127.0.0.1:$MOCK_PORT/_admin/calls"
+\! mock-admin reset-calls
 SELECT count(*) AS trails, count(DISTINCT region) AS regions FROM every_trail;
 SELECT count(*) AS trails FROM every_trail WHERE region = 'eu-central-1';
-\! curl -s "http://127.0.0.1:$MOCK_PORT/_admin/calls?format=text" | awk '{print $2}' | sort | uniq -c
+\! mock-admin calls | awk '{print $2}' | sort | uniq -c
 DROP SERVER every_region CASCADE;

@@ -5,6 +5,10 @@
 \set endpoint 'http://127.0.0.1:' :mock_port '/{region}'
 \set mock 'http://127.0.0.1:' :mock_port
 CREATE EXTENSION alicloud_fdw;
+-- The shared cache would answer a test's repeated queries without calls, and the tests prove
+-- pushdown by the calls the mock receives: every later session of this database has it off.
+-- tests/sql/cache.sql turns it on.
+ALTER DATABASE alicloud_fdw_regress SET alicloud_fdw.cache = off;
 -- For the tests only: runs a statement and reports its error (SQLSTATE, message, DETAIL, HINT) with
 -- request ids, nonces and timestamps masked, so errors that carry them can have stable output.
 CREATE FUNCTION regress_try(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$

@@ -1,14 +1,29 @@
-//! ActionTrail (API version 2020-07-06): `DescribeTrails` and `DescribeRegions`, typed.
+//! ActionTrail (API version 2020-07-06): `DescribeTrails` and `DescribeRegions`, typed, and the
+//! client's operations for them.
+//!
+//! A `DescribeTrails` answer is kept as the text that arrived ([`TrailList`]): each trail is read
+//! from its own slice of that text only when a row needs it ([`Trail`]), so a scan holds the answer
+//! once, never a tree of it.
 
-use crate::time::{parse_bool, parse_text, parse_time};
+use crate::client::{Client, Outcome, Service};
+use crate::endpoint::validate_region_id;
+use crate::error::{Call, Error};
+use crate::fields::{parse_bool, parse_text, parse_time};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
+/// The API version these operations speak.
 pub const VERSION: &str = "2020-07-06";
 
 /// The parameters of a `DescribeTrails` call.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct DescribeTrailsRequest {
     /// Also list trails of other home regions that deliver events of this region (`TrailRegion=All`).
     pub include_shadow_trails: bool,
@@ -37,116 +52,318 @@ impl DescribeTrailsRequest {
     }
 }
 
-/// One trail, as one region's `DescribeTrails` answered it. Every field is optional: the live API's
-/// formats are only partly documented, so parsing is lenient (see [`crate::time`]) and `raw` keeps the
-/// object exactly as received, unknown fields included.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Trail {
-    pub name: Option<String>,
-    pub home_region: Option<String>,
-    /// The API's own `Region` field, when it sends one.
-    pub region: Option<String>,
-    pub trail_region: Option<String>,
-    pub status: Option<String>,
-    pub event_rw: Option<String>,
-    pub create_time: Option<DateTime<Utc>>,
-    pub update_time: Option<DateTime<Utc>>,
-    pub start_logging_time: Option<DateTime<Utc>>,
-    pub stop_logging_time: Option<DateTime<Utc>>,
-    pub is_organization_trail: Option<bool>,
-    pub is_shadow_trail: Option<bool>,
-    pub organization_id: Option<String>,
-    pub oss_bucket_name: Option<String>,
-    pub oss_bucket_location: Option<String>,
-    pub oss_key_prefix: Option<String>,
-    pub oss_write_role_arn: Option<String>,
-    pub sls_project_arn: Option<String>,
-    pub sls_write_role_arn: Option<String>,
-    pub mns_topic_arn: Option<String>,
-    pub role_name: Option<String>,
-    pub max_compute_project_arn: Option<String>,
-    pub max_compute_write_role_arn: Option<String>,
-    pub trail_arn: Option<String>,
-    pub raw: Map<String, Value>,
+/// One region's `DescribeTrails` answer, as received: the body text and where each trail object
+/// lies in it. Cheap to clone (the text is shared).
+#[derive(Clone)]
+pub struct TrailList {
+    body: Arc<String>,
+    /// Byte ranges of the trail objects in `body`.
+    spans: Arc<[(u32, u32)]>,
+    request_id: Option<String>,
 }
 
-impl Trail {
-    /// Reads a trail object; never fails (unknown or malformed fields become `None`).
-    pub fn from_json(raw: Map<String, Value>) -> Trail {
-        let text = |k: &str| parse_text(raw.get(k));
-        let time = |k: &str| parse_time(raw.get(k));
-        let boolean = |k: &str| parse_bool(raw.get(k));
-        Trail {
-            name: text("Name"),
-            home_region: text("HomeRegion"),
-            region: text("Region"),
-            trail_region: text("TrailRegion"),
-            status: text("Status"),
-            event_rw: text("EventRW"),
-            create_time: time("CreateTime"),
-            update_time: time("UpdateTime"),
-            start_logging_time: time("StartLoggingTime"),
-            stop_logging_time: time("StopLoggingTime"),
-            is_organization_trail: boolean("IsOrganizationTrail"),
-            is_shadow_trail: boolean("IsShadowTrail"),
-            organization_id: text("OrganizationId"),
-            oss_bucket_name: text("OssBucketName"),
-            oss_bucket_location: text("OssBucketLocation"),
-            oss_key_prefix: text("OssKeyPrefix"),
-            oss_write_role_arn: text("OssWriteRoleArn"),
-            sls_project_arn: text("SlsProjectArn"),
-            sls_write_role_arn: text("SlsWriteRoleArn"),
-            mns_topic_arn: text("MnsTopicArn"),
-            role_name: text("RoleName"),
-            max_compute_project_arn: text("MaxComputeProjectArn"),
-            max_compute_write_role_arn: text("MaxComputeWriteRoleArn"),
-            trail_arn: text("TrailArn"),
-            raw,
+impl fmt::Debug for TrailList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrailList")
+            .field("trails", &self.spans.len())
+            .field("bytes", &self.body.len())
+            .field("request_id", &self.request_id)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct AnswerShape<'a> {
+    #[serde(rename = "RequestId", default, borrow)]
+    request_id: Option<&'a RawValue>,
+    #[serde(rename = "TrailList", default, borrow)]
+    trail_list: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WrappedList<'a> {
+    #[serde(rename = "Trail", default, borrow)]
+    trail: Option<&'a RawValue>,
+}
+
+impl TrailList {
+    /// Reads an answer body. `TrailList` may be missing (no trails), an array, or the XML-to-JSON
+    /// shape `{"TrailList": {"Trail": [...]}}` some Alibaba APIs use. Every entry must be an object;
+    /// what is inside it is read leniently, later.
+    pub fn from_text(body: String) -> Result<TrailList, String> {
+        let (spans, request_id) = {
+            if !body.trim_start().starts_with('{') {
+                return Err("expected a JSON object".to_string());
+            }
+            let shape: AnswerShape = match serde_json::from_str(&body) {
+                Ok(s) => s,
+                Err(e) if e.is_data() => return Err("expected a JSON object".to_string()),
+                Err(e) => return Err(format!("invalid JSON: {e}")),
+            };
+            let items = list_items(shape.trail_list)?;
+            let base = body.as_ptr() as usize;
+            let mut spans = Vec::with_capacity(items.len());
+            for item in items {
+                let text = item.get();
+                if !text.starts_with('{') {
+                    return Err(format!("a TrailList entry is {}", kind_of(text)));
+                }
+                let start = text.as_ptr() as usize - base;
+                let end = start + text.len();
+                let span = u32::try_from(start).and_then(|s| Ok((s, u32::try_from(end)?)));
+                spans.push(span.map_err(|_| "the answer is larger than 4 GiB".to_string())?);
+            }
+            let request_id = shape
+                .request_id
+                .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+                .and_then(|v| parse_text(Some(&v)));
+            (spans, request_id)
+        };
+        Ok(TrailList {
+            body: Arc::new(body),
+            spans: spans.into(),
+            request_id,
+        })
+    }
+
+    /// [`TrailList::from_text`] of a body that must first be UTF-8.
+    pub fn from_body(body: Vec<u8>) -> Result<TrailList, String> {
+        let text = String::from_utf8(body).map_err(|e| format!("the answer is not UTF-8: {e}"))?;
+        TrailList::from_text(text)
+    }
+
+    /// The answer's `RequestId`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The body text as it arrived.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// How many trails the answer lists.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the answer lists no trail.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The `i`th trail's JSON text.
+    pub fn raw(&self, i: usize) -> &str {
+        let (start, end) = self.spans[i];
+        &self.body[start as usize..end as usize]
+    }
+
+    /// The `i`th trail, read from its text. An object that cannot be read as one (which the parse
+    /// in [`TrailList::from_text`] already ruled out) reads as a trail without fields.
+    pub fn trail(&self, i: usize) -> Trail<'_> {
+        Trail::parse(self.raw(i))
+    }
+
+    /// The trails in answer order.
+    pub fn trails(&self) -> impl Iterator<Item = Trail<'_>> + '_ {
+        (0..self.len()).map(|i| self.trail(i))
+    }
+
+    /// The same answer restricted to the trails whose `Name` is one of `names`: what the API
+    /// answers when `names` is sent as `NameList` (exact, case-sensitive matches).
+    pub fn only_names(&self, names: &[String]) -> TrailList {
+        let spans: Vec<(u32, u32)> = (0..self.len())
+            .filter(|&i| {
+                self.trail(i)
+                    .text(field::NAME)
+                    .is_some_and(|n| names.contains(&n))
+            })
+            .map(|i| self.spans[i])
+            .collect();
+        TrailList {
+            body: self.body.clone(),
+            spans: spans.into(),
+            request_id: self.request_id.clone(),
         }
     }
 }
 
-/// A `DescribeTrails` answer.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DescribeTrailsResponse {
-    pub request_id: Option<String>,
-    pub trails: Vec<Trail>,
-}
-
-impl DescribeTrailsResponse {
-    /// Reads the answer body. `TrailList` may be missing (no trails), an array, or the XML-to-JSON
-    /// shape `{"TrailList": {"Trail": [...]}}` some Alibaba APIs use.
-    pub fn from_json(body: Value) -> Result<Self, String> {
-        let Value::Object(mut obj) = body else {
-            return Err("expected a JSON object".to_string());
-        };
-        let request_id = parse_text(obj.get("RequestId"));
-        let list = match obj.remove("TrailList") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items,
-            Some(Value::Object(mut wrapper)) => match wrapper.remove("Trail") {
-                Some(Value::Array(items)) => items,
-                Some(Value::Object(one)) => vec![Value::Object(one)],
-                _ => return Err("TrailList is an object without a Trail array".to_string()),
-            },
-            Some(other) => return Err(format!("TrailList is {}", json_kind(&other))),
-        };
-        let mut trails = Vec::with_capacity(list.len());
-        for item in list {
-            match item {
-                Value::Object(o) => trails.push(Trail::from_json(o)),
-                other => return Err(format!("a TrailList entry is {}", json_kind(&other))),
+fn list_items(list: Option<&RawValue>) -> Result<Vec<&RawValue>, String> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    let text = list.get();
+    match text.as_bytes().first() {
+        Some(b'n') => Ok(Vec::new()),
+        Some(b'[') => serde_json::from_str(text).map_err(|e| e.to_string()),
+        Some(b'{') => {
+            let wrapped: WrappedList = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            match wrapped.trail.map(RawValue::get) {
+                Some(t) if t.starts_with('[') => serde_json::from_str(t).map_err(|e| e.to_string()),
+                Some(t) if t.starts_with('{') => Ok(vec![wrapped.trail.expect("just matched")]),
+                _ => Err("TrailList is an object without a Trail array".to_string()),
             }
         }
-        Ok(DescribeTrailsResponse { request_id, trails })
+        _ => Err(format!("TrailList is {}", kind_of(text))),
+    }
+}
+
+/// "a string", "a number", ... for the first character of a JSON value.
+fn kind_of(json: &str) -> &'static str {
+    match json.as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
+    }
+}
+
+/// The wire names of a trail's fields.
+pub mod field {
+    /// `Name`.
+    pub const NAME: &str = "Name";
+    /// `HomeRegion`.
+    pub const HOME_REGION: &str = "HomeRegion";
+    /// `IsShadowTrail` (sent by some regions for shadow copies).
+    pub const IS_SHADOW_TRAIL: &str = "IsShadowTrail";
+}
+
+/// One trail of a [`TrailList`]: its fields, each read from the raw JSON only when asked. Every
+/// field is optional and read leniently (see [`crate::fields`]), since the live API's formats are
+/// only partly documented; [`Trail::raw`] is the object exactly as received, unknown fields and all.
+pub struct Trail<'a> {
+    raw: &'a str,
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> Trail<'a> {
+    /// Reads a trail object's fields (not their values); never fails: what is not an object has
+    /// no fields.
+    pub fn parse(raw: &'a str) -> Trail<'a> {
+        let fields = serde_json::from_str::<Fields<'a>>(raw)
+            .map(|f| f.0)
+            .unwrap_or_default();
+        Trail { raw, fields }
+    }
+
+    /// The object's JSON text, exactly as received.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// A field's value (the last one, if the name is repeated).
+    pub fn value(&self, name: &str) -> Option<Value> {
+        let (_, raw) = self.fields.iter().rev().find(|(k, _)| k == name)?;
+        serde_json::from_str(raw.get()).ok()
+    }
+
+    /// A text field: strings as they are, numbers and booleans as text; absent, null or empty is
+    /// `None`.
+    pub fn text(&self, name: &str) -> Option<String> {
+        parse_text(self.value(name).as_ref())
+    }
+
+    /// A time field in any of the formats seen (epoch seconds or milliseconds, ISO-8601, Java
+    /// dates); absent, empty, zero or unreadable is `None`.
+    pub fn time(&self, name: &str) -> Option<DateTime<Utc>> {
+        parse_time(self.value(name).as_ref())
+    }
+
+    /// A boolean field (`true`/`false` as JSON or text, or 0/1).
+    pub fn boolean(&self, name: &str) -> Option<bool> {
+        parse_bool(self.value(name).as_ref())
+    }
+}
+
+/// A JSON object's members as (name, raw value), names borrowed where they have no escapes.
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Fields<'de>, M::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    fields.push((key.0, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
+/// A member name, borrowed from the text unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl Client {
+    /// ActionTrail `DescribeTrails` in one region.
+    pub async fn describe_trails(
+        &self,
+        region: &str,
+        request: &DescribeTrailsRequest,
+    ) -> Outcome<TrailList> {
+        let call = Call::new("DescribeTrails", region);
+        self.call_with_own_credentials(Service::ActionTrail, &call.action, region, request.params())
+            .await
+            .map(|body| {
+                let excerpt_of = body.clone();
+                TrailList::from_body(body).map_err(|m| Error::decode(&call, 200, m, &excerpt_of))
+            })
+    }
+
+    /// ActionTrail `DescribeRegions`, asked of the global region's endpoint: every region id
+    /// ActionTrail serves (checked for the form of a region id, since it goes into URLs).
+    pub async fn describe_regions(&self) -> Outcome<Vec<RegionInfo>> {
+        let region = self.config().global_region.clone();
+        let call = Call::new("DescribeRegions", &region);
+        let mut params = BTreeMap::new();
+        params.insert("AcceptLanguage".to_string(), "en-US".to_string());
+        self.call_with_own_credentials(Service::ActionTrail, &call.action, &region, params)
+            .await
+            .map(|body| {
+                serde_json::from_slice::<Value>(&body)
+                    .map_err(|e| format!("invalid JSON: {e}"))
+                    .and_then(|v| parse_regions(&v))
+                    .map_err(|m| Error::decode(&call, 200, m, &body))
+            })
     }
 }
 
 /// One entry of `DescribeRegions`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionInfo {
+    /// The region id, e.g. `cn-hangzhou`.
     pub region_id: String,
+    /// The region's ActionTrail endpoint host, as the API names it.
     pub endpoint: Option<String>,
+    /// The region's display name.
     pub local_name: Option<String>,
 }
 
@@ -162,12 +379,18 @@ pub fn parse_regions(body: &Value) -> Result<Vec<RegionInfo>, String> {
             Some(Value::Array(a)) => a,
             _ => return Err("Regions has no Region array".to_string()),
         },
-        other => return Err(format!("Regions is {}", json_kind(other))),
+        other => return Err(format!("Regions is {}", kind_of(&other.to_string()))),
     };
     list.iter()
         .map(|r| {
             let region_id = parse_text(r.get("RegionId"))
                 .ok_or_else(|| "a region without RegionId".to_string())?;
+            validate_region_id(&region_id).map_err(|_| {
+                format!(
+                    "the region id {:?} is not of the form cn-hangzhou",
+                    crate::error::truncate(&region_id, 64)
+                )
+            })?;
             Ok(RegionInfo {
                 region_id,
                 endpoint: parse_text(r.get("RegionEndpoint")),
@@ -175,17 +398,6 @@ pub fn parse_regions(body: &Value) -> Result<Vec<RegionInfo>, String> {
             })
         })
         .collect()
-}
-
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
@@ -218,51 +430,83 @@ mod tests {
         })
     }
 
+    fn list(v: Value) -> Result<TrailList, String> {
+        TrailList::from_text(v.to_string())
+    }
+
     #[test]
     fn parses_the_seed_sample() {
-        let r = DescribeTrailsResponse::from_json(seed_sample()).unwrap();
+        let r = list(seed_sample()).unwrap();
+        assert_eq!(r.request_id(), Some("10313D41-C40A-4D53-ACA0-0190334DF81C"));
+        assert_eq!(r.len(), 1);
+        let t = r.trail(0);
+        assert_eq!(t.text("Name").as_deref(), Some("test-4"));
+        assert_eq!(t.text("HomeRegion").as_deref(), Some("cn-hangzhou"));
+        assert_eq!(t.text("TrailRegion").as_deref(), Some("All"));
+        assert_eq!(t.text("Status").as_deref(), Some("Enable"));
+        assert_eq!(t.text("EventRW").as_deref(), Some("Write"));
+        assert_eq!(t.boolean("IsOrganizationTrail"), Some(false));
+        assert_eq!(t.boolean("IsShadowTrail"), None);
         assert_eq!(
-            r.request_id.as_deref(),
-            Some("10313D41-C40A-4D53-ACA0-0190334DF81C")
-        );
-        let t = &r.trails[0];
-        assert_eq!(t.name.as_deref(), Some("test-4"));
-        assert_eq!(t.home_region.as_deref(), Some("cn-hangzhou"));
-        assert_eq!(t.trail_region.as_deref(), Some("All"));
-        assert_eq!(t.status.as_deref(), Some("Enable"));
-        assert_eq!(t.event_rw.as_deref(), Some("Write"));
-        assert_eq!(t.is_organization_trail, Some(false));
-        assert_eq!(t.is_shadow_trail, None);
-        assert_eq!(
-            t.create_time.unwrap().to_rfc3339(),
+            t.time("CreateTime").unwrap().to_rfc3339(),
             "2021-03-01T06:27:28+00:00"
         );
-        assert_eq!(t.oss_bucket_name.as_deref(), Some("secloud"));
-        assert_eq!(t.raw.len(), 16);
+        assert_eq!(t.text("OssBucketName").as_deref(), Some("secloud"));
+        let raw: Value = serde_json::from_str(t.raw()).unwrap();
+        assert_eq!(raw.as_object().unwrap().len(), 16);
+        assert_eq!(raw, seed_sample()["TrailList"][0]);
     }
 
     #[test]
     fn unknown_fields_and_odd_shapes() {
-        let r = DescribeTrailsResponse::from_json(json!({
+        let r = list(json!({
             "RequestId": "x",
             "TrailList": {"Trail": [{"Name": "a", "Future": {"deep": [1, 2]}, "IsShadowTrail": 1,
                                       "CreateTime": "", "IsOrganizationTrail": "true"}]}
         }))
         .unwrap();
-        let t = &r.trails[0];
-        assert_eq!(t.name.as_deref(), Some("a"));
-        assert_eq!(t.is_shadow_trail, Some(true));
-        assert_eq!(t.is_organization_trail, Some(true));
-        assert_eq!(t.create_time, None);
-        assert_eq!(t.raw["Future"], json!({"deep": [1, 2]}));
+        let t = r.trail(0);
+        assert_eq!(t.text("Name").as_deref(), Some("a"));
+        assert_eq!(t.boolean("IsShadowTrail"), Some(true));
+        assert_eq!(t.boolean("IsOrganizationTrail"), Some(true));
+        assert_eq!(t.time("CreateTime"), None);
+        assert_eq!(t.value("Future"), Some(json!({"deep": [1, 2]})));
+        // A member name with an escape is read too.
+        let r = TrailList::from_text(r#"{"TrailList": [{"Esc\u0061ped": "yes"}]}"#.to_string());
+        assert_eq!(r.unwrap().trail(0).text("Escaped").as_deref(), Some("yes"));
+        // One object instead of an array, and a repeated name (the last one counts).
+        let r = TrailList::from_text(
+            r#"{"TrailList": {"Trail": {"Name": "one", "Name": "two"}}}"#.to_string(),
+        )
+        .unwrap();
+        assert_eq!(r.trail(0).text("Name").as_deref(), Some("two"));
 
-        assert!(DescribeTrailsResponse::from_json(json!({"RequestId": "x"}))
-            .unwrap()
-            .trails
-            .is_empty());
-        assert!(DescribeTrailsResponse::from_json(json!({"TrailList": "nope"})).is_err());
-        assert!(DescribeTrailsResponse::from_json(json!({"TrailList": [1]})).is_err());
-        assert!(DescribeTrailsResponse::from_json(json!([])).is_err());
+        for empty in [json!({"RequestId": "x"}), json!({"TrailList": null})] {
+            assert!(list(empty).unwrap().is_empty());
+        }
+        assert_eq!(
+            list(json!({"TrailList": "nope"})).unwrap_err(),
+            "TrailList is a string"
+        );
+        assert_eq!(
+            list(json!({"TrailList": [1]})).unwrap_err(),
+            "a TrailList entry is a number"
+        );
+        assert_eq!(list(json!([])).unwrap_err(), "expected a JSON object");
+        assert!(TrailList::from_text("{\"TrailList\": [".to_string())
+            .unwrap_err()
+            .starts_with("invalid JSON"));
+        assert!(TrailList::from_body(vec![0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn name_filter_matches_what_the_api_answers() {
+        let r =
+            list(json!({"TrailList": [{"Name": "a"}, {"Name": "b"}, {"Name": "A"}, {}]})).unwrap();
+        let only = r.only_names(&["a".to_string(), "A".to_string(), "zz".to_string()]);
+        let names: Vec<_> = only.trails().map(|t| t.text("Name").unwrap()).collect();
+        assert_eq!(names, ["a", "A"]);
+        assert!(r.only_names(&[]).is_empty());
     }
 
     #[test]
@@ -291,5 +535,16 @@ mod tests {
         assert_eq!(r[0].local_name.as_deref(), Some("China (Hangzhou)"));
         assert!(parse_regions(&json!({"Regions": {"Region": [{"LocalName": "x"}]}})).is_err());
         assert!(parse_regions(&json!({})).is_err());
+        // Region ids go into URLs: anything but the form of a region id is refused.
+        for bad in [
+            "xa-q?Injected=1#frag",
+            "../../x",
+            "cn-hangzhou/x",
+            "evil.example:80",
+        ] {
+            let e =
+                parse_regions(&json!({"Regions": {"Region": [{"RegionId": bad}]}})).unwrap_err();
+            assert!(e.contains("not of the form"), "{bad}: {e}");
+        }
     }
 }

@@ -21,14 +21,11 @@ mod ecs;
 mod profile;
 
 pub use chain::{
-    CredentialChain, ACCESS_KEY_ID_VARS, ACCESS_KEY_SECRET_VARS, DEFAULT_ROLE_DURATION_SECONDS,
-    DEFAULT_ROLE_SESSION_NAME, MIN_ROLE_DURATION_SECONDS, PROFILE_VARS, REGION_VARS,
-    SECURITY_TOKEN_VARS,
+    CredentialChain, ACCESS_KEY_ID_VARS, ACCESS_KEY_SECRET_VARS, DEFAULT_ROLE_SESSION_NAME,
+    PROFILE_VARS, REGION_VARS, SECURITY_TOKEN_VARS,
 };
-pub use ecs::{
-    ecs_metadata_http_client, fetch_ecs_role_credentials, DEFAULT_ECS_METADATA_BASE,
-    ECS_METADATA_CONNECT_TIMEOUT, ECS_METADATA_TIMEOUT,
-};
+pub use ecs::DEFAULT_ECS_METADATA_BASE;
+pub(crate) use ecs::{ecs_metadata_http_client, fetch_ecs_role_credentials};
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]

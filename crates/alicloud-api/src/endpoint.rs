@@ -13,49 +13,33 @@ const ACTIONTRAIL_CENTRAL_REGIONS: &[&str] = &[
 ];
 
 /// The product an endpoint serves; it decides the default host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Product {
+    /// ActionTrail, one endpoint per region.
     ActionTrail,
+    /// STS, global (or per region on the VPC network).
     Sts,
 }
 
-/// An endpoint: the product's default, or a URL template that may contain `{region}`.
-/// A template without `{region}` sends every region to the same URL; the region is then told only by
-/// the `RegionId` parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An endpoint: the product's public default, its VPC endpoint, or a URL template that may
+/// contain `{region}`. A template without `{region}` sends every region to the same URL; the
+/// region is then told only by the `RegionId` parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Endpoint {
+    /// The public Internet endpoint of the product.
     Default(Product),
+    /// The product's endpoint inside Alibaba Cloud's VPC network (`<product>-vpc.<region>...`).
+    Vpc(Product),
+    /// A checked URL template (see [`Endpoint::parse`]).
     Template(String),
 }
 
 impl Endpoint {
-    /// Checks a user-given template: `http://` or `https://`, a host, no placeholder but `{region}`,
-    /// no query string.
+    /// Checks a user-given template: `http://` or `https://`, a host, a valid port, no user name
+    /// or password, no placeholder but `{region}`, no query string or fragment.
     pub fn parse(template: &str) -> Result<Endpoint> {
         let t = template.trim();
-        let rest = t
-            .strip_prefix("https://")
-            .or_else(|| t.strip_prefix("http://"))
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "endpoint \"{t}\" must start with https:// (or http:// for a local test server)"
-                ))
-            })?;
-        let host = rest.split('/').next().unwrap_or("");
-        if host.is_empty() {
-            return Err(Error::config(format!("endpoint \"{t}\" has no host")));
-        }
-        if t.contains('?') || t.contains('#') {
-            return Err(Error::config(format!(
-                "endpoint \"{t}\" must not contain a query string or fragment"
-            )));
-        }
-        let without_placeholder = t.replace("{region}", "");
-        if without_placeholder.contains('{') || without_placeholder.contains('}') {
-            return Err(Error::config(format!(
-                "endpoint \"{t}\": the only placeholder allowed is {{region}}"
-            )));
-        }
+        check_url(t, true)?;
         Ok(Endpoint::Template(t.to_string()))
     }
 
@@ -70,6 +54,10 @@ impl Endpoint {
                 }
             }
             Endpoint::Default(Product::Sts) => "https://sts.aliyuncs.com/".to_string(),
+            Endpoint::Vpc(Product::ActionTrail) => {
+                format!("https://actiontrail-vpc.{region}.aliyuncs.com/")
+            }
+            Endpoint::Vpc(Product::Sts) => format!("https://sts-vpc.{region}.aliyuncs.com/"),
             Endpoint::Template(t) => {
                 let url = t.replace("{region}", region);
                 // A bare host gets the path "/", as the SDKs send.
@@ -82,6 +70,54 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// Checks a base URL given by a user (the ECS metadata service's): `http://` or `https://`, a
+/// host, a valid port, no user name or password, no query string or fragment; `{region}` is not
+/// allowed. Returns it without a trailing `/`.
+pub fn parse_base_url(text: &str) -> Result<String> {
+    let t = text.trim();
+    check_url(t, false)?;
+    Ok(t.trim_end_matches('/').to_string())
+}
+
+fn check_url(t: &str, region_placeholder: bool) -> Result<()> {
+    let bad = |why: &str| Err(Error::config(format!("endpoint \"{t}\" {why}")));
+    if !(t.starts_with("https://") || t.starts_with("http://")) {
+        return bad("must start with https:// (or http:// for a local test server)");
+    }
+    if t.contains('?') || t.contains('#') {
+        return bad("must not contain a query string or fragment");
+    }
+    let without_placeholder = if region_placeholder {
+        t.replace("{region}", "")
+    } else {
+        t.to_string()
+    };
+    if without_placeholder.contains('{') || without_placeholder.contains('}') {
+        return if region_placeholder {
+            bad("may contain no placeholder but {region}")
+        } else {
+            bad("may not contain a placeholder")
+        };
+    }
+    // Checked as the URL of a real region, so that `{region}` in the host parses.
+    let sample = t.replace("{region}", "cn-hangzhou");
+    let url = match url::Url::parse(&sample) {
+        Ok(u) => u,
+        Err(e) => return bad(&format!("is not a valid URL: {e}")),
+    };
+    if url.host_str().is_none_or(str::is_empty) {
+        return bad("has no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(
+            "an endpoint must not hold a user name or password (user:password@host): \
+             Alibaba Cloud APIs are authorised by the signature"
+                .to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the syntax of a region id (`cn-hangzhou`, `ap-southeast-1`, `cn-shanghai-finance-1`):
@@ -141,6 +177,14 @@ mod tests {
         );
         let e = Endpoint::parse("http://127.0.0.1:9").unwrap();
         assert_eq!(e.url("cn-beijing"), "http://127.0.0.1:9/");
+        assert_eq!(
+            Endpoint::Vpc(Product::ActionTrail).url("cn-beijing"),
+            "https://actiontrail-vpc.cn-beijing.aliyuncs.com/"
+        );
+        assert_eq!(
+            Endpoint::Vpc(Product::Sts).url("cn-beijing"),
+            "https://sts-vpc.cn-beijing.aliyuncs.com/"
+        );
     }
 
     #[test]
@@ -151,9 +195,21 @@ mod tests {
             "https://",
             "https://x/{zone}",
             "https://x/?a=1",
+            "https://x/#frag",
+            "http://127.0.0.1:99999/",
+            "http://host:port/",
         ] {
             assert!(Endpoint::parse(t).is_err(), "{t}");
         }
+        // A password is refused, and the message does not repeat it.
+        let e = Endpoint::parse("https://user:hunter2@example.com/{region}").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(Endpoint::parse("https://user@example.com/").is_err());
+        assert_eq!(
+            parse_base_url("http://100.100.100.200/").unwrap(),
+            "http://100.100.100.200"
+        );
+        assert!(parse_base_url("http://100.100.100.200/{region}").is_err());
     }
 
     #[test]

@@ -1,81 +1,244 @@
-//! One error type for every way a call can fail. Its `Display` is a full sentence fit for a Postgres
-//! error message; [`Error::request_id`] and [`Error::hint`] feed DETAIL and HINT. No variant ever
-//! holds a secret, a security token, a signature or a signed URL.
+//! One error type for every way a call can fail.
+//!
+//! `Display` is one sentence that says what failed and where (operation, region, API code, message).
+//! What can be done about it is a [`Remedy`], in no front end's words: each front end (the
+//! PostgreSQL extension, the SQLite extension, the export CLI) turns it into advice that names its
+//! own knobs. No variant ever holds a secret, a security token, a signature or a signed URL.
 
 use std::fmt;
 use std::time::Duration;
 
+/// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The longest API message kept, in characters: a service that answers with a megabyte of text
+/// must not turn into a megabyte error.
+const MAX_MESSAGE_CHARS: usize = 500;
+/// The longest code, request id or host id kept, in characters.
+const MAX_FIELD_CHARS: usize = 120;
+
+/// Which call failed: the operation and the region it was sent for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The API action, e.g. `DescribeTrails`.
+    pub action: String,
+    /// The region the call was made for (its `RegionId`).
+    pub region: String,
+}
+
+impl Call {
+    /// A call of `action` for `region`.
+    pub fn new(action: &str, region: &str) -> Call {
+        Call {
+            action: action.to_string(),
+            region: region.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in region {}", self.action, self.region)
+    }
+}
 
 /// An error answer from the API (`{"RequestId","HostId","Code","Message","Recommend"}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub action: String,
-    pub region: String,
+    /// The call that got this answer.
+    pub call: Call,
+    /// The HTTP status of the answer.
     pub status: u16,
+    /// The API's error code, e.g. `Forbidden.RAM`.
     pub code: String,
+    /// The API's message, cut to a readable length.
     pub message: String,
+    /// The request id, which Alibaba Cloud support asks for.
     pub request_id: Option<String>,
+    /// The host that answered.
     pub host_id: Option<String>,
+    /// The diagnosis link the API sometimes adds.
     pub recommend: Option<String>,
 }
 
+impl ApiError {
+    /// An API error whose texts are cut to a readable length.
+    pub fn new(
+        call: Call,
+        status: u16,
+        code: &str,
+        message: &str,
+        request_id: Option<String>,
+    ) -> ApiError {
+        ApiError {
+            call,
+            status,
+            code: truncate(code, MAX_FIELD_CHARS),
+            message: truncate(message, MAX_MESSAGE_CHARS),
+            request_id: request_id.map(|r| truncate(&r, MAX_FIELD_CHARS)),
+            host_id: None,
+            recommend: None,
+        }
+    }
+}
+
+/// Every way a call can fail.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The service answered with an error code.
-    #[error("{action} in region {region} failed: {code}: {message} (HTTP {status})", action = .0.action, region = .0.region, code = .0.code, message = .0.message, status = .0.status)]
+    #[error("{call} failed: {code}: {message} (HTTP {status})", call = .0.call, code = .0.code, message = .0.message, status = .0.status)]
     Api(Box<ApiError>),
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS, reset).
-    #[error("{action} in region {region} failed: could not reach {endpoint}: {message}")]
+    #[error("{call} failed: could not reach {endpoint}: {message}")]
     Transport {
-        action: String,
-        region: String,
+        /// The call.
+        call: Call,
         /// Scheme, host and path only: never the signed query.
         endpoint: String,
+        /// What went wrong, from the HTTP stack.
         message: String,
     },
 
     /// No answer in time.
-    #[error("{action} in region {region} timed out: {what} after {} ms", after.as_millis())]
+    #[error("{call} timed out: {what} after {} ms", after.as_millis())]
     Timeout {
-        action: String,
-        region: String,
+        /// The call.
+        call: Call,
         /// "connecting", "waiting for the response", or "the overall deadline".
         what: &'static str,
+        /// The limit that was reached.
         after: Duration,
     },
 
     /// The service answered, but not with what the operation expects.
-    #[error("{action} in region {region} returned an answer that could not be read (HTTP {status}): {message}; the answer began: {excerpt}")]
+    #[error("{call} returned an answer that could not be read (HTTP {status}): {message}; the answer began: {excerpt}")]
     Decode {
-        action: String,
-        region: String,
+        /// The call.
+        call: Call,
+        /// The HTTP status of the answer.
         status: u16,
+        /// What was wrong with it.
         message: String,
-        /// The first bytes of the body, as text.
+        /// The first characters of the body, as printable text.
         excerpt: String,
+    },
+
+    /// The endpoint answered with a redirect, which is never followed: a signed request goes to
+    /// the configured host or nowhere.
+    #[error("{call} failed: the endpoint answered HTTP {status}, a redirect to {target}, which is not followed")]
+    Redirect {
+        /// The call.
+        call: Call,
+        /// The 3xx status.
+        status: u16,
+        /// The host the redirect points at (never its path or query), or a note that it has none.
+        target: String,
+    },
+
+    /// The answer was larger than the configured limit, so reading stopped.
+    #[error("{call} failed: the answer is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The call.
+        call: Call,
+        /// The limit, in bytes.
+        limit: u64,
     },
 
     /// No usable credentials, or temporary credentials could not be obtained.
     #[error("Alibaba Cloud credentials: {message}")]
-    Credentials { message: String },
+    Credentials {
+        /// What is missing or wrong.
+        message: String,
+    },
 
     /// A configuration value is wrong (endpoint template, region id, ...).
     #[error("{message}")]
-    Config { message: String },
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// How long an excerpt of an unreadable body may be, in characters.
+const EXCERPT_CHARS: usize = 160;
+
+/// What can be done about a failure, in no front end's words. Each front end says it with its own
+/// knobs (server options, configure keys, command-line flags); [`Remedy::neutral`] says it plainly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Remedy {
+    /// The region answered too slowly: allow more time or attempts, or leave the region out.
+    RaiseTimeouts,
+    /// The endpoint could not be reached: check the network path or the endpoint.
+    CheckNetwork,
+    /// No credentials were found: give keys, or set up another source.
+    ProvideCredentials,
+    /// The access key id is unknown or disabled.
+    CheckKeyId,
+    /// The secret does not match the key id.
+    CheckSecret,
+    /// The clock of this machine is off.
+    SyncClock,
+    /// The identity lacks permission for the action.
+    GrantPermission,
+    /// The API is throttling: call less at once, or later.
+    SlowDown,
+    /// The security token is invalid or expired.
+    RenewToken,
+    /// The answer was larger than the configured limit.
+    RaiseResponseLimit,
+    /// The endpoint redirected or answered with something that is not the API.
+    CheckEndpoint,
+}
+
+impl Remedy {
+    /// The advice in plain words, naming no configuration knob.
+    pub fn neutral(self) -> &'static str {
+        match self {
+            Remedy::RaiseTimeouts => "The region did not answer in time: allow a longer time limit or more attempts, or leave the region out.",
+            Remedy::CheckNetwork => "Check network access to the endpoint, and the endpoint itself.",
+            Remedy::ProvideCredentials => "Give an access key id and secret, or set up another credential source.",
+            Remedy::CheckKeyId => "The access key id is unknown or disabled: the key may be wrong or deleted.",
+            Remedy::CheckSecret => "The access key secret does not match the access key id: the secret may be wrong.",
+            Remedy::SyncClock => "This machine's clock is off by more than 15 minutes: synchronise it (NTP).",
+            Remedy::GrantPermission => "The RAM user or role lacks permission: grant it actiontrail:DescribeTrails (for example the AliyunActionTrailReadOnlyAccess policy).",
+            Remedy::SlowDown => "The API is throttling requests: retry later, or call fewer regions at once.",
+            Remedy::RenewToken => "The security token is invalid or expired: renew it.",
+            Remedy::RaiseResponseLimit => "The answer was larger than the size limit: raise the limit if the answer is expected to be this large.",
+            Remedy::CheckEndpoint => "The endpoint did not answer as the API does: check that it points at the API itself.",
+        }
+    }
 }
 
 impl Error {
+    /// A credentials error.
     pub fn credentials(message: impl Into<String>) -> Self {
         Error::Credentials {
             message: message.into(),
         }
     }
 
+    /// A configuration error.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),
+        }
+    }
+
+    /// An answer that could not be read, with an excerpt of its body.
+    pub(crate) fn decode(
+        call: &Call,
+        status: u16,
+        message: impl Into<String>,
+        body: &[u8],
+    ) -> Self {
+        Error::Decode {
+            call: call.clone(),
+            status,
+            message: message.into(),
+            excerpt: excerpt(body, EXCERPT_CHARS),
         }
     }
 
@@ -92,89 +255,107 @@ impl Error {
         self.api().map(|e| e.code.as_str())
     }
 
+    /// The request id of an API error answer.
     pub fn request_id(&self) -> Option<&str> {
         self.api().and_then(|e| e.request_id.as_deref())
     }
 
-    /// The region the failing call went to, when it is a call.
-    pub fn region(&self) -> Option<&str> {
+    /// The call that failed, when the failure is a call's.
+    pub fn call(&self) -> Option<&Call> {
         match self {
-            Error::Api(e) => Some(&e.region),
-            Error::Transport { region, .. }
-            | Error::Timeout { region, .. }
-            | Error::Decode { region, .. } => Some(region),
+            Error::Api(e) => Some(&e.call),
+            Error::Transport { call, .. }
+            | Error::Timeout { call, .. }
+            | Error::Decode { call, .. }
+            | Error::Redirect { call, .. }
+            | Error::TooLarge { call, .. } => Some(call),
             Error::Credentials { .. } | Error::Config { .. } => None,
         }
     }
 
-    /// What the user can do about it, where we know.
-    pub fn hint(&self) -> Option<String> {
+    /// The region the failing call went to, when it is a call.
+    pub fn region(&self) -> Option<&str> {
+        self.call().map(|c| c.region.as_str())
+    }
+
+    /// A short label of the failure for lists and statistics: the API code, else the kind.
+    pub fn label(&self) -> &str {
         match self {
-            Error::Api(e) => api_hint(e),
-            Error::Timeout { .. } => Some(
-                "The region did not answer in time. Raise the server options timeout_ms or \
-                 max_attempts, or leave the region out of the regions option."
-                    .to_string(),
-            ),
-            Error::Transport { .. } => Some(
-                "Check network access to the endpoint, or set the server option endpoint."
-                    .to_string(),
-            ),
-            Error::Credentials { .. } => Some(
-                "Give access_key_id and access_key_secret in a user mapping, or see \
-                 docs/configuration.md for the other credential sources."
-                    .to_string(),
-            ),
+            Error::Api(e) => &e.code,
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::Decode { .. } => "unreadable answer",
+            Error::Redirect { .. } => "redirect",
+            Error::TooLarge { .. } => "answer too large",
+            Error::Credentials { .. } => "credentials",
+            Error::Config { .. } => "configuration",
+        }
+    }
+
+    /// What can be done about it, where we know.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Error::Api(e) => api_remedy(&e.code),
+            Error::Timeout { .. } => Some(Remedy::RaiseTimeouts),
+            Error::Transport { .. } => Some(Remedy::CheckNetwork),
+            Error::Credentials { .. } => Some(Remedy::ProvideCredentials),
+            Error::TooLarge { .. } => Some(Remedy::RaiseResponseLimit),
+            Error::Redirect { .. } => Some(Remedy::CheckEndpoint),
             Error::Decode { .. } | Error::Config { .. } => None,
         }
     }
 
-    /// Details worth a DETAIL line: request id, host id and the service's recommendation.
+    /// Details worth a line of their own: request id, host id and the service's recommendation.
     pub fn detail(&self) -> Option<String> {
         let e = self.api()?;
-        let mut parts = Vec::new();
-        if let Some(id) = &e.request_id {
-            parts.push(format!("request id: {id}"));
-        }
-        if let Some(h) = &e.host_id {
-            parts.push(format!("host id: {h}"));
-        }
-        if let Some(r) = &e.recommend {
-            parts.push(format!("recommend: {r}"));
-        }
+        let parts: Vec<String> = [
+            ("request id", &e.request_id),
+            ("host id", &e.host_id),
+            ("recommend", &e.recommend),
+        ]
+        .into_iter()
+        .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label}: {v}")))
+        .collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 }
 
-fn api_hint(e: &ApiError) -> Option<String> {
-    let code = e.code.as_str();
-    let hint = if code.starts_with("InvalidAccessKeyId") {
-        "The access key id is unknown or disabled: check access_key_id in the user mapping (or the credential source in use)."
+fn api_remedy(code: &str) -> Option<Remedy> {
+    Some(if code.starts_with("InvalidAccessKeyId") {
+        Remedy::CheckKeyId
     } else if code == "SignatureDoesNotMatch" || code == "IncompleteSignature" {
-        "The access key secret does not match the access key id: check access_key_secret in the user mapping."
+        Remedy::CheckSecret
     } else if code.starts_with("InvalidTimeStamp") {
-        "The database server's clock is off by more than 15 minutes: synchronise it (NTP)."
+        Remedy::SyncClock
     } else if code.starts_with("Forbidden") || code == "NoPermission" {
-        "The RAM user or role lacks permission: grant it actiontrail:DescribeTrails (for example the AliyunActionTrailReadOnlyAccess policy)."
+        Remedy::GrantPermission
     } else if code.starts_with("Throttling") {
-        "The API is throttling requests: retry later, or lower max_concurrency."
-    } else if code.starts_with("InvalidSecurityToken") || code == "InvalidSecurityToken.Expired" {
-        "The security token is invalid or expired: renew security_token in the user mapping."
+        Remedy::SlowDown
+    } else if code.starts_with("InvalidSecurityToken") {
+        Remedy::RenewToken
     } else {
         return None;
-    };
-    Some(hint.to_string())
+    })
+}
+
+/// `text` cut to at most `max` characters, with `…` when something was cut.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
 }
 
 /// A short, printable excerpt of a body (at most `max` characters), for decode errors.
-pub fn excerpt(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut out: String = text
+pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
+    let head = &body[..body.len().min(max * 4)];
+    let text = String::from_utf8_lossy(head);
+    let printable: String = text
         .chars()
-        .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().count() > max {
+    let mut out = truncate(&printable, max);
+    if head.len() < body.len() && !out.ends_with('…') {
         out.push('…');
     }
     if out.trim().is_empty() {
@@ -205,6 +386,21 @@ pub fn redact<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
     out
 }
 
+/// "outer: inner: innermost", without repeating a message its source already says.
+pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        source = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,24 +415,72 @@ mod tests {
 
     #[test]
     fn display_reads_as_a_sentence() {
-        let e = Error::Api(Box::new(ApiError {
-            action: "DescribeTrails".into(),
-            region: "cn-beijing".into(),
-            status: 403,
-            code: "Forbidden.RAM".into(),
-            message: "User not authorized to operate on the specified resource.".into(),
-            request_id: Some("REQ-1".into()),
-            host_id: None,
-            recommend: None,
-        }));
+        let mut api = ApiError::new(
+            Call::new("DescribeTrails", "cn-beijing"),
+            403,
+            "Forbidden.RAM",
+            "User not authorized to operate on the specified resource.",
+            Some("REQ-1".into()),
+        );
+        api.recommend = Some("https://api.aliyun.com/troubleshoot".into());
+        let e = Error::Api(Box::new(api));
         assert_eq!(
             e.to_string(),
             "DescribeTrails in region cn-beijing failed: Forbidden.RAM: User not authorized to operate on the specified resource. (HTTP 403)"
         );
-        assert_eq!(e.detail().as_deref(), Some("request id: REQ-1"));
+        assert_eq!(
+            e.detail().as_deref(),
+            Some("request id: REQ-1, recommend: https://api.aliyun.com/troubleshoot")
+        );
+        assert_eq!(e.remedy(), Some(Remedy::GrantPermission));
         assert!(e
-            .hint()
+            .remedy()
             .unwrap()
+            .neutral()
             .contains("AliyunActionTrailReadOnlyAccess"));
+        assert_eq!(e.label(), "Forbidden.RAM");
+    }
+
+    #[test]
+    fn long_api_texts_are_cut() {
+        let huge = "x".repeat(1_000_000);
+        let e = ApiError::new(
+            Call::new("DescribeTrails", "cn-beijing"),
+            400,
+            &huge,
+            &huge,
+            Some(huge.clone()),
+        );
+        assert_eq!(e.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(e.message.ends_with('…'));
+        assert_eq!(e.code.chars().count(), MAX_FIELD_CHARS + 1);
+        assert!(Error::Api(Box::new(e)).to_string().len() < 1000);
+    }
+
+    #[test]
+    fn excerpts_are_short_and_printable() {
+        assert_eq!(excerpt(b"<html>\n<b>Bad</b>", 160), "<html> <b>Bad</b>");
+        assert_eq!(excerpt(b"", 160), "(empty)");
+        let long = vec![b'a'; 10_000];
+        let e = excerpt(&long, 10);
+        assert_eq!(e, "aaaaaaaaaa…");
+        // A cut in the middle of a multi-byte character is not a panic.
+        let text = "é".repeat(100);
+        assert!(excerpt(&text.as_bytes()[..51], 160).starts_with('é'));
+    }
+
+    #[test]
+    fn remedies_by_code() {
+        for (code, remedy) in [
+            ("InvalidAccessKeyId.NotFound", Remedy::CheckKeyId),
+            ("SignatureDoesNotMatch", Remedy::CheckSecret),
+            ("InvalidTimeStamp.Expired", Remedy::SyncClock),
+            ("NoPermission", Remedy::GrantPermission),
+            ("Throttling.User", Remedy::SlowDown),
+            ("InvalidSecurityToken.Expired", Remedy::RenewToken),
+        ] {
+            assert_eq!(api_remedy(code), Some(remedy), "{code}");
+        }
+        assert_eq!(api_remedy("InvalidQueryParameter"), None);
     }
 }

@@ -1,27 +1,38 @@
-//! `alicloud-api`: an engine-agnostic client for Alibaba Cloud's RPC APIs.
+//! `alicloud-api`: an engine-neutral client for Alibaba Cloud's RPC APIs.
 //!
-//! It knows nothing of Postgres: the `alicloud_fdw` extension, and later a SQLite extension and an
-//! export CLI, share it. Layers, bottom up:
-//! - [`signer`]: RPC signature v1.0 (HMAC-SHA1), a pure function.
-//! - [`credentials`]: redacted credential types and the provider chain.
-//! - [`endpoint`]: where a region's API lives.
-//! - [`retry`]: which failures are retried, and the backoff.
-//! - [`client`]: signed requests with retries and time limits, credential refresh, region fan-out.
-//! - [`actiontrail`], [`sts`]: typed operations and responses.
-//! - [`error`]: one error type whose `Display` reads well in a Postgres error message.
+//! It knows no database engine: the PostgreSQL extension, the SQLite extension and the export CLI
+//! all use it, through the table layer (`alicloud-tables`). Its errors say what failed and where;
+//! each front end words the advice ([`Remedy`]) in its own terms.
+//!
+//! Modules, bottom up (private; their items are re-exported here, one path each):
+//! - [`signer`]: RPC signature v1.0 (HMAC-SHA1), pure functions (public: the mock API checks
+//!   signatures with it);
+//! - `credentials`: redacted credential types and the provider chain;
+//! - `endpoint`: where a region's API lives;
+//! - `retry`: which failures are retried, the backoff, and the retry loop;
+//! - `client`: configuration, temporary credentials, signed calls, region fan-out;
+//! - `actiontrail`, `sts`: each service's types and operations;
+//! - `fields`: lenient parsing of loosely typed answer fields;
+//! - `error`: one error type and its [`Remedy`].
 
-pub mod actiontrail;
-pub mod client;
-pub mod credentials;
-pub mod endpoint;
-pub mod error;
-pub mod retry;
+mod actiontrail;
+mod client;
+mod credentials;
+mod endpoint;
+mod error;
+mod fields;
+mod retry;
 pub mod signer;
-pub mod sts;
-pub mod time;
+mod sts;
 
-pub use actiontrail::{DescribeTrailsRequest, Trail};
-pub use client::{Client, ClientConfig};
-pub use credentials::{CredentialChain, CredentialSource, Credentials, Secret};
-pub use endpoint::Endpoint;
-pub use error::{Error, Result};
+pub use actiontrail::{field, DescribeTrailsRequest, RegionInfo, Trail, TrailList};
+pub use client::{build_http_client, Client, ClientConfig, Outcome, DEFAULT_MAX_RESPONSE_BYTES};
+pub use credentials::{
+    mask_key_id, CredentialChain, CredentialSource, Credentials, Secret, ACCESS_KEY_ID_VARS,
+    ACCESS_KEY_SECRET_VARS, DEFAULT_ECS_METADATA_BASE, DEFAULT_ROLE_SESSION_NAME, PROFILE_VARS,
+    REGION_VARS, SECURITY_TOKEN_VARS,
+};
+pub use endpoint::{parse_base_url, validate_region_id, Endpoint, Product};
+pub use error::{redact, ApiError, Call, Error, Remedy, Result};
+pub use retry::{CallReport, RetryPolicy};
+pub use sts::CallerIdentity;

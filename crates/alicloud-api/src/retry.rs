@@ -5,8 +5,9 @@
 //! attempt that timed out. `SignatureNonceUsed` is retried once, with a new nonce. Everything
 //! else (bad keys, bad signature, clock skew, permissions, bad parameters) fails at once.
 
-use crate::error::Error;
-use std::time::Duration;
+use crate::error::{Call, Error, Result};
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 /// Retry settings. The defaults follow the official SDKs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,22 +64,128 @@ pub fn classify(error: &Error) -> Decision {
         Error::Decode {
             status: 502..=504, ..
         } => Decision::Retry,
-        Error::Decode { .. } | Error::Credentials { .. } | Error::Config { .. } => Decision::Fail,
+        _ => Decision::Fail,
     }
 }
 
+/// A failed attempt, with the server's hint of when to try again (`x-acs-retry-after`).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub error: Error,
+    pub retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// What happened over the attempts of one call, for statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallReport {
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// Attempts the API answered with a throttling code.
+    pub throttled: u32,
+    /// Time from the first attempt to the outcome, backoffs included.
+    pub elapsed: Duration,
+    /// Bytes of answer bodies received, over all attempts.
+    pub bytes: u64,
+}
+
+/// The time limits one call runs under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Limit on one attempt.
+    pub attempt: Duration,
+    /// Limit on the whole call; `None`: only the attempts' limits.
+    pub deadline: Option<Duration>,
+}
+
 impl RetryPolicy {
+    /// Runs `attempt` until it succeeds, fails for good, runs out of attempts or of time: a
+    /// per-attempt limit, the overall deadline, backoff between attempts, and one immediate retry
+    /// for a used nonce. Each attempt reports the body bytes it read through `report.bytes`.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        call: &Call,
+        limits: Limits,
+        report: &mut CallReport,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, Failure>>,
+    {
+        let started = Instant::now();
+        let deadline = limits.deadline.map(|d| started + d);
+        let deadline_error = || Error::Timeout {
+            call: call.clone(),
+            what: "the overall deadline",
+            after: limits.deadline.unwrap_or_default(),
+        };
+        let mut nonce_retry_used = false;
+        let outcome = loop {
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if remaining == Some(Duration::ZERO) {
+                break Err(deadline_error());
+            }
+            let limit = remaining.map_or(limits.attempt, |r| r.min(limits.attempt));
+            report.attempts += 1;
+            let failure = match tokio::time::timeout(limit, attempt()).await {
+                Ok(Ok(value)) => break Ok(value),
+                Ok(Err(failure)) => failure,
+                Err(_) if limit < limits.attempt => break Err(deadline_error()),
+                Err(_) => Failure::from(Error::Timeout {
+                    call: call.clone(),
+                    what: "waiting for the response",
+                    after: limit,
+                }),
+            };
+            if failure
+                .error
+                .code()
+                .is_some_and(|c| c.starts_with("Throttling"))
+            {
+                report.throttled += 1;
+            }
+            match classify(&failure.error) {
+                Decision::Fail => break Err(failure.error),
+                Decision::RetryOnceNow if !nonce_retry_used => nonce_retry_used = true,
+                Decision::RetryOnceNow => break Err(failure.error),
+                Decision::Retry => {
+                    if report.attempts >= self.max_attempts {
+                        break Err(failure.error);
+                    }
+                    let wait = self.backoff(report.attempts + 1, failure.retry_after);
+                    // A wait that would outlast the deadline cannot end in a useful attempt.
+                    if deadline.is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()))
+                    {
+                        break Err(failure.error);
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        };
+        report.elapsed = started.elapsed();
+        outcome
+    }
+
     /// The wait before attempt `next_attempt` (2 for the first retry): "full jitter", a uniform
     /// draw in `[0, min(max_delay, base_delay * 2^(next_attempt-2))]`. A server hint
     /// (`x-acs-retry-after`, milliseconds) is honoured as a floor, still capped by `max_delay`.
-    pub fn backoff(&self, next_attempt: u32, server_hint: Option<Duration>) -> Duration {
+    pub fn backoff(&self, next_attempt: u32, retry_after: Option<Duration>) -> Duration {
         let exp = next_attempt.saturating_sub(2).min(20);
         let ceiling = self
             .base_delay
             .saturating_mul(1u32 << exp)
             .min(self.max_delay);
         let jittered = ceiling.mul_f64(fastrand::f64());
-        match server_hint {
+        match retry_after {
             Some(h) => jittered.max(h).min(self.max_delay),
             None => jittered,
         }
@@ -91,16 +198,13 @@ mod tests {
     use crate::error::ApiError;
 
     fn api(code: &str, status: u16) -> Error {
-        Error::Api(Box::new(ApiError {
-            action: "DescribeTrails".into(),
-            region: "cn-hangzhou".into(),
+        Error::Api(Box::new(ApiError::new(
+            Call::new("DescribeTrails", "cn-hangzhou"),
             status,
-            code: code.into(),
-            message: "m".into(),
-            request_id: None,
-            host_id: None,
-            recommend: None,
-        }))
+            code,
+            "m",
+            None,
+        )))
     }
 
     #[test]
@@ -137,14 +241,24 @@ mod tests {
         }
         assert_eq!(
             classify(&Error::Transport {
-                action: "a".into(),
-                region: "r".into(),
+                call: Call::new("a", "r"),
                 endpoint: "e".into(),
                 message: "m".into()
             }),
             Decision::Retry
         );
         assert_eq!(classify(&Error::credentials("no keys")), Decision::Fail);
+        let call = Call::new("a", "r");
+        for e in [
+            Error::Redirect {
+                call: call.clone(),
+                status: 302,
+                target: "evil.example".into(),
+            },
+            Error::TooLarge { call, limit: 1 },
+        ] {
+            assert_eq!(classify(&e), Decision::Fail, "{e}");
+        }
     }
 
     #[test]

@@ -1,22 +1,77 @@
-//! STS (API version 2015-04-01): `GetCallerIdentity` and `AssumeRole`, typed.
+//! STS (API version 2015-04-01): `GetCallerIdentity` and `AssumeRole`, typed, and the client's
+//! operations for them.
 
+use crate::client::{Client, Outcome, Service};
 use crate::credentials::Credentials;
-use crate::time::{parse_text, parse_time};
+use crate::error::{Call, Error, Result};
+use crate::fields::{parse_text, parse_time};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
+/// The API version these operations speak.
 pub const VERSION: &str = "2015-04-01";
 
 /// Who the credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
+    /// The Alibaba Cloud account id.
     pub account_id: String,
+    /// The identity's ARN.
     pub arn: Option<String>,
+    /// `Account`, `RAMUser` or `AssumedRoleUser`.
     pub identity_type: Option<String>,
+    /// The principal id.
     pub principal_id: Option<String>,
+    /// The RAM user id.
     pub user_id: Option<String>,
+    /// The answer's request id.
     pub request_id: Option<String>,
 }
 
+impl Client {
+    /// STS `GetCallerIdentity`: whose credentials these are.
+    pub async fn caller_identity(&self) -> Outcome<CallerIdentity> {
+        let region = self.config().global_region.clone();
+        let call = Call::new("GetCallerIdentity", &region);
+        self.call_with_own_credentials(Service::Sts, &call.action, &region, BTreeMap::new())
+            .await
+            .map(|body| {
+                serde_json::from_slice::<Value>(&body)
+                    .map_err(|e| format!("invalid JSON: {e}"))
+                    .and_then(|v| parse_caller_identity(&v))
+                    .map_err(|m| Error::decode(&call, 200, m, &body))
+            })
+    }
+
+    /// STS `AssumeRole`, signed with `base`.
+    pub async fn assume_role(
+        &self,
+        base: &Credentials,
+        role_arn: &str,
+        session_name: &str,
+        duration_seconds: u32,
+    ) -> Result<Credentials> {
+        let mut params = BTreeMap::new();
+        params.insert("RoleArn".to_string(), role_arn.to_string());
+        params.insert("RoleSessionName".to_string(), session_name.to_string());
+        params.insert("DurationSeconds".to_string(), duration_seconds.to_string());
+        let region = self.config().global_region.clone();
+        let body = self
+            .call(Service::Sts, "AssumeRole", &region, params, base)
+            .await
+            .result?;
+        serde_json::from_slice::<Value>(&body)
+            .map_err(|e| format!("invalid JSON: {e}"))
+            .and_then(|v| parse_assume_role(&v))
+            .map_err(|m| Error::Credentials {
+                message: format!(
+                    "AssumeRole of {role_arn} answered without usable credentials: {m}"
+                ),
+            })
+    }
+}
+
+/// Reads a `GetCallerIdentity` answer.
 pub fn parse_caller_identity(body: &Value) -> Result<CallerIdentity, String> {
     Ok(CallerIdentity {
         account_id: parse_text(body.get("AccountId"))

@@ -2,11 +2,10 @@
 //! retries and their limits (counted in the calls the mock saw), time limits, temporary credentials,
 //! and the region fan-out.
 
-use alicloud_api::actiontrail::DescribeTrailsRequest;
-use alicloud_api::client::ClientConfig;
-use alicloud_api::endpoint::Endpoint;
-use alicloud_api::retry::RetryPolicy;
-use alicloud_api::{Client, CredentialSource, Credentials, Error};
+use alicloud_api::{
+    Client, ClientConfig, CredentialSource, Credentials, DescribeTrailsRequest, Endpoint, Error,
+    RetryPolicy, TrailList,
+};
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{Fault, MockConfig, MockServer};
 use std::time::{Duration, Instant};
@@ -41,6 +40,14 @@ fn all_trails() -> DescribeTrailsRequest {
     }
 }
 
+/// DescribeTrails in every region, results in region order.
+async fn in_regions(c: &Client, regions: &[String]) -> Vec<(String, Result<TrailList, Error>)> {
+    c.for_each_region(regions, |c, region| async move {
+        c.describe_trails(&region, &all_trails()).await.result
+    })
+    .await
+}
+
 fn calls_to(server: &MockServer, region: &str, action: &str) -> usize {
     server
         .calls()
@@ -66,7 +73,7 @@ fn assert_error_is_clean(e: &Error) {
     assert_no_secret(&e.to_string());
     assert_no_secret(&format!("{e:?}"));
     assert_no_secret(&e.detail().unwrap_or_default());
-    assert_no_secret(&e.hint().unwrap_or_default());
+    assert_no_secret(e.remedy().map_or("", |r| r.neutral()));
 }
 
 #[tokio::test]
@@ -76,14 +83,11 @@ async fn describe_trails_in_one_region() {
     let answer = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
-    let names: Vec<_> = answer
-        .trails
-        .iter()
-        .filter_map(|t| t.name.clone())
-        .collect();
+    let names: Vec<_> = answer.trails().filter_map(|t| t.text("Name")).collect();
     assert!(names.contains(&"test-4".to_string()), "{names:?}");
-    assert!(answer.request_id.is_some());
+    assert!(answer.request_id().is_some());
     let sent = &server.calls()[0];
     assert_eq!(sent.params["IncludeShadowTrails"], "true");
     assert_eq!(sent.params["IncludeOrganizationTrail"], "true");
@@ -105,7 +109,7 @@ async fn fan_out_keeps_region_order_and_errors_apart() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let results = c.describe_trails_in_regions(&regions, &all_trails()).await;
+    let results = in_regions(&c, &regions).await;
     let order: Vec<_> = results.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(
         order,
@@ -117,15 +121,16 @@ async fn fan_out_keeps_region_order_and_errors_apart() {
     assert_eq!(e.region(), Some("cn-beijing"));
     assert!(e.request_id().is_some());
     assert!(e
-        .hint()
+        .remedy()
         .unwrap()
+        .neutral()
         .contains("AliyunActionTrailReadOnlyAccess"));
     // Not retried: permissions do not change between attempts.
     assert_eq!(calls_to(&server, "cn-beijing", "DescribeTrails"), 1);
     let total: usize = results
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .map(|a| a.trails.len())
+        .map(|a| a.len())
         .sum();
     assert_eq!(total, 3 + 3 + 2);
 }
@@ -143,19 +148,19 @@ async fn fan_out_respects_the_concurrency_cap() {
     let server = MockServer::start(mc).await.unwrap();
     let regions: Vec<String> = server.fixture().region_ids().into_iter().take(8).collect();
     let mut cfg = config(&server);
-    cfg.max_concurrency = 2;
+    cfg.max_concurrency = Some(2);
     let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
     let start = Instant::now();
-    let results = c.describe_trails_in_regions(&regions, &all_trails()).await;
+    let results = in_regions(&c, &regions).await;
     let took = start.elapsed();
     assert!(results.iter().all(|(_, r)| r.is_ok()));
     // 8 regions, 2 at a time, 100 ms each: at least 4 rounds.
     assert!(took >= Duration::from_millis(390), "took {took:?}");
     let mut cfg = config(&server);
-    cfg.max_concurrency = 8;
+    cfg.max_concurrency = Some(8);
     let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
     let start = Instant::now();
-    c.describe_trails_in_regions(&regions, &all_trails()).await;
+    in_regions(&c, &regions).await;
     assert!(
         start.elapsed() < Duration::from_millis(390),
         "uncapped fan-out was serial"
@@ -177,6 +182,7 @@ async fn throttling_is_retried_until_success() {
     let start = Instant::now();
     c.describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
     assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 3);
     // The server's x-acs-retry-after (30 ms) is a floor for each of the two waits.
@@ -202,6 +208,7 @@ async fn retries_stop_at_max_attempts() {
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     assert_eq!(e.code(), Some("Throttling.User"));
     assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 3);
@@ -222,6 +229,7 @@ async fn server_errors_are_retried_html_is_decoded_malformed_json_is_not_retried
     );
     c.describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
     assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeTrails"), 2);
 
@@ -236,6 +244,7 @@ async fn server_errors_are_retried_html_is_decoded_malformed_json_is_not_retried
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     match &e {
         Error::Decode {
@@ -263,6 +272,7 @@ async fn server_errors_are_retried_html_is_decoded_malformed_json_is_not_retried
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     assert!(matches!(e, Error::Decode { status: 200, .. }), "{e:?}");
     assert!(e.to_string().contains("invalid JSON"), "{e}");
@@ -283,8 +293,9 @@ async fn a_trickling_body_arrives_whole() {
     let a = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
-    assert_eq!(a.trails.len(), 3);
+    assert_eq!(a.len(), 3);
 }
 
 #[tokio::test]
@@ -305,6 +316,7 @@ async fn a_hanging_region_times_out_per_attempt_and_by_deadline() {
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     assert!(
         matches!(
@@ -327,6 +339,7 @@ async fn a_hanging_region_times_out_per_attempt_and_by_deadline() {
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     assert!(
         matches!(
@@ -360,6 +373,7 @@ async fn nothing_listening_is_a_transport_error_naming_the_endpoint_only() {
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     match &e {
         Error::Transport {
@@ -399,10 +413,11 @@ async fn auth_errors_are_not_retried_and_leak_nothing() {
         let e = c
             .describe_trails("cn-hangzhou", &all_trails())
             .await
+            .result
             .unwrap_err();
         assert_eq!(e.code(), Some(code), "{e}");
         assert_eq!(server.calls().len(), 1, "{code} must not be retried");
-        assert!(e.hint().is_some(), "{code} deserves a hint");
+        assert!(e.remedy().is_some(), "{code} deserves a remedy");
         assert_error_is_clean(&e);
     }
 }
@@ -424,6 +439,7 @@ async fn a_security_token_echoed_in_string_to_sign_is_redacted() {
     let e = c2
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap_err();
     assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
     let shown = format!("{e} {e:?}");
@@ -450,9 +466,11 @@ async fn ram_role_credentials_are_assumed_once_and_refreshed_before_expiry() {
     let c = client(&server, source.clone());
     c.describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
     c.describe_trails("cn-beijing", &all_trails())
         .await
+        .result
         .unwrap();
     let assumed = server
         .calls()
@@ -478,11 +496,12 @@ async fn ram_role_credentials_are_assumed_once_and_refreshed_before_expiry() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    for (_, r) in c.describe_trails_in_regions(&regions, &all_trails()).await {
+    for (_, r) in in_regions(&c, &regions).await {
         r.unwrap();
     }
     c.describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
     assert_eq!(
         server
@@ -492,7 +511,7 @@ async fn ram_role_credentials_are_assumed_once_and_refreshed_before_expiry() {
             .count(),
         1
     );
-    let id = c.caller_identity().await.unwrap();
+    let id = c.caller_identity().await.result.unwrap();
     assert_eq!(id.account_id, mock::DEFAULT_ACCOUNT_ID);
     assert_eq!(id.identity_type.as_deref(), Some("AssumedRoleUser"));
 }
@@ -504,44 +523,106 @@ async fn ecs_instance_role_credentials() {
     let a = c
         .describe_trails("cn-hangzhou", &all_trails())
         .await
+        .result
         .unwrap();
-    assert_eq!(a.trails.len(), 3);
+    assert_eq!(a.len(), 3);
     assert!(server.calls()[0].access_key_id.starts_with("STS."));
 }
 
 #[tokio::test]
-async fn caller_identity_is_asked_once_per_client() {
+async fn caller_identity_and_regions() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let c = client(&server, CredentialSource::Static(default_creds()));
-    let a = c.caller_identity().await.unwrap();
-    let b = c.clone().caller_identity().await.unwrap();
-    assert_eq!(a, b);
-    assert_eq!(a.account_id, mock::DEFAULT_ACCOUNT_ID);
+    let identity = c.caller_identity().await;
     assert_eq!(
-        server
-            .calls()
-            .iter()
-            .filter(|c| c.action == "GetCallerIdentity")
-            .count(),
-        1
+        identity.result.unwrap().account_id,
+        mock::DEFAULT_ACCOUNT_ID
     );
+    assert_eq!(identity.report.attempts, 1);
+    assert!(identity.report.bytes > 0);
+    let regions = c.describe_regions().await.result.unwrap();
+    assert_eq!(regions.len(), mock::DEFAULT_FIXTURE_REGION_COUNT);
+    // The client remembers nothing: what may be reused is the caller's decision.
+    c.caller_identity().await.result.unwrap();
+    assert_eq!(calls_to(&server, "cn-hangzhou", "GetCallerIdentity"), 2);
+    assert_eq!(calls_to(&server, "cn-hangzhou", "DescribeRegions"), 1);
 }
 
 #[tokio::test]
-async fn all_regions_come_from_describe_regions_once() {
+async fn redirects_are_never_followed() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    let c = client(&server, CredentialSource::Static(default_creds()));
-    let r = c.all_regions("cn-hangzhou").await.unwrap();
-    assert_eq!(r.len(), 28);
-    c.all_regions("cn-hangzhou").await.unwrap();
-    assert_eq!(
-        server
-            .calls()
-            .iter()
-            .filter(|c| c.action == "DescribeRegions")
-            .count(),
-        1
-    );
+    let target = format!("{}/cn-shanghai", server.url());
+    for (status, location) in [
+        (302, target.as_str()),
+        (307, "http://collector.invalid:8080/x?SecurityToken=t"),
+    ] {
+        server.clear_calls();
+        server.set_fault(
+            "cn-beijing",
+            Fault {
+                redirect_to: Some(location.to_string()),
+                redirect_status: Some(status),
+                ..Fault::default()
+            },
+        );
+        let creds = default_creds().with_security_token("wrong-secret-for-the-test");
+        let c = client(&server, CredentialSource::Static(creds));
+        let e = c
+            .describe_trails("cn-beijing", &all_trails())
+            .await
+            .result
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Redirect { status: s, .. } if s == status),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("SecurityToken"), "{e}");
+        assert_error_is_clean(&e);
+        // One call, to cn-beijing: the target was never asked, and a redirect is not retried.
+        let calls = server.calls();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].region, "cn-beijing");
+    }
+}
+
+#[tokio::test]
+async fn answers_over_the_size_limit_stop_at_the_limit() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let mut cfg = config(&server);
+    cfg.max_response_bytes = 64 * 1024;
+    let c = Client::new(cfg, CredentialSource::Static(default_creds())).unwrap();
+    let oversized = Fault {
+        pad_bytes: Some(200_000),
+        ..Fault::default()
+    };
+    let endless = Fault {
+        endless: Some(true),
+        ..Fault::default()
+    };
+    for fault in [oversized, endless] {
+        server.set_fault("cn-beijing", fault);
+        let started = Instant::now();
+        let outcome = c.describe_trails("cn-beijing", &all_trails()).await;
+        let e = outcome.result.unwrap_err();
+        assert!(matches!(e, Error::TooLarge { limit: 65536, .. }), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "stopped at the limit, not by a timeout"
+        );
+        assert!(
+            outcome.report.bytes < 256 * 1024,
+            "{}",
+            outcome.report.bytes
+        );
+        assert_eq!(outcome.report.attempts, 1, "not retried");
+    }
+    let small = Fault {
+        pad_bytes: Some(30_000),
+        ..Fault::default()
+    };
+    server.set_fault("cn-beijing", small);
+    let ok = c.describe_trails("cn-beijing", &all_trails()).await;
+    assert_eq!(ok.result.unwrap().len(), 3);
 }
 
 #[test]

@@ -49,6 +49,24 @@ pub struct Fault {
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_status: Option<u16>,
+    /// Answer with a redirect (`redirect_status`, 302 by default) to this URL instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_status: Option<u16>,
+    /// Append this item to the list of a successful answer: a trail object to `DescribeTrails`'
+    /// `TrailList`, a region object (`{"RegionId": ...}`) to `DescribeRegions`' `Regions.Region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append_item: Option<serde_json::Value>,
+    /// Add this many characters to the message of the error answers this fault produces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_pad_bytes: Option<u64>,
+    /// Add a `Padding` field of this many bytes to successful answers (a valid, oversized answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad_bytes: Option<u64>,
+    /// Answer 200 with a body that never ends (sent as fast as the client reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endless: Option<bool>,
     /// Actions the fault applies to; absent: the ActionTrail actions. `*` in the list: all actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
@@ -120,6 +138,9 @@ impl Fault {
 pub(crate) struct Effect {
     pub latency_ms: u64,
     pub trickle_ms: u64,
+    pub pad_bytes: u64,
+    pub append_item: Option<serde_json::Value>,
+    pub message_pad_bytes: u64,
     pub kind: EffectKind,
     /// The fault's fixed request id for error answers.
     pub request_id: Option<String>,
@@ -142,6 +163,11 @@ pub(crate) enum EffectKind {
     },
     Html,
     Malformed,
+    Redirect {
+        status: u16,
+        location: String,
+    },
+    Endless,
 }
 
 /// Picks the fault for (`region`, `action`) and consumes one unit of its counters.
@@ -161,11 +187,21 @@ pub(crate) fn take_effect(
     let mut effect = Effect {
         latency_ms: f.latency_ms.unwrap_or(0),
         trickle_ms: f.trickle_ms.unwrap_or(0),
+        pad_bytes: f.pad_bytes.unwrap_or(0),
+        append_item: f.append_item.clone(),
+        message_pad_bytes: f.message_pad_bytes.unwrap_or(0),
         kind: EffectKind::None,
         request_id: f.request_id.clone(),
     };
     if f.hang == Some(true) {
         effect.kind = EffectKind::Hang;
+    } else if let Some(location) = &f.redirect_to {
+        effect.kind = EffectKind::Redirect {
+            status: f.redirect_status.unwrap_or(302),
+            location: location.clone(),
+        };
+    } else if f.endless == Some(true) {
+        effect.kind = EffectKind::Endless;
     } else if let Some(n @ 1..) = f.throttle {
         f.throttle = Some(n - 1);
         effect.kind = EffectKind::Throttle {

@@ -252,6 +252,41 @@ impl Fixture {
         Ok(())
     }
 
+    /// Adds `n` trails of the default account, named `generated-000000` and on, their home regions
+    /// taken in turn from the fixture's regions, each delivering its home region's events only (so
+    /// each is listed once), with every field a real trail has.
+    pub fn add_generated_trails(&mut self, n: usize) {
+        let regions = self.region_ids();
+        if regions.is_empty() {
+            return;
+        }
+        for i in 0..n {
+            let home = &regions[i % regions.len()];
+            let name = format!("generated-{i:06}");
+            let account = crate::DEFAULT_ACCOUNT_ID;
+            let trail = serde_json::json!({
+                "Name": name, "HomeRegion": home, "TrailRegion": home,
+                "Status": if i % 3 == 0 { "Disable" } else { "Enable" },
+                "EventRW": "Write", "IsOrganizationTrail": false,
+                "OssBucketName": format!("audit-{home}"), "OssKeyPrefix": format!("trails/{name}"),
+                "OssWriteRoleArn": format!("acs:ram::{account}:role/aliyunactiontraildefaultrole"),
+                "SlsProjectArn": format!("acs:log:{home}:{account}:project/audit-{home}"),
+                "SlsWriteRoleArn": format!("acs:ram::{account}:role/aliyunserviceroleforactiontrail"),
+                "RoleName": "aliyunactiontraildefaultrole",
+                "TrailArn": format!("acs:actiontrail:{home}:{account}:actiontrail/{name}"),
+                "CreateTime": 1614580048000i64 + i as i64, "UpdateTime": 1619407012000i64,
+                "StartLoggingTime": 1619407012000i64, "StopLoggingTime": 1617674944000i64,
+            });
+            let Value::Object(trail) = trail else {
+                unreachable!("a JSON object literal")
+            };
+            self.trails.push(FixtureTrail {
+                account_id: account.to_string(),
+                trail,
+            });
+        }
+    }
+
     /// The region ids of `DescribeRegions`, in fixture order.
     pub fn region_ids(&self) -> Vec<String> {
         self.regions.iter().map(|r| r.region_id.clone()).collect()
@@ -309,7 +344,7 @@ impl Fixture {
 
 /// Region id syntax: `^[a-z]{2,}(-[a-z0-9]+)+$`, the same rule the client applies.
 pub fn valid_region_id(region: &str) -> bool {
-    alicloud_api::endpoint::validate_region_id(region).is_ok()
+    alicloud_api::validate_region_id(region).is_ok()
 }
 
 #[cfg(test)]

@@ -283,9 +283,13 @@ fn decide(
                 .with_request_id(effect.request_id.clone())
                 .render(service, region)
         }
-        EffectKind::ApiError { code, status } => ApiFailure::new(*status, code, fault_message(code))
-            .with_request_id(effect.request_id.clone())
-            .render(service, region),
+        EffectKind::ApiError { code, status } => {
+            let mut message = fault_message(code);
+            message.push_str(&"x".repeat(effect.message_pad_bytes as usize));
+            ApiFailure::new(*status, code, message)
+                .with_request_id(effect.request_id.clone())
+                .render(service, region)
+        }
         EffectKind::Html => Answer {
             status: StatusCode::BAD_GATEWAY,
             body: b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>Tengine</center>\r\n</body>\r\n</html>\r\n".to_vec(),
@@ -293,11 +297,46 @@ fn decide(
             headers: Vec::new(),
             outcome: "html_error".to_string(),
         },
+        EffectKind::Redirect { status, location } => Answer {
+            status: StatusCode::from_u16(*status).unwrap_or(StatusCode::FOUND),
+            body: b"moved\n".to_vec(),
+            content_type: "text/plain",
+            headers: vec![("location", location.clone())],
+            outcome: "redirect".to_string(),
+        },
+        EffectKind::Endless => Answer {
+            status: StatusCode::OK,
+            body: Vec::new(),
+            content_type: crate::server::JSON,
+            headers: Vec::new(),
+            outcome: "endless".to_string(),
+        },
         EffectKind::None | EffectKind::Hang | EffectKind::Malformed => {
             let mut answer = match run_action(shared, action, region, params, &identity) {
                 Ok(a) => a,
                 Err(f) => f.render(service, region),
             };
+            if let (Some(item), StatusCode::OK) = (&effect.append_item, answer.status) {
+                if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&answer.body) {
+                    let list = match body.get_mut("TrailList") {
+                        Some(l) => Some(l),
+                        None => body.pointer_mut("/Regions/Region"),
+                    };
+                    if let Some(serde_json::Value::Array(items)) = list {
+                        items.push(item.clone());
+                    }
+                    answer.body = serde_json::to_vec(&body).expect("JSON values serialize");
+                }
+            }
+            if effect.pad_bytes > 0 && answer.status == StatusCode::OK {
+                if let Ok(serde_json::Value::Object(mut obj)) =
+                    serde_json::from_slice::<serde_json::Value>(&answer.body)
+                {
+                    let padding = "x".repeat(effect.pad_bytes as usize);
+                    obj.insert("Padding".to_string(), serde_json::Value::from(padding));
+                    answer.body = serde_json::to_vec(&obj).expect("JSON values serialize");
+                }
+            }
             if effect.kind == EffectKind::Hang {
                 answer.outcome = "hang".to_string();
             } else if effect.kind == EffectKind::Malformed {

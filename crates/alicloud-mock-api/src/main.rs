@@ -19,6 +19,8 @@ Options:
                        malformed_json, html_error, hang, trickle_ms, error_code, error_status,
                        actions (names separated by |). A bare key means true.
                        e.g. --fault '*:latency_ms=100' --fault cn-beijing:throttle=2,retry_after_ms=50
+  --extra-trails N     add N generated trails of the default account, spread over the regions
+                       (each listed by its home region only), for benchmarks
   --port-file PATH     write the port number to PATH once listening
   --quiet              do not log requests to stderr
   -h, --help           print this help
@@ -33,6 +35,7 @@ struct Args {
     fixture: Option<PathBuf>,
     faults: Vec<(String, Fault)>,
     port_file: Option<PathBuf>,
+    extra_trails: usize,
     quiet: bool,
 }
 
@@ -43,6 +46,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         fixture: None,
         faults: Vec::new(),
         port_file: None,
+        extra_trails: 0,
         quiet: false,
     };
     let mut it = std::env::args().skip(1);
@@ -80,6 +84,12 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--fixture" => args.fixture = Some(PathBuf::from(value("--fixture")?)),
             "--fault" => args.faults.push(Fault::parse_cli(&value("--fault")?)?),
             "--port-file" => args.port_file = Some(PathBuf::from(value("--port-file")?)),
+            "--extra-trails" => {
+                let v = value("--extra-trails")?;
+                args.extra_trails = v
+                    .parse()
+                    .map_err(|_| format!("--extra-trails: {v:?} is not a number"))?;
+            }
             "--quiet" => args.quiet = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -99,7 +109,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let fixture = match &args.fixture {
+    let mut fixture = match &args.fixture {
         Some(path) => match Fixture::from_path(path) {
             Ok(f) => f,
             Err(e) => {
@@ -109,6 +119,7 @@ fn main() {
         },
         None => Fixture::default_fixture(),
     };
+    fixture.add_generated_trails(args.extra_trails);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

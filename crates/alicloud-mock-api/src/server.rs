@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
@@ -159,7 +160,17 @@ pub(crate) async fn deliver(answer: Answer, effect: &Effect) -> Response {
         // Held until the client gives up (hyper then drops this future) or the server stops.
         std::future::pending::<()>().await;
     }
-    let body = if effect.trickle_ms > 0 {
+    let body = if effect.kind == EffectKind::Endless {
+        // `{"TrailList":[` and then trails, until the client stops reading.
+        let head = axum::body::Bytes::from_static(b"{\"TrailList\":[");
+        let item = axum::body::Bytes::from(
+            "{\"Name\":\"endless\",\"HomeRegion\":\"cn-hangzhou\"},".repeat(1024),
+        );
+        let stream =
+            futures_util::stream::iter(std::iter::once(head).chain(std::iter::repeat(item)))
+                .map(Ok::<_, std::convert::Infallible>);
+        Body::from_stream(stream)
+    } else if effect.trickle_ms > 0 {
         let delay = Duration::from_millis(effect.trickle_ms);
         let chunks: Vec<Vec<u8>> = answer
             .body

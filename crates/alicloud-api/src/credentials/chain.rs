@@ -55,8 +55,9 @@ pub const PROFILE_VARS: [&str; 3] = [
     "ALICLOUD_PROFILE",
 ];
 
-/// `RoleSessionName` when neither the profile nor [`CredentialChain::role_arn`] gives one.
-pub const DEFAULT_ROLE_SESSION_NAME: &str = "alicloud-fdw";
+/// `RoleSessionName` when neither the profile nor [`CredentialChain::role_arn`] gives one, and
+/// the front end has not named itself with [`CredentialChain::default_session_name`].
+pub const DEFAULT_ROLE_SESSION_NAME: &str = "alicloud-api";
 /// `DurationSeconds` when neither the profile nor [`CredentialChain::role_arn`] gives one.
 pub const DEFAULT_ROLE_DURATION_SECONDS: u32 = 3600;
 /// The shortest session STS grants.
@@ -114,6 +115,8 @@ pub struct CredentialChain {
     profile: Option<String>,
     profile_file: Option<PathBuf>,
     role: Option<RoleSpec>,
+    /// `RoleSessionName` when nothing else gives one.
+    default_session_name: String,
 }
 
 fn non_blank(s: String) -> Option<String> {
@@ -167,6 +170,7 @@ impl CredentialChain {
             profile: None,
             profile_file: None,
             role: None,
+            default_session_name: DEFAULT_ROLE_SESSION_NAME.to_string(),
         }
     }
 
@@ -205,6 +209,16 @@ impl CredentialChain {
     /// A named CLI profile (overrides the profile variables). It must exist.
     pub fn profile(mut self, name: String) -> Self {
         self.profile = non_blank(name);
+        self
+    }
+
+    /// The `RoleSessionName` to use when neither the profile nor [`CredentialChain::role_arn`]
+    /// gives one: the front end names itself (`alicloud-fdw`, `alicloud-export`, ...), so the
+    /// account's ActionTrail events say which tool assumed the role.
+    pub fn default_session_name(mut self, name: &str) -> Self {
+        if let Some(n) = non_blank(name.to_string()) {
+            self.default_session_name = n;
+        }
         self
     }
 
@@ -272,7 +286,7 @@ impl CredentialChain {
                     session_name: role
                         .session_name
                         .clone()
-                        .unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
+                        .unwrap_or_else(|| self.default_session_name.clone()),
                     duration_seconds,
                 },
                 format!("{origin}, assuming role {}", role.role_arn),
@@ -328,7 +342,7 @@ impl CredentialChain {
     fn source_of_profile(&self, profile: &Profile, path: &Path) -> Result<CredentialSource> {
         profile.to_source(
             path,
-            DEFAULT_ROLE_SESSION_NAME,
+            &self.default_session_name,
             DEFAULT_ROLE_DURATION_SECONDS,
             MIN_ROLE_DURATION_SECONDS,
         )

@@ -31,6 +31,7 @@ pub fn ecs_metadata_http_client() -> Result<reqwest::Client> {
         .connect_timeout(ECS_METADATA_CONNECT_TIMEOUT)
         .timeout(ECS_METADATA_TIMEOUT)
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| {
             Error::config(format!(

@@ -454,7 +454,7 @@ fn ram_role_arn_defaults_and_minimum() {
             ..
         } => {
             assert_eq!(role_arn, "acs:ram::123:role/y");
-            assert_eq!(session_name, "alicloud-fdw");
+            assert_eq!(session_name, "alicloud-api");
             assert_eq!(session_name, DEFAULT_ROLE_SESSION_NAME);
             assert_eq!(duration_seconds, 3600);
         }
@@ -646,7 +646,7 @@ fn explicit_role_arn_wraps_static_keys() {
         } => {
             assert_eq!(base.access_key_id, "LTAIenvKeyId");
             assert_eq!(role_arn, "acs:ram::999:role/reader");
-            assert_eq!(session_name, "alicloud-fdw");
+            assert_eq!(session_name, "alicloud-api");
             assert_eq!(duration_seconds, 3600);
         }
         other => panic!("{other:?}"),

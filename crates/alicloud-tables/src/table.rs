@@ -1,0 +1,163 @@
+//! Table declarations: each table's name, description and columns (neutral type, description, how
+//! the value is computed), declared once and read by every front end, by IMPORT FOREIGN SCHEMA and
+//! by the docs' column lists.
+
+use crate::tables;
+use alicloud_api::Trail;
+use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+/// A column's type, in no engine's words. Each front end maps it: PostgreSQL `text`, `boolean`,
+/// `timestamp with time zone`, `jsonb`; SQLite text, integer 0/1, ISO-8601 text, JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Text.
+    Text,
+    /// True or false.
+    Boolean,
+    /// An instant, in UTC.
+    Timestamp,
+    /// A JSON document.
+    Json,
+}
+
+/// One cell's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// No value.
+    Null,
+    /// Text.
+    Text(Cow<'a, str>),
+    /// A boolean.
+    Boolean(bool),
+    /// An instant.
+    Timestamp(DateTime<Utc>),
+    /// A JSON document, as JSON text.
+    Json(Cow<'a, str>),
+}
+
+impl<'a> Value<'a> {
+    /// Text, or null.
+    pub fn text(v: Option<String>) -> Value<'a> {
+        v.map_or(Value::Null, |s| Value::Text(Cow::Owned(s)))
+    }
+
+    /// A boolean, or null.
+    pub fn boolean(v: Option<bool>) -> Value<'a> {
+        v.map_or(Value::Null, Value::Boolean)
+    }
+
+    /// An instant, or null.
+    pub fn timestamp(v: Option<DateTime<Utc>>) -> Value<'a> {
+        v.map_or(Value::Null, Value::Timestamp)
+    }
+}
+
+/// What a row is computed from: one trail, the region whose endpoint listed it, and the account
+/// id of the credentials (present when a selected column needs it).
+pub struct RowSource<'a> {
+    /// The trail.
+    pub trail: &'a Trail<'a>,
+    /// The region that listed it.
+    pub region: &'a str,
+    /// The account id, from `GetCallerIdentity`.
+    pub account_id: Option<&'a str>,
+}
+
+/// How a column takes part in narrowing the API calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyColumn {
+    /// Equality on it chooses the regions called.
+    Region,
+    /// Equality on it is sent as the `NameList` filter.
+    Name,
+}
+
+/// One column.
+pub struct ColumnDef {
+    /// Its name.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: ColumnType,
+    /// What it holds, for comments and docs.
+    pub description: &'static str,
+    /// Its value in a row.
+    pub value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
+    /// The value needs the account id (STS `GetCallerIdentity`).
+    pub needs_account_id: bool,
+    /// Equality on this column narrows the calls.
+    pub key: Option<KeyColumn>,
+}
+
+impl std::fmt::Debug for ColumnDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnDef")
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .finish()
+    }
+}
+
+/// One table.
+#[derive(Debug)]
+pub struct TableDef {
+    /// Its name, the same in every front end.
+    pub name: &'static str,
+    /// What a row is, for comments and docs.
+    pub description: &'static str,
+    /// Its columns, in order.
+    pub columns: &'static [ColumnDef],
+}
+
+impl TableDef {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&'static ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The index of the column called `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The column names, comma-separated, for messages.
+    pub fn column_names(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Every table, in the order listings show them.
+pub static TABLES: &[&TableDef] = &[&tables::action_trail::TABLE];
+
+/// The table called `name`.
+pub fn table(name: &str) -> Option<&'static TableDef> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+/// The table names, comma-separated, for messages.
+pub fn table_names() -> String {
+    TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_plain() {
+        for t in TABLES {
+            let mut names: Vec<_> = t.columns.iter().map(|c| c.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), t.columns.len(), "{}", t.name);
+            let plain = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            assert!(plain(t.name) && t.columns.iter().all(|c| plain(c.name)));
+        }
+        assert!(table("alicloud_action_trail").is_some());
+        assert!(table("nope").is_none());
+    }
+}

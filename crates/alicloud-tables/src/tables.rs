@@ -1,0 +1,3 @@
+//! The table declarations, one module each.
+
+pub(crate) mod action_trail;

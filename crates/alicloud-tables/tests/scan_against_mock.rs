@@ -1,0 +1,250 @@
+//! The scan against the mock API over real HTTP: the statement snapshot, the shared cache and its
+//! scoping, the partial-failure policy and the account id, counted in the calls the mock saw. No
+//! database engine is involved: this is what every front end runs.
+
+use alicloud_api::{Client, CredentialSource, Credentials};
+use alicloud_mock_api as mock;
+use alicloud_mock_api::{Fault, MockConfig, MockServer};
+use alicloud_tables::cache::Cache;
+use alicloud_tables::options::Settings;
+use alicloud_tables::plan::{Constraint, ScanPlan};
+use alicloud_tables::scan::{Connection, Cursor, Fetch, ScanData, ScanReport, Source};
+use alicloud_tables::snapshot::Snapshot;
+use alicloud_tables::table::KeyColumn;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn options(server: &MockServer, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut o: BTreeMap<String, String> = [
+        (
+            "regions",
+            "cn-hangzhou,cn-shanghai,cn-beijing,cn-shenzhen".to_string(),
+        ),
+        ("endpoint", server.endpoint_template()),
+        ("sts_endpoint", server.url()),
+        ("retry_base_delay_ms", "10".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in extra {
+        o.insert(k.to_string(), v.to_string());
+    }
+    o
+}
+
+fn connection(server: &MockServer, extra: &[(&str, &str)], secret: &str) -> Connection {
+    let options = options(server, extra);
+    let settings = Settings::from_options(&options, || None).unwrap();
+    let creds = Credentials::new(mock::DEFAULT_ACCESS_KEY_ID, secret);
+    let client = Client::new(settings.client.clone(), CredentialSource::Static(creds)).unwrap();
+    Connection::new(client, settings, "test", &options)
+}
+
+fn calls(server: &MockServer, action: &str) -> usize {
+    server.calls().iter().filter(|c| c.action == action).count()
+}
+
+fn names(data: &ScanData) -> Vec<String> {
+    let mut cursor = Cursor::default();
+    let mut out = Vec::new();
+    while let Some((region, trail)) = cursor.next(data) {
+        out.push(format!(
+            "{region}/{}",
+            trail.text("Name").unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn name_is(values: &[&str]) -> Constraint {
+    Constraint {
+        key: KeyColumn::Name,
+        values: values.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+async fn run(
+    conn: &Connection,
+    snapshot: &Snapshot,
+    cache: Option<&Cache>,
+    plan: &ScanPlan,
+    account: bool,
+) -> (
+    Result<ScanData, alicloud_tables::scan::ScanError>,
+    ScanReport,
+) {
+    let mut report = ScanReport::default();
+    let fetch = Fetch {
+        connection: conn,
+        snapshot,
+        cache,
+    };
+    (fetch.run(plan, account, &mut report).await, report)
+}
+
+#[tokio::test]
+async fn one_statement_asks_each_region_once() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
+    let snapshot = Snapshot::new();
+    let all = ScanPlan::new(&[]);
+    let (first, report) = run(&conn, &snapshot, None, &all, true).await;
+    let first = first.unwrap();
+    assert_eq!(first.row_count(), 11);
+    assert_eq!(first.account_id.as_deref(), Some(mock::DEFAULT_ACCOUNT_ID));
+    assert_eq!(report.api_calls(), 5);
+    // Three more scans of the same statement: the same rows, no call; a name filter is answered
+    // from the full listings, exactly as the API would filter.
+    for _ in 0..2 {
+        let (again, report) = run(&conn, &snapshot, None, &all, true).await;
+        assert_eq!(names(&again.unwrap()), names(&first));
+        assert_eq!((report.api_calls(), report.snapshot_hits()), (0, 4));
+    }
+    let (named, _) = run(
+        &conn,
+        &snapshot,
+        None,
+        &ScanPlan::new(&[name_is(&["test-4"])]),
+        false,
+    )
+    .await;
+    assert_eq!(names(&named.unwrap()).len(), 4);
+    assert_eq!(calls(&server, "DescribeTrails"), 4);
+    assert_eq!(calls(&server, "GetCallerIdentity"), 1);
+}
+
+#[tokio::test]
+async fn rescans_with_new_names_ask_the_full_listing_once() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(
+        &server,
+        &[("regions", "cn-beijing")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    let snapshot = Snapshot::new();
+    for name in ["test-4", "beijing-disabled", "no-such-trail", "test-4"] {
+        let (data, _) = run(
+            &conn,
+            &snapshot,
+            None,
+            &ScanPlan::new(&[name_is(&[name])]),
+            false,
+        )
+        .await;
+        let rows = names(&data.unwrap());
+        assert!(rows.iter().all(|r| r.ends_with(name)), "{rows:?}");
+    }
+    let sent: Vec<Option<String>> = server
+        .calls()
+        .iter()
+        .map(|c| c.params.get("NameList").cloned())
+        .collect();
+    assert_eq!(sent, [Some("test-4".to_string()), None]);
+}
+
+#[tokio::test]
+async fn the_cache_serves_other_statements_in_its_scope_only() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
+    let all = ScanPlan::new(&[]);
+    let (first, _) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
+    let (second, report) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
+    assert_eq!(names(&second.unwrap()), names(&first.unwrap()));
+    assert_eq!((report.api_calls(), report.cache_hits()), (0, 4));
+    assert_eq!(calls(&server, "DescribeTrails"), 4);
+    // The same key id with a wrong secret is another scope: it is not served, it calls, and fails.
+    let wrong = connection(&server, &[], "wrong-secret-for-the-test");
+    let (e, report) = run(&wrong, &Snapshot::new(), Some(&cache), &all, false).await;
+    assert_eq!(e.unwrap_err().error.code(), Some("SignatureDoesNotMatch"));
+    assert_eq!(report.cache_hits(), 0);
+    // Other options are another scope too.
+    let other = connection(
+        &server,
+        &[("timeout_ms", "9000")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    let (_, report) = run(&other, &Snapshot::new(), Some(&cache), &all, false).await;
+    assert_eq!(report.api_calls(), 4);
+}
+
+#[tokio::test]
+async fn failures_are_not_cached_and_ignored_codes_skip_regions() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
+    let all = ScanPlan::new(&[]);
+    let forbidden = |code: &str| Fault {
+        error_code: Some(code.into()),
+        ..Fault::default()
+    };
+    server.set_fault("cn-beijing", forbidden("Forbidden.RAM"));
+    server.set_fault("cn-shenzhen", forbidden("NoPermission"));
+    let (e, report) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
+    let e = e.unwrap_err();
+    assert_eq!(e.error.region(), Some("cn-beijing"));
+    assert_eq!(
+        e.others.as_deref(),
+        Some("2 of 4 regions failed; also: cn-shenzhen: NoPermission")
+    );
+    assert_eq!(
+        report.records.iter().filter(|r| r.error.is_some()).count(),
+        2
+    );
+    server.clear_faults();
+    let (ok, report) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
+    assert_eq!(ok.unwrap().row_count(), 11);
+    let from_api: Vec<&str> = report
+        .records
+        .iter()
+        .filter(|r| matches!(r.source, Source::Api { .. }))
+        .map(|r| r.region.as_str())
+        .collect();
+    assert_eq!(from_api, ["cn-beijing", "cn-shenzhen"]);
+
+    let skipping = connection(
+        &server,
+        &[("ignore_error_codes", "Forbidden.RAM")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    server.set_fault("cn-beijing", forbidden("Forbidden.RAM"));
+    let (data, report) = run(&skipping, &Snapshot::new(), None, &all, false).await;
+    assert_eq!(data.unwrap().row_count(), 8);
+    assert_eq!(report.skipped.len(), 1);
+    assert!(report.skipped[0].to_string().starts_with(
+        "skipping region cn-beijing: DescribeTrails failed with Forbidden.RAM (request id "
+    ));
+}
+
+#[tokio::test]
+async fn every_region_is_listed_once_and_contradictions_call_nothing() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(
+        &server,
+        &[("regions", "*")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    let snapshot = Snapshot::new();
+    let (data, _) = run(&conn, &snapshot, None, &ScanPlan::new(&[]), false).await;
+    assert_eq!(
+        data.unwrap().row_count(),
+        mock::DEFAULT_FIXTURE_ROWS_SHADOW_ORG
+    );
+    let one = Constraint {
+        key: KeyColumn::Region,
+        values: vec!["eu-central-1".into()],
+    };
+    run(&conn, &snapshot, None, &ScanPlan::new(&[one]), false)
+        .await
+        .0
+        .unwrap();
+    assert_eq!(calls(&server, "DescribeRegions"), 1);
+    server.clear_calls();
+    let nothing = ScanPlan::new(&[name_is(&["a"]), name_is(&["b"])]);
+    let (data, _) = run(&conn, &Snapshot::new(), None, &nothing, true).await;
+    assert_eq!(data.unwrap().row_count(), 0);
+    assert!(server.calls().is_empty());
+}

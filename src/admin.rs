@@ -1,0 +1,156 @@
+//! SQL functions for users: the table's comments (for the import's event trigger), call
+//! statistics, and clearing the shared cache.
+
+use crate::catalog;
+use crate::error::{raise, FdwError};
+use crate::store;
+use alicloud_tables::cache;
+use pgrx::prelude::*;
+use pgrx::{pg_sys, JsonB};
+
+/// The comments of `alicloud_action_trail` and its columns (`column_name` NULL: the table's own),
+/// from the table's declaration.
+#[pg_extern]
+fn alicloud_fdw_table_comments() -> TableIterator<
+    'static,
+    (
+        name!(column_name, Option<&'static str>),
+        name!(comment, &'static str),
+    ),
+> {
+    let t = crate::planner::table();
+    TableIterator::new(
+        std::iter::once((None, t.description))
+            .chain(t.columns.iter().map(|c| (Some(c.name), c.description))),
+    )
+}
+
+/// The servers of the current database with a statistics or cache directory, that still exist;
+/// the directories of dropped servers are removed on the way.
+fn known_servers() -> Vec<catalog::Server> {
+    let Ok(entries) = std::fs::read_dir(store::database_dir()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let oid = pg_sys::Oid::from(e.file_name().to_str()?.parse::<u32>().ok()?);
+            let server = catalog::server_if_exists(oid);
+            if server.is_none() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+            server
+        })
+        .collect()
+}
+
+/// Call statistics of every server of this database the current user may use, per region and
+/// action (the view `alicloud_fdw_stats` presents them).
+// pgrx reads the result's column names from this signature, so the tuple cannot be an alias.
+#[allow(clippy::type_complexity)]
+#[pg_extern]
+fn alicloud_fdw_stats_rows() -> TableIterator<
+    'static,
+    (
+        name!(server_oid, pg_sys::Oid),
+        name!(server_name, String),
+        name!(region, String),
+        name!(action, String),
+        name!(calls, i64),
+        name!(errors, JsonB),
+        name!(retries, i64),
+        name!(throttles, i64),
+        name!(cache_hits, i64),
+        name!(cache_misses, i64),
+        name!(rows, i64),
+        name!(bytes, i64),
+        name!(total_ms, f64),
+        name!(max_ms, f64),
+        name!(last_error_at, Option<String>),
+        name!(last_error_code, Option<String>),
+        name!(last_error, Option<String>),
+        name!(last_request_id, Option<String>),
+    ),
+> {
+    let user = catalog::current_user();
+    let mut rows = Vec::new();
+    for server in known_servers() {
+        if !catalog::may_use_server(server.oid, user) {
+            continue;
+        }
+        for (region, actions) in store::stats(server.oid).load() {
+            for (action, c) in actions {
+                let e = c.last_error.clone();
+                let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                rows.push((
+                    server.oid,
+                    server.name.clone(),
+                    region.clone(),
+                    action,
+                    n(c.calls),
+                    JsonB(serde_json::to_value(&c.errors).unwrap_or_default()),
+                    n(c.retries),
+                    n(c.throttles),
+                    n(c.cache_hits),
+                    n(c.cache_misses),
+                    n(c.rows),
+                    n(c.bytes),
+                    c.total_ms,
+                    c.max_ms,
+                    e.as_ref().map(|e| e.at.clone()),
+                    e.as_ref().map(|e| e.code.clone()),
+                    e.as_ref().map(|e| e.message.clone()),
+                    e.and_then(|e| e.request_id),
+                ));
+            }
+        }
+    }
+    TableIterator::new(rows)
+}
+
+/// The servers a maintenance function applies to: the one named (which the current user must
+/// own), or every server of this database (superusers only).
+fn servers_to_maintain(server: Option<&str>, what: &str) -> Vec<pg_sys::Oid> {
+    let user = catalog::current_user();
+    match server {
+        Some(name) => {
+            let Some(oid) = catalog::server_by_name(name) else {
+                raise(FdwError::Internal(format!(
+                    "server \"{name}\" does not exist"
+                )));
+            };
+            if !catalog::owns_server(oid, user) {
+                raise(FdwError::NotOwner(format!(
+                    "only the owner of server \"{name}\" or a superuser may {what}"
+                )));
+            }
+            vec![oid]
+        }
+        None => {
+            if !catalog::current_user_is_superuser() {
+                raise(FdwError::NotOwner(format!(
+                    "only superusers may {what} of every server; name a server you own"
+                )));
+            }
+            known_servers().into_iter().map(|s| s.oid).collect()
+        }
+    }
+}
+
+/// Deletes the cached answers of one server (or of every server of this database); returns how
+/// many entries were deleted. The next scans call the API.
+#[pg_extern]
+fn alicloud_fdw_clear_cache(server: default!(Option<&str>, "NULL")) -> i64 {
+    servers_to_maintain(server, "clear the cache")
+        .into_iter()
+        .map(|oid| cache::clear(&store::server_dir(oid).join("cache")) as i64)
+        .sum()
+}
+
+/// Starts the call statistics of one server (or of every server of this database) afresh.
+#[pg_extern]
+fn alicloud_fdw_stats_reset(server: default!(Option<&str>, "NULL")) {
+    for oid in servers_to_maintain(server, "reset the statistics") {
+        store::stats(oid).reset();
+    }
+}

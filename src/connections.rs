@@ -1,0 +1,151 @@
+//! The backend's connections: one API client per (server, user), with its HTTP connection pool
+//! and cached temporary credentials, made on first use and dropped when `ALTER`/`DROP SERVER` or
+//! `USER MAPPING` invalidates the catalog entries (as postgres_fdw keys its connections by user
+//! mapping and drops them on invalidation).
+//!
+//! The security rule lives here too: a user whose mapping gives no keys of its own would sign with
+//! the database server's own credentials (environment, CLI profile file, ECS instance role). Only
+//! superusers may, or users whose mapping a superuser marked `use_server_credentials`, or a
+//! mapping whose `profile` a superuser chose.
+
+use crate::catalog::{Mapping, Server};
+use crate::error::FdwError;
+use crate::options::{allows_server_credentials, credential_options};
+use alicloud_api::{build_http_client, Client, CredentialChain};
+use alicloud_tables::options::{credential_chain, has_own_keys, secrets, Settings};
+use alicloud_tables::scan::Connection;
+use pgrx::pg_sys;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// The `User-Agent` of the extension's requests.
+const USER_AGENT: &str = concat!("alicloud-fdw/", env!("CARGO_PKG_VERSION"));
+/// The `RoleSessionName` of roles the extension assumes, unless the mapping names one.
+const ROLE_SESSION_NAME: &str = "alicloud-fdw";
+
+/// A connection and the secrets it was made from (to scrub from messages).
+#[derive(Clone)]
+pub struct Resolved {
+    /// The connection.
+    pub connection: Connection,
+    /// Secret values of the user mapping.
+    pub secrets: Vec<String>,
+}
+
+thread_local! {
+    static CONNECTIONS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), Resolved>> = RefCell::new(HashMap::new());
+    static HTTP_CLIENTS: RefCell<HashMap<Duration, reqwest::Client>> = RefCell::new(HashMap::new());
+    /// Set by the invalidation callback; the map is emptied at the next lookup (never inside the
+    /// callback, which must not do more than flag).
+    static STALE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The connection of `user` to `server` through `mapping`, made on first use. `superuser` is
+/// whether `user` is one.
+pub fn connection(
+    server: &Server,
+    mapping: &Mapping,
+    user: pg_sys::Oid,
+    superuser: bool,
+    user_name: impl FnOnce() -> String,
+) -> Result<Resolved, FdwError> {
+    let delegated = has_own_keys(&mapping.options)
+        || mapping.options.contains_key("profile")
+        || mapping.options.contains_key("profile_file")
+        || allows_server_credentials(&mapping.options);
+    if !superuser && !delegated {
+        return Err(FdwError::ServerCredentials {
+            role: user_name(),
+            server: server.name.clone(),
+        });
+    }
+    if STALE.with(|s| s.replace(false)) {
+        CONNECTIONS.with(|c| c.borrow_mut().clear());
+    }
+    let key = (server.oid, user);
+    if let Some(found) = CONNECTIONS.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(found);
+    }
+    let made = make(server, mapping)?;
+    CONNECTIONS.with(|c| c.borrow_mut().insert(key, made.clone()));
+    Ok(made)
+}
+
+fn make(server: &Server, mapping: &Mapping) -> Result<Resolved, FdwError> {
+    let credentials = credential_options(&mapping.options);
+    let secrets = secrets(&credentials);
+    let settings = Settings::from_options(&server.options, || {
+        CredentialChain::from_process_env().default_region()
+    })?;
+    let chain = credential_chain(
+        &credentials,
+        CredentialChain::from_process_env().default_session_name(ROLE_SESSION_NAME),
+    );
+    let source = chain.resolve().map_err(|e| FdwError::api(e, &secrets))?;
+    let mut config = settings.client.clone();
+    config.user_agent = USER_AGENT.to_string();
+    let http = http_client(config.connect_timeout).map_err(|e| FdwError::api(e, &secrets))?;
+    let client = Client::with_http_client(http, config, source);
+    let mut options: BTreeMap<String, String> = BTreeMap::new();
+    for (prefix, map) in [("server", &server.options), ("mapping", &mapping.options)] {
+        options.extend(
+            map.iter()
+                .map(|(k, v)| (format!("{prefix}.{k}"), v.clone())),
+        );
+    }
+    let partition = format!(
+        "postgres:{}:{}",
+        crate::catalog::database().to_u32(),
+        server.oid.to_u32()
+    );
+    Ok(Resolved {
+        connection: Connection::new(client, settings, &partition, &options),
+        secrets,
+    })
+}
+
+/// The HTTP client (connection pool) for a connect timeout, shared by the backend's clients.
+fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, alicloud_api::Error> {
+    if let Some(h) = HTTP_CLIENTS.with(|m| m.borrow().get(&connect_timeout).cloned()) {
+        return Ok(h);
+    }
+    let h = build_http_client(connect_timeout, USER_AGENT)?;
+    HTTP_CLIENTS.with(|m| m.borrow_mut().insert(connect_timeout, h.clone()));
+    Ok(h)
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn invalidate(_arg: pg_sys::Datum, _cache_id: i32, _hash: u32) {
+    STALE.with(|s| s.set(true));
+}
+
+unsafe extern "C-unwind" {
+    // utils/inval.h, which pgrx does not bind.
+    fn CacheRegisterSyscacheCallback(
+        cacheid: i32,
+        func: Option<unsafe extern "C-unwind" fn(pg_sys::Datum, i32, u32)>,
+        arg: pg_sys::Datum,
+    );
+}
+
+/// Drops the backend's connections whenever a foreign server or user mapping changes. Called once,
+/// when the library is loaded.
+pub fn register_invalidation() {
+    // SAFETY: registering a plain function (that only sets a flag) for two syscaches, once per
+    // backend, from _PG_init on the backend's thread.
+    unsafe {
+        for cache in [
+            pg_sys::SysCacheIdentifier::FOREIGNSERVEROID,
+            pg_sys::SysCacheIdentifier::USERMAPPINGOID,
+        ] {
+            pg_sys::ffi::pg_guard_ffi_boundary(|| {
+                CacheRegisterSyscacheCallback(
+                    cache as i32,
+                    Some(invalidate),
+                    pg_sys::Datum::from(0),
+                )
+            });
+        }
+    }
+}

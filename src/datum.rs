@@ -1,0 +1,76 @@
+//! Row mapping: a neutral [`Value`] as a PostgreSQL datum of the column's type. Datums are made in
+//! the current memory context, which during a scan is the executor's per-tuple context: only the
+//! current row's datums exist at any time.
+
+use alicloud_tables::table::Value;
+use pgrx::{pg_sys, IntoDatum};
+
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
+const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+/// PostgreSQL's timestamp range, in its own microseconds (`MIN_TIMESTAMP`, `END_TIMESTAMP`).
+const PG_TIMESTAMP_RANGE: std::ops::Range<i64> =
+    -211_813_488_000_000_000..9_223_371_331_200_000_000;
+
+/// Why a value cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unstorable {
+    /// Text with a NUL character, which PostgreSQL text cannot hold.
+    NulInText,
+    /// JSON with a `\u0000` escape, which PostgreSQL jsonb cannot hold.
+    NulInJson,
+}
+
+/// Whether JSON text holds the escape `\u0000` (a backslash that is itself escaped does not count).
+fn has_escaped_nul(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    json.match_indices("u0000").any(|(i, _)| {
+        let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+        backslashes % 2 == 1
+    })
+}
+
+/// The datum of `value` (`None`: SQL NULL).
+///
+/// # Safety
+/// Must run on the backend's thread, in a memory context that lives as long as the datum is used.
+pub unsafe fn to_datum(value: Value<'_>) -> Result<Option<pg_sys::Datum>, Unstorable> {
+    Ok(match value {
+        Value::Null => None,
+        Value::Text(t) => {
+            if t.contains('\0') {
+                return Err(Unstorable::NulInText);
+            }
+            t.as_ref().into_datum()
+        }
+        Value::Boolean(b) => Some(pg_sys::Datum::from(b)),
+        Value::Timestamp(t) => t
+            .timestamp_micros()
+            .checked_sub(PG_EPOCH_OFFSET_MICROS)
+            .filter(|m| PG_TIMESTAMP_RANGE.contains(m))
+            .map(pg_sys::Datum::from),
+        Value::Json(j) => {
+            if has_escaped_nul(&j) {
+                return Err(Unstorable::NulInJson);
+            }
+            let c = std::ffi::CString::new(j.as_ref()).map_err(|_| Unstorable::NulInJson)?;
+            pgrx::fcinfo::direct_function_call_as_datum(
+                pg_sys::jsonb_in,
+                &[Some(pg_sys::Datum::from(c.as_ptr()))],
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn escaped_nul_is_found_and_escaped_backslashes_are_not() {
+        assert!(has_escaped_nul(r#"{"a":"x\u0000y"}"#));
+        assert!(has_escaped_nul(r#"{"a":"\\\u0000"}"#));
+        assert!(!has_escaped_nul(r#"{"a":"\\u0000"}"#));
+        assert!(!has_escaped_nul(r#"{"a":"u0000"}"#));
+        assert!(!has_escaped_nul(r#"{"a":"\u0001"}"#));
+    }
+}
