@@ -7,6 +7,8 @@
 #      the mock API over HTTP (pg_regress, tests/sql -> tests/expected), then pgbench with
 #      server-side prepared statements, then checks of the server log (no crash) and of every
 #      output (no secret),
+#      and the SQLite extension's and the export CLI's tests against the same mock
+#      (tests/frontends/*.sh), compared with what PostgreSQL returns,
 #   5. the docs check: no sentence of ours copied from the seed documents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +23,8 @@ log "1/5 rustfmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-log "2/5 client, table layer and mock API tests"
-cargo test -p alicloud-api -p alicloud-tables -p alicloud-mock-api
+log "2/5 client, table layer, front ends' and mock API tests"
+cargo test -p alicloud-api -p alicloud-tables -p alicloud-mock-api -p alicloud-sqlite -p alicloud-export
 
 log "3/5 extension tests (cargo pgrx test)"
 as_root rm -rf "$WORK/pgrx-data"
@@ -99,6 +101,16 @@ if [ -n "$leaks" ]; then
 fi
 count=$(grep -c '^test: ' tests/schedule)
 echo "regression: ${count} passed, 0 failed; pgbench -M prepared: no crash, no failed transaction"
+
+# The other front ends against the same mock, compared with what PostgreSQL returns (the cluster,
+# the mock, MOCK_URL and PG* are still set up).
+log "front ends: the SQLite extension and the export CLI"
+cargo build --release -p alicloud-sqlite -p alicloud-export
+for t in tests/frontends/*.sh; do
+  [ -e "$t" ] || continue
+  log "  $t"
+  bash "$t"
+done
 
 log "5/5 docs in our own words"
 python3 scripts/check_copied_sentences.py

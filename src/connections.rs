@@ -11,18 +11,19 @@
 use crate::catalog::{Mapping, Server};
 use crate::error::FdwError;
 use crate::options::{allows_server_credentials, credential_options};
-use alicloud_api::{build_http_client, Client, CredentialChain};
-use alicloud_tables::options::{credential_chain, has_own_keys, secrets, Settings};
+use alicloud_api::CredentialChain;
+use alicloud_tables::connect::{connect, ConnectError, FrontEnd};
+use alicloud_tables::options::{has_own_keys, secrets};
 use alicloud_tables::scan::Connection;
 use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::HashMap;
 
-/// The `User-Agent` of the extension's requests.
-const USER_AGENT: &str = concat!("alicloud-fdw/", env!("CARGO_PKG_VERSION"));
-/// The `RoleSessionName` of roles the extension assumes, unless the mapping names one.
-const ROLE_SESSION_NAME: &str = "alicloud-fdw";
+/// How the extension names itself in requests (`User-Agent`) and in the roles it assumes.
+const FRONT_END: FrontEnd = FrontEnd {
+    name: "alicloud-fdw",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 /// A connection and the secrets it was made from (to scrub from messages).
 #[derive(Clone)]
@@ -35,7 +36,6 @@ pub struct Resolved {
 
 thread_local! {
     static CONNECTIONS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), Resolved>> = RefCell::new(HashMap::new());
-    static HTTP_CLIENTS: RefCell<HashMap<Duration, reqwest::Client>> = RefCell::new(HashMap::new());
     /// Set by the invalidation callback; the map is emptied at the next lookup (never inside the
     /// callback, which must not do more than flag).
     static STALE: Cell<bool> = const { Cell::new(false) };
@@ -73,46 +73,27 @@ pub fn connection(
 }
 
 fn make(server: &Server, mapping: &Mapping) -> Result<Resolved, FdwError> {
-    let credentials = credential_options(&mapping.options);
-    let secrets = secrets(&credentials);
-    let settings = Settings::from_options(&server.options, || {
-        CredentialChain::from_process_env().default_region()
-    })?;
-    let chain = credential_chain(
-        &credentials,
-        CredentialChain::from_process_env().default_session_name(ROLE_SESSION_NAME),
-    );
-    let source = chain.resolve().map_err(|e| FdwError::api(e, &secrets))?;
-    let mut config = settings.client.clone();
-    config.user_agent = USER_AGENT.to_string();
-    let http = http_client(config.connect_timeout).map_err(|e| FdwError::api(e, &secrets))?;
-    let client = Client::with_http_client(http, config, source);
-    let mut options: BTreeMap<String, String> = BTreeMap::new();
-    for (prefix, map) in [("server", &server.options), ("mapping", &mapping.options)] {
-        options.extend(
-            map.iter()
-                .map(|(k, v)| (format!("{prefix}.{k}"), v.clone())),
-        );
-    }
+    let mut options = server.options.clone();
+    options.extend(credential_options(&mapping.options));
     let partition = format!(
         "postgres:{}:{}",
         crate::catalog::database().to_u32(),
         server.oid.to_u32()
     );
+    let connected = connect(
+        &options,
+        CredentialChain::from_process_env(),
+        FRONT_END,
+        &partition,
+    )
+    .map_err(|e| match e {
+        ConnectError::Option(e) => FdwError::from(e),
+        ConnectError::Api(e) => FdwError::api(e, &secrets(&options)),
+    })?;
     Ok(Resolved {
-        connection: Connection::new(client, settings, &partition, &options),
-        secrets,
+        connection: connected.connection,
+        secrets: connected.secrets,
     })
-}
-
-/// The HTTP client (connection pool) for a connect timeout, shared by the backend's clients.
-fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, alicloud_api::Error> {
-    if let Some(h) = HTTP_CLIENTS.with(|m| m.borrow().get(&connect_timeout).cloned()) {
-        return Ok(h);
-    }
-    let h = build_http_client(connect_timeout, USER_AGENT)?;
-    HTTP_CLIENTS.with(|m| m.borrow_mut().insert(connect_timeout, h.clone()));
-    Ok(h)
 }
 
 #[pgrx::pg_guard]

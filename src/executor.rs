@@ -158,6 +158,7 @@ impl ScanState {
             connection,
             snapshot: &snapshot,
             cache: cache.as_ref(),
+            progress: None,
         };
         let mut report = ScanReport::default();
         let result = runtime::block_on(fetch.run(&plan, self.plan.needs_account_id(), &mut report))

@@ -122,9 +122,9 @@ struct Inner {
     temporary: tokio::sync::Mutex<Option<Credentials>>,
 }
 
-/// Builds the HTTP client a [`Client`] uses: rustls, a connect timeout, keep-alive pooling, and
-/// no redirects (a signed request goes to the configured host or nowhere; a 3xx is an error).
-pub fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::Client> {
+/// The HTTP client a [`Client`] uses: rustls, a connect timeout, keep-alive pooling, and no
+/// redirects (a signed request goes to the configured host or nowhere; a 3xx is an error).
+fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .user_agent(user_agent)
@@ -141,20 +141,10 @@ pub fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<
 }
 
 impl Client {
-    /// A client with its own HTTP client.
+    /// A client with its own HTTP connection pool.
     pub fn new(config: ClientConfig, source: CredentialSource) -> Result<Client> {
         let http = build_http_client(config.connect_timeout, &config.user_agent)?;
-        Ok(Client::with_http_client(http, config, source))
-    }
-
-    /// Shares an existing HTTP client (and so its connection pool), which should come from
-    /// [`build_http_client`]. Its connect timeout wins over `config.connect_timeout`.
-    pub fn with_http_client(
-        http: reqwest::Client,
-        config: ClientConfig,
-        source: CredentialSource,
-    ) -> Client {
-        Client {
+        Ok(Client {
             inner: Arc::new(Inner {
                 http: http.clone(),
                 metadata_http: credentials::ecs_metadata_http_client().unwrap_or(http),
@@ -162,7 +152,7 @@ impl Client {
                 source,
                 temporary: tokio::sync::Mutex::new(None),
             }),
-        }
+        })
     }
 
     /// The credential source the client signs with.

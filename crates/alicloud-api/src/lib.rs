@@ -26,7 +26,7 @@ pub mod signer;
 mod sts;
 
 pub use actiontrail::{field, DescribeTrailsRequest, RegionInfo, Trail, TrailList};
-pub use client::{build_http_client, Client, ClientConfig, Outcome, DEFAULT_MAX_RESPONSE_BYTES};
+pub use client::{Client, ClientConfig, Outcome, DEFAULT_MAX_RESPONSE_BYTES};
 pub use credentials::{
     mask_key_id, CredentialChain, CredentialSource, Credentials, Secret, ACCESS_KEY_ID_VARS,
     ACCESS_KEY_SECRET_VARS, DEFAULT_ECS_METADATA_BASE, DEFAULT_ROLE_SESSION_NAME, PROFILE_VARS,

@@ -18,6 +18,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const HEADER_TAG: &str = "alicloud-cache-v1";
 /// Entry files end with this.
 const ENTRY_SUFFIX: &str = ".entry";
+/// Claim files (see [`Cache::try_claim`]) end with this.
+const LOCK_SUFFIX: &str = ".lock";
+/// Claim files older than this are removed when the directory is trimmed.
+const STALE_LOCK: Duration = Duration::from_secs(3600);
 
 /// Who may be served an answer: a digest of the credentials (secret included), the endpoints and
 /// every option in effect. Two callers with the same scope would get the same answers from the API.
@@ -64,6 +68,17 @@ pub struct Cache {
     dir: PathBuf,
     ttl: Duration,
     max_bytes: u64,
+}
+
+/// The outcome of [`Cache::try_claim`].
+#[derive(Debug)]
+pub enum Claim {
+    /// This caller fetches the entry; others wait until it is dropped.
+    Held(fs::File),
+    /// Another caller (in this process or another) is fetching it.
+    Busy,
+    /// No claim can be made here (the directory is not writable): fetch without one.
+    Unavailable,
 }
 
 /// A cached answer.
@@ -122,6 +137,30 @@ impl Cache {
         })
     }
 
+    /// Claims the entry `what` of `scope` for fetching, so that concurrent callers that miss it
+    /// wait for one fetch instead of each making their own (a file lock, released when the
+    /// returned file is dropped, also if the process dies).
+    pub fn try_claim(&self, scope: &ScopeId, what: &str) -> Claim {
+        let path = self
+            .dir
+            .join(scope.entry_name(what).replace(ENTRY_SUFFIX, LOCK_SUFFIX));
+        let file = create_private_dir(&self.dir).and_then(|_| {
+            fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        });
+        let Ok(file) = file else {
+            return Claim::Unavailable;
+        };
+        match file.try_lock() {
+            Ok(()) => Claim::Held(file),
+            Err(fs::TryLockError::WouldBlock) => Claim::Busy,
+            Err(fs::TryLockError::Error(_)) => Claim::Unavailable,
+        }
+    }
+
     /// Stores the entry `what` of `scope`, then trims the directory to the size limit. Best
     /// effort: a cache that cannot be written is a cache that misses.
     pub fn put(&self, scope: &ScopeId, what: &str, payload: &str) {
@@ -153,19 +192,26 @@ impl Cache {
         result
     }
 
-    /// Deletes the oldest entries until the directory is within its size limit.
+    /// Deletes the oldest entries until the directory is within its size limit, and claim files
+    /// nobody has used for an hour.
     fn trim(&self) {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
         };
-        let mut files: Vec<(SystemTime, u64, PathBuf)> = entries
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(ENTRY_SUFFIX))
-            .filter_map(|e| {
-                let m = e.metadata().ok()?;
-                Some((m.modified().ok()?, m.len(), e.path()))
-            })
-            .collect();
+        let mut files: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
+        for e in entries.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            let Ok(modified) = m.modified() else { continue };
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(ENTRY_SUFFIX) {
+                files.push((modified, m.len(), e.path()));
+            } else if name.ends_with(LOCK_SUFFIX)
+                && modified.elapsed().is_ok_and(|age| age > STALE_LOCK)
+            {
+                let _ = fs::remove_file(e.path());
+            }
+        }
         let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
         if total <= self.max_bytes {
             return;
@@ -180,6 +226,20 @@ impl Cache {
             }
         }
     }
+}
+
+/// The per-user cache directory of front ends that run as the user (the SQLite extension, the
+/// export CLI): `$XDG_CACHE_HOME/alicloud-tables`, else `~/.cache/alicloud-tables`.
+pub fn user_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("alicloud-tables"))
 }
 
 /// Deletes every entry under `dir` (the directory of one cache, or a parent of several), and the
@@ -281,6 +341,20 @@ mod tests {
         off.put(&scope("alice"), "trails", "x");
         assert!(!dir.path().join("off").exists());
         assert_eq!(clear(&dir.path().join("c")), 0);
+    }
+
+    #[test]
+    fn one_claim_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+        let s = scope("s");
+        let Claim::Held(first) = cache.try_claim(&s, "e") else {
+            panic!("the first claim is held")
+        };
+        assert!(matches!(cache.try_claim(&s, "e"), Claim::Busy));
+        assert!(matches!(cache.try_claim(&s, "other"), Claim::Held(_)));
+        drop(first);
+        assert!(matches!(cache.try_claim(&s, "e"), Claim::Held(_)));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!   how each value is computed from an answer);
 //! - [`options`]: the option vocabulary all front ends share, checked once, turned into
 //!   [`options::Settings`] and a credential chain;
+//! - [`connect`]: a front end's options to a connection (settings, credentials, client);
 //! - [`plan`]: constraints on key columns → the regions to call and the `NameList` to send;
 //! - [`scan`]: the fan-out with its partial-failure policy and the account id, through the
 //!   statement's [`snapshot::Snapshot`] and the shared [`cache::Cache`];
@@ -14,6 +15,7 @@
 //! The modules are the namespaces: each item has one path (`alicloud_tables::scan::Fetch`).
 
 pub mod cache;
+pub mod connect;
 pub mod options;
 pub mod plan;
 pub mod scan;

@@ -3,7 +3,7 @@
 //! configured cap), with the partial-failure policy (`ignore_error_codes`) and the account id.
 //! Every front end runs exactly this; it only blocks on the future in its own way.
 
-use crate::cache::{Cache, ScopeBuilder, ScopeId};
+use crate::cache::{Cache, Claim, ScopeBuilder, ScopeId};
 use crate::options::{Regions, Settings};
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
@@ -12,7 +12,10 @@ use alicloud_api::{
 };
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often a session waiting for another session's fetch of the same answer looks again.
+const CLAIM_POLL: Duration = Duration::from_millis(10);
 
 /// An API client with its settings and the scope its answers belong to.
 #[derive(Clone)]
@@ -310,8 +313,8 @@ fn trails_entry(region: &str, names: Option<&[String]>) -> String {
 const REGIONS_ENTRY: &str = "DescribeRegions";
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
 
-/// One scan's view of the world: the connection, the statement's snapshot, and the shared cache
-/// (`None` when it is off).
+/// One scan's view of the world: the connection, the statement's snapshot, the shared cache
+/// (`None` when it is off), and who wants to hear of progress.
 pub struct Fetch<'a> {
     /// The connection.
     pub connection: &'a Connection,
@@ -319,6 +322,8 @@ pub struct Fetch<'a> {
     pub snapshot: &'a Snapshot,
     /// The shared cache, when it is on.
     pub cache: Option<&'a Cache>,
+    /// Told `(regions done, regions in all)` each time a region's answer is in (a progress bar).
+    pub progress: Option<&'a dyn Fn(usize, usize)>,
 }
 
 impl Fetch<'_> {
@@ -350,10 +355,22 @@ impl Fetch<'_> {
             return Ok(ScanData::default());
         }
         let names = plan.names();
+        let done = std::cell::Cell::new(0);
+        let total = regions.len();
         let trails = self
             .connection
             .client
-            .for_each_region(&regions, |_, region| self.region_trails(region, names));
+            .for_each_region(&regions, |_, region| {
+                let done = &done;
+                async move {
+                    let answer = self.region_trails(region, names).await;
+                    done.set(done.get() + 1);
+                    if let Some(progress) = self.progress {
+                        progress(done.get(), total);
+                    }
+                    answer
+                }
+            });
         let (results, account) = if needs_account_id {
             let (t, a) = futures_util::future::join(trails, self.account_id()).await;
             (t, Some(a))
@@ -427,39 +444,48 @@ impl Fetch<'_> {
             rows,
             error,
         };
+        let found = |list: TrailList, source| {
+            let rows = list.len() as u64;
+            (Ok(list), record(source, CallReport::default(), rows, None))
+        };
         let scope = self.scope();
         if let Some(list) = self.snapshot.trails(scope, &region, names) {
-            let rows = list.len() as u64;
-            return (
-                Ok(list),
-                record(Source::Snapshot, CallReport::default(), rows, None),
-            );
-        }
-        if let Some(cache) = self.cache() {
-            let exact = cache.get(scope, &trails_entry(&region, names));
-            let found = match (exact, names) {
-                (Some(hit), _) => Some((names.map(<[String]>::to_vec), hit)),
-                (None, Some(_)) => cache
-                    .get(scope, &trails_entry(&region, None))
-                    .map(|h| (None, h)),
-                (None, None) => None,
-            };
-            if let Some((asked, hit)) = found {
-                if let Ok(list) = TrailList::from_text(hit.payload) {
-                    self.snapshot.keep_trails(scope, &region, asked, list);
-                    if let Some(list) = self.snapshot.trails(scope, &region, names) {
-                        let rows = list.len() as u64;
-                        return (
-                            Ok(list),
-                            record(Source::Cache, CallReport::default(), rows, None),
-                        );
-                    }
-                }
-            }
+            return found(list, Source::Snapshot);
         }
         // A second, different NameList in one statement: ask for the full listing once, which
         // then answers every later name too.
         let ask = names.filter(|_| !self.snapshot.has_partial(scope, &region));
+        let mut _claim = None;
+        if let Some(cache) = self.cache() {
+            if let Some(list) = self.cached_trails(cache, &region, names) {
+                return found(list, Source::Cache);
+            }
+            // Sessions that miss the same entry at once wait for one of them to fetch it.
+            let entry = trails_entry(&region, ask);
+            let waited = Instant::now();
+            loop {
+                match cache.try_claim(scope, &entry) {
+                    Claim::Held(held) => {
+                        _claim = Some(held);
+                        break;
+                    }
+                    Claim::Unavailable => break,
+                    Claim::Busy
+                        if waited.elapsed() >= self.connection.settings.client.attempt_timeout =>
+                    {
+                        break
+                    }
+                    Claim::Busy => tokio::time::sleep(CLAIM_POLL).await,
+                }
+                if let Some(list) = self.cached_trails(cache, &region, names) {
+                    return found(list, Source::Cache);
+                }
+            }
+            // The holder before us may have just stored it.
+            if let Some(list) = self.cached_trails(cache, &region, names) {
+                return found(list, Source::Cache);
+            }
+        }
         let request = DescribeTrailsRequest {
             include_shadow_trails: true,
             include_organization_trail: true,
@@ -493,6 +519,25 @@ impl Fetch<'_> {
                 (Err(e), record(source, outcome.report, 0, error))
             }
         }
+    }
+
+    /// The trails of `region` for `names` from the cache: its entry for exactly these names, or
+    /// the full listing (filtered). What is found is kept in the snapshot.
+    fn cached_trails(
+        &self,
+        cache: &Cache,
+        region: &str,
+        names: Option<&[String]>,
+    ) -> Option<TrailList> {
+        let scope = self.scope();
+        let (asked, hit) = match cache.get(scope, &trails_entry(region, names)) {
+            Some(hit) => (names.map(<[String]>::to_vec), hit),
+            None if names.is_some() => (None, cache.get(scope, &trails_entry(region, None))?),
+            None => return None,
+        };
+        let list = TrailList::from_text(hit.payload).ok()?;
+        self.snapshot.keep_trails(scope, region, asked, list);
+        self.snapshot.trails(scope, region, names)
     }
 
     /// Every region ActionTrail serves (for `regions '*'`): snapshot, cache, `DescribeRegions`.

@@ -51,6 +51,26 @@ impl<'a> Value<'a> {
     pub fn timestamp(v: Option<DateTime<Utc>>) -> Value<'a> {
         v.map_or(Value::Null, Value::Timestamp)
     }
+
+    /// An instant as front ends without a timestamp type show it: ISO-8601 in UTC, to the second
+    /// (`2021-03-01T06:27:28Z`; fractions only when there are any).
+    pub fn timestamp_text(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+
+    /// The value as JSON: text as a string, booleans as booleans, instants as ISO-8601 strings,
+    /// JSON documents as themselves (unreadable JSON, which the API never sends, as a string).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Text(t) => serde_json::Value::String(t.to_string()),
+            Value::Boolean(b) => serde_json::Value::Bool(*b),
+            Value::Timestamp(t) => serde_json::Value::String(Value::timestamp_text(t)),
+            Value::Json(j) => {
+                serde_json::from_str(j).unwrap_or_else(|_| serde_json::Value::String(j.to_string()))
+            }
+        }
+    }
 }
 
 /// What a row is computed from: one trail, the region whose endpoint listed it, and the account
@@ -146,6 +166,28 @@ pub fn table_names() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_as_json_and_text() {
+        let t: DateTime<Utc> = "2021-03-01T06:27:28Z".parse().unwrap();
+        assert_eq!(Value::timestamp_text(&t), "2021-03-01T06:27:28Z");
+        let cases = [
+            (Value::Null, serde_json::json!(null)),
+            (Value::Text("a".into()), serde_json::json!("a")),
+            (Value::Boolean(true), serde_json::json!(true)),
+            (
+                Value::Timestamp(t),
+                serde_json::json!("2021-03-01T06:27:28Z"),
+            ),
+            (
+                Value::Json("[1,{\"a\":2}]".into()),
+                serde_json::json!([1, {"a": 2}]),
+            ),
+        ];
+        for (v, want) in cases {
+            assert_eq!(v.to_json(), want);
+        }
+    }
 
     #[test]
     fn names_are_unique_and_plain() {

@@ -79,6 +79,7 @@ async fn run(
         connection: conn,
         snapshot,
         cache,
+        progress: None,
     };
     (fetch.run(plan, account, &mut report).await, report)
 }
@@ -247,4 +248,29 @@ async fn every_region_is_listed_once_and_contradictions_call_nothing() {
     let (data, _) = run(&conn, &Snapshot::new(), None, &nothing, true).await;
     assert_eq!(data.unwrap().row_count(), 0);
     assert!(server.calls().is_empty());
+}
+
+#[tokio::test]
+async fn sessions_missing_the_same_answer_at_once_make_one_fetch() {
+    let mut config = MockConfig::default();
+    let slow = Fault {
+        latency_ms: Some(100),
+        ..Fault::default()
+    };
+    config.faults.push(("*".to_string(), slow));
+    let server = MockServer::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
+    let all = ScanPlan::new(&[]);
+    let (s1, s2, s3) = (Snapshot::new(), Snapshot::new(), Snapshot::new());
+    let ((a, _), (b, rb), (c, rc)) = tokio::join!(
+        run(&conn, &s1, Some(&cache), &all, false),
+        run(&conn, &s2, Some(&cache), &all, false),
+        run(&conn, &s3, Some(&cache), &all, false),
+    );
+    assert_eq!(names(&a.unwrap()), names(&b.unwrap()));
+    assert_eq!(c.unwrap().row_count(), 11);
+    assert_eq!(calls(&server, "DescribeTrails"), 4, "one fetch per region in all");
+    assert_eq!(rb.cache_hits() + rc.cache_hits(), 8);
 }

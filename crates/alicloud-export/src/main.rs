@@ -1,0 +1,3 @@
+//! Export CLI (to be written).
+
+fn main() {}

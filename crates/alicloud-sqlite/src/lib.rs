@@ -1,0 +1,1 @@
+//! SQLite loadable extension (to be written).

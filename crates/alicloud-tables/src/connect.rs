@@ -1,0 +1,82 @@
+//! From a front end's options to a [`Connection`]: the settings, the credential chain (explicit
+//! keys, else the host's environment, CLI profile file or instance role), and a client that names
+//! the front end in its `User-Agent` and in the session name of roles it assumes.
+
+use crate::options::{credential_chain, secrets, OptionError, Settings};
+use crate::scan::Connection;
+use alicloud_api::{Client, CredentialChain};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Who is calling: it names itself in requests and in the roles it assumes.
+#[derive(Debug, Clone, Copy)]
+pub struct FrontEnd {
+    /// A short name, e.g. `alicloud-fdw`, `alicloud-export`.
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+}
+
+impl FrontEnd {
+    /// `name/version`, the `User-Agent`.
+    pub fn user_agent(&self) -> String {
+        format!("{}/{}", self.name, self.version)
+    }
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, Clone)]
+pub enum ConnectError {
+    /// An option is wrong.
+    Option(OptionError),
+    /// No usable credentials, or the client could not be built.
+    Api(alicloud_api::Error),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Option(e) => e.fmt(f),
+            ConnectError::Api(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// A connection and the secret values its options hold (to scrub from anything shown).
+#[derive(Clone)]
+pub struct Connected {
+    /// The connection.
+    pub connection: Connection,
+    /// The secret values of the options.
+    pub secrets: Vec<String>,
+}
+
+/// Connects with `options` (connection and credential options in one map, names as in
+/// [`crate::options::OPTIONS`]; they must have been checked with [`crate::options::validate`]).
+/// `chain` supplies what the options do not (normally [`CredentialChain::from_process_env`]);
+/// `partition` keeps the front end's cached answers apart from others' (see
+/// [`Connection::new`]).
+pub fn connect(
+    options: &BTreeMap<String, String>,
+    chain: CredentialChain,
+    front_end: FrontEnd,
+    partition: &str,
+) -> Result<Connected, ConnectError> {
+    let secrets = secrets(options);
+    let settings = Settings::from_options(options, || {
+        CredentialChain::from_process_env().default_region()
+    })
+    .map_err(ConnectError::Option)?;
+    let source = credential_chain(options, chain.default_session_name(front_end.name))
+        .resolve()
+        .map_err(ConnectError::Api)?;
+    let mut config = settings.client.clone();
+    config.user_agent = front_end.user_agent();
+    let client = Client::new(config, source).map_err(ConnectError::Api)?;
+    Ok(Connected {
+        connection: Connection::new(client, settings, partition, options),
+        secrets,
+    })
+}
