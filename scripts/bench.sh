@@ -62,9 +62,9 @@ IMPORT FOREIGN SCHEMA alicloud FROM SERVER slow INTO slow;
 SQL
 
 # timings "SETUP" "QUERY": RUNS timings of QUERY in one session, SETUP run before each (not timed);
-# prints best and median in ms.
+# prints best and median in ms. Neither ends with a semicolon: \g runs it.
 timings() {
-  local setup="$1" query="$2" out
+  local setup="${1%;}" query="${2%;}" out
   out=$({ echo '\timing off'; echo "SET alicloud_fdw.cache = on;"; echo "$query \\g /dev/null"
           for _ in $(seq 1 "$RUNS"); do
             echo '\timing off'; [ -n "$setup" ] && echo "$setup \\g /dev/null"
@@ -73,10 +73,10 @@ timings() {
   printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n \
     | awk '{a[NR]=$1} END {printf "best %7.2f ms, median %7.2f ms (%d runs)", a[1], a[int((NR+1)/2)], NR}'
 }
-# latency "QUERY" [SET ...]: mean latency of QUERY in a 3-second pgbench run of one client.
+# latency "QUERY": mean latency of QUERY in a 3-second pgbench run of one client, cache on.
 latency() {
-  printf '%s\n' "${2:-SET alicloud_fdw.cache = on;}" "$1" > "$WORK/q.sql"
-  "$PG_BIN/pgbench" -n -f "$WORK/q.sql" -T 3 -c 1 postgres 2>&1 \
+  printf '%s\n' "$1" > "$WORK/q.sql"
+  PGOPTIONS="-c alicloud_fdw.cache=on" "$PG_BIN/pgbench" -n -f "$WORK/q.sql" -T 3 -c 1 postgres 2>&1 \
     | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p'
 }
 
@@ -110,10 +110,12 @@ echo "== 4. 16 sessions run the same query at once on a cold cache"
 psql -X -q -c "SELECT alicloud_fdw_clear_cache('slow')" >/dev/null
 curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/calls"
 start=$(date +%s%N)
+sessions=()
 for _ in $(seq 16); do
   psql -X -q -c "SET alicloud_fdw.cache = on" -c "SELECT count(*) FROM slow.alicloud_action_trail" >/dev/null &
+  sessions+=($!)
 done
-wait
+wait "${sessions[@]}"
 end=$(date +%s%N)
 calls=$(curl -s "$MOCK_URL/_admin/calls?format=text" | grep -c DescribeTrails || true)
 echo "DescribeTrails calls: ${calls}, that is $(awk "BEGIN {printf \"%.1f\", $calls / 28}") fan-outs of 28 regions for 16 sessions; all done in $(( (end - start) / 1000000 )) ms"

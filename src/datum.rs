@@ -4,12 +4,77 @@
 
 use alicloud_tables::table::Value;
 use pgrx::{pg_sys, IntoDatum};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
 const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
 /// PostgreSQL's timestamp range, in its own microseconds (`MIN_TIMESTAMP`, `END_TIMESTAMP`).
 const PG_TIMESTAMP_RANGE: std::ops::Range<i64> =
     -211_813_488_000_000_000..9_223_371_331_200_000_000;
+
+/// The most bytes of converted `jsonb` values a backend keeps (see [`JsonbMemo`]).
+const JSONB_MEMO_BYTES: usize = 8 * 1024 * 1024;
+
+/// Converted `jsonb` values by their JSON text. Parsing JSON into `jsonb` is most of what a row of
+/// `raw` costs, and the same trails come back scan after scan (from the cache, or the API): a
+/// repeated text is copied, not parsed again. When it outgrows its budget it starts afresh.
+#[derive(Default)]
+struct JsonbMemo {
+    by_hash: HashMap<u64, Vec<(Box<str>, Box<[u8]>)>>,
+    bytes: usize,
+}
+
+thread_local! {
+    static JSONB_MEMO: RefCell<JsonbMemo> = RefCell::new(JsonbMemo::default());
+}
+
+/// `text` as a `jsonb` datum in the current memory context.
+unsafe fn jsonb(text: &str) -> Result<Option<pg_sys::Datum>, Unstorable> {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    let hash = h.finish();
+    let copy = |bytes: &[u8]| {
+        let p = pg_sys::palloc(bytes.len()) as *mut u8;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        pg_sys::Datum::from(p)
+    };
+    let known = JSONB_MEMO.with(|m| {
+        m.borrow()
+            .by_hash
+            .get(&hash)
+            .and_then(|entries| entries.iter().find(|(t, _)| **t == *text))
+            .map(|(_, bytes)| copy(bytes))
+    });
+    if let Some(d) = known {
+        return Ok(Some(d));
+    }
+    let c = std::ffi::CString::new(text).map_err(|_| Unstorable::NulInJson)?;
+    let Some(d) = pgrx::fcinfo::direct_function_call_as_datum(
+        pg_sys::jsonb_in,
+        &[Some(pg_sys::Datum::from(c.as_ptr()))],
+    ) else {
+        return Ok(None);
+    };
+    let ptr = d.cast_mut_ptr::<pg_sys::varlena>();
+    let bytes = std::slice::from_raw_parts(ptr as *const u8, pgrx::varlena::varsize_any(ptr));
+    JSONB_MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        let size = text.len() + bytes.len();
+        if m.bytes + size > JSONB_MEMO_BYTES {
+            *m = JsonbMemo::default();
+        }
+        if size <= JSONB_MEMO_BYTES {
+            m.bytes += size;
+            m.by_hash
+                .entry(hash)
+                .or_default()
+                .push((text.into(), bytes.into()));
+        }
+    });
+    Ok(Some(d))
+}
 
 /// Why a value cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +117,7 @@ pub unsafe fn to_datum(value: Value<'_>) -> Result<Option<pg_sys::Datum>, Unstor
             if has_escaped_nul(&j) {
                 return Err(Unstorable::NulInJson);
             }
-            let c = std::ffi::CString::new(j.as_ref()).map_err(|_| Unstorable::NulInJson)?;
-            pgrx::fcinfo::direct_function_call_as_datum(
-                pg_sys::jsonb_in,
-                &[Some(pg_sys::Datum::from(c.as_ptr()))],
-            )
+            return jsonb(&j);
         }
     })
 }

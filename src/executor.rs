@@ -13,6 +13,7 @@ use crate::error::{raise, warn, FdwError};
 use crate::planner::{table, PlanData};
 use crate::quals::{self, Values};
 use crate::{catalog, runtime, statement, store};
+use alicloud_api::Trail;
 use alicloud_tables::plan::{Constraint, ScanPlan};
 use alicloud_tables::scan::{Cursor, Fetch, ScanData, ScanReport};
 use alicloud_tables::table::RowSource;
@@ -198,13 +199,19 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     let Some(data) = state.data.as_ref() else {
         return slot;
     };
-    let Some((region, trail)) = state.cursor.next(data) else {
+    let Some((region, raw)) = state.cursor.next(data) else {
         return slot;
     };
     let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
     let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
     let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
     nulls.fill(true);
+    if state.plan.columns.is_empty() {
+        // count(*) and the like: no column is read, so the trail is not either.
+        pg_sys::ExecStoreVirtualTuple(slot);
+        return slot;
+    }
+    let trail = Trail::parse(raw);
     let source = RowSource {
         trail: &trail,
         region,

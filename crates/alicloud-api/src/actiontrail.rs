@@ -8,7 +8,7 @@
 use crate::client::{Client, Outcome, Service};
 use crate::endpoint::validate_region_id;
 use crate::error::{Call, Error};
-use crate::fields::{parse_bool, parse_text, parse_time};
+use crate::fields::{parse_bool, parse_text, parse_time, parse_time_str};
 use chrono::{DateTime, Utc};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -124,6 +124,40 @@ impl TrailList {
             spans: spans.into(),
             request_id,
         })
+    }
+
+    /// A list from its parts as [`TrailList::spans`] gave them (a cache reads back what it stored,
+    /// without parsing the body again). Each span must lie within the body, on character
+    /// boundaries, and hold an object's braces; what is inside is read leniently, later.
+    pub fn from_parts(
+        body: String,
+        spans: Vec<(u32, u32)>,
+        request_id: Option<String>,
+    ) -> Result<TrailList, String> {
+        for &(start, end) in &spans {
+            let (s, e) = (start as usize, end as usize);
+            let fits = s < e
+                && e <= body.len()
+                && body.is_char_boundary(s)
+                && body.is_char_boundary(e)
+                && body[s..].starts_with('{')
+                && body[..e].ends_with('}');
+            if !fits {
+                return Err(format!(
+                    "the span {start}..{end} is not an object of the body"
+                ));
+            }
+        }
+        Ok(TrailList {
+            body: Arc::new(body),
+            spans: spans.into(),
+            request_id,
+        })
+    }
+
+    /// Where each trail object lies in [`TrailList::body`], as byte ranges.
+    pub fn spans(&self) -> &[(u32, u32)] {
+        &self.spans
     }
 
     /// [`TrailList::from_text`] of a body that must first be UTF-8.
@@ -255,20 +289,39 @@ impl<'a> Trail<'a> {
 
     /// A field's value (the last one, if the name is repeated).
     pub fn value(&self, name: &str) -> Option<Value> {
+        serde_json::from_str(self.field(name)?).ok()
+    }
+
+    /// A field's JSON text (the last one, if the name is repeated).
+    fn field(&self, name: &str) -> Option<&'a str> {
         let (_, raw) = self.fields.iter().rev().find(|(k, _)| k == name)?;
-        serde_json::from_str(raw.get()).ok()
+        Some(raw.get())
+    }
+
+    /// A field that is a JSON string, read straight into a `String` (the common case, without
+    /// building a JSON tree first).
+    fn string(&self, name: &str) -> Option<Option<String>> {
+        let raw = self.field(name)?;
+        raw.starts_with('"')
+            .then(|| serde_json::from_str::<String>(raw).ok())
     }
 
     /// A text field: strings as they are, numbers and booleans as text; absent, null or empty is
     /// `None`.
     pub fn text(&self, name: &str) -> Option<String> {
-        parse_text(self.value(name).as_ref())
+        match self.string(name) {
+            Some(s) => s.filter(|s| !s.is_empty()),
+            None => parse_text(self.value(name).as_ref()),
+        }
     }
 
     /// A time field in any of the formats seen (epoch seconds or milliseconds, ISO-8601, Java
     /// dates); absent, empty, zero or unreadable is `None`.
     pub fn time(&self, name: &str) -> Option<DateTime<Utc>> {
-        parse_time(self.value(name).as_ref())
+        match self.string(name) {
+            Some(s) => parse_time_str(&s?),
+            None => parse_time(self.value(name).as_ref()),
+        }
     }
 
     /// A boolean field (`true`/`false` as JSON or text, or 0/1).
@@ -497,6 +550,27 @@ mod tests {
             .unwrap_err()
             .starts_with("invalid JSON"));
         assert!(TrailList::from_body(vec![0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn parts_round_trip_and_are_checked() {
+        let r =
+            list(json!({"RequestId": "r", "TrailList": [{"Name": "a"}, {"Name": "é"}]})).unwrap();
+        let again = TrailList::from_parts(
+            r.body().to_string(),
+            r.spans().to_vec(),
+            r.request_id().map(str::to_string),
+        )
+        .unwrap();
+        assert_eq!(again.trail(1).text("Name").as_deref(), Some("é"));
+        assert_eq!(again.request_id(), Some("r"));
+        let body = r.body().to_string();
+        for bad in [(0, 1), (5, 4), (0, 10_000), (1, 3)] {
+            assert!(
+                TrailList::from_parts(body.clone(), vec![bad], None).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -53,9 +53,11 @@ impl ScopeId {
             .chain_update(self.0)
             .chain_update(what.as_bytes())
             .finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut name = String::with_capacity(64 + ENTRY_SUFFIX.len());
         for b in digest {
-            name.push_str(&format!("{b:02x}"));
+            name.push(HEX[usize::from(b >> 4)] as char);
+            name.push(HEX[usize::from(b & 0xf)] as char);
         }
         name.push_str(ENTRY_SUFFIX);
         name

@@ -7,9 +7,9 @@ use crate::cache::{Cache, Claim, ScopeBuilder, ScopeId};
 use crate::options::{Regions, Settings};
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
-use alicloud_api::{
-    CallReport, Client, CredentialSource, DescribeTrailsRequest, Error, Trail, TrailList,
-};
+#[cfg(doc)]
+use alicloud_api::Trail;
+use alicloud_api::{CallReport, Client, CredentialSource, DescribeTrailsRequest, Error, TrailList};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -274,13 +274,14 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// The next row's region and trail, moving past it.
-    pub fn next<'d>(&mut self, data: &'d ScanData) -> Option<(&'d str, Trail<'d>)> {
+    /// The next row's region and its trail's JSON text (read it with [`Trail::parse`] when a
+    /// column needs it), moving past it.
+    pub fn next<'d>(&mut self, data: &'d ScanData) -> Option<(&'d str, &'d str)> {
         loop {
             let (region, list) = data.regions.get(self.region)?;
             if self.item < list.len() {
                 self.item += 1;
-                return Some((region, list.trail(self.item - 1)));
+                return Some((region, list.raw(self.item - 1)));
             }
             self.region += 1;
             self.item = 0;
@@ -302,6 +303,40 @@ pub fn configured_regions(settings: &Settings) -> Option<&[String]> {
     }
 }
 
+/// A region's trails as a cache entry: the request id, the spans of the trails, then the body as
+/// received, so that reading it back needs no parse.
+fn trails_payload(list: &TrailList) -> String {
+    let spans: Vec<String> = list
+        .spans()
+        .iter()
+        .map(|(s, e)| format!("{s}-{e}"))
+        .collect();
+    format!(
+        "{}\n{}\n{}",
+        list.request_id().unwrap_or(""),
+        spans.join(","),
+        list.body()
+    )
+}
+
+/// Reads back [`trails_payload`].
+fn trails_from_payload(payload: String) -> Option<TrailList> {
+    let mut parts = payload.splitn(3, '\n');
+    let request_id = parts.next()?.to_string();
+    let spans = parts
+        .next()?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (a, b) = s.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect::<Option<Vec<(u32, u32)>>>()?;
+    let body = parts.next()?.to_string();
+    let request_id = (!request_id.is_empty()).then_some(request_id);
+    TrailList::from_parts(body, spans, request_id).ok()
+}
+
 /// The cache entry name of a region's trails for `names`.
 fn trails_entry(region: &str, names: Option<&[String]>) -> String {
     match names {
@@ -311,6 +346,27 @@ fn trails_entry(region: &str, names: Option<&[String]>) -> String {
 }
 
 const REGIONS_ENTRY: &str = "DescribeRegions";
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+
+    #[test]
+    fn trails_round_trip_through_the_cache_payload() {
+        for body in [
+            r#"{"RequestId":"r1","TrailList":[{"Name":"a"},{"Name":"b\nc"}]}"#,
+            r#"{"TrailList":[]}"#,
+        ] {
+            let list = TrailList::from_text(body.to_string()).unwrap();
+            let back = trails_from_payload(trails_payload(&list)).unwrap();
+            assert_eq!(back.body(), list.body());
+            assert_eq!(back.spans(), list.spans());
+            assert_eq!(back.request_id(), list.request_id());
+        }
+        assert!(trails_from_payload("x\n0-999\n{}".to_string()).is_none());
+        assert!(trails_from_payload("garbage".to_string()).is_none());
+    }
+}
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
 
 /// One scan's view of the world: the connection, the statement's snapshot, the shared cache
@@ -502,7 +558,7 @@ impl Fetch<'_> {
         match outcome.result {
             Ok(list) => {
                 if let Some(cache) = self.cache() {
-                    cache.put(scope, &trails_entry(&region, ask), list.body());
+                    cache.put(scope, &trails_entry(&region, ask), &trails_payload(&list));
                 }
                 let asked = ask.map(<[String]>::to_vec);
                 self.snapshot
@@ -535,7 +591,7 @@ impl Fetch<'_> {
             None if names.is_some() => (None, cache.get(scope, &trails_entry(region, None))?),
             None => return None,
         };
-        let list = TrailList::from_text(hit.payload).ok()?;
+        let list = trails_from_payload(hit.payload)?;
         self.snapshot.keep_trails(scope, region, asked, list);
         self.snapshot.trails(scope, region, names)
     }

@@ -1,18 +1,22 @@
 //! Call statistics shared across sessions and processes: per region and action, the calls made,
 //! errors by code, retries, throttling, cache hits and misses, rows, bytes, latency and the last
-//! error. Kept as one small JSON file per directory (the front end picks it, e.g. one per
-//! PostgreSQL server), updated under a file lock after each scan.
+//! error. A directory per front end's unit (e.g. one per PostgreSQL server) holds an append-only
+//! log, one short line per answer a scan obtained (cheap enough for every scan), and the folded
+//! totals, which a reader brings up to date under a file lock.
 
 use crate::cache::{create_private_dir, private_file};
 use crate::scan::{CallRecord, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-const STATS_FILE: &str = "stats.json";
+const TOTALS_FILE: &str = "stats.json";
+const LOG_FILE: &str = "stats.log";
 const LOCK_FILE: &str = "stats.lock";
+/// A writer that finds the log longer than this folds it into the totals.
+const FOLD_AT_BYTES: u64 = 256 * 1024;
 
 /// The counters of one region and action.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,36 +61,73 @@ pub struct LastError {
 /// Counters by region, then action.
 pub type Stats = BTreeMap<String, BTreeMap<String, Counters>>;
 
-impl Counters {
-    fn add(&mut self, r: &CallRecord) {
-        match r.source {
-            Source::Snapshot => return,
-            Source::Cache => self.cache_hits += 1,
-            Source::Api { cache_missed } => {
-                self.calls += 1;
-                self.cache_misses += u64::from(cache_missed);
-                self.retries += u64::from(r.report.attempts.saturating_sub(1));
-                self.throttles += u64::from(r.report.throttled);
-                self.bytes += r.report.bytes;
-                let ms = r.report.elapsed.as_secs_f64() * 1000.0;
-                self.total_ms += ms;
-                self.max_ms = self.max_ms.max(ms);
-            }
-        }
-        self.rows += r.rows;
-        if let Some(e) = &r.error {
-            *self.errors.entry(e.code.clone()).or_default() += 1;
-            self.last_error = Some(LastError {
+/// One line of the log: what one answer cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Line {
+    region: String,
+    action: String,
+    /// From the cache (else from the API).
+    cached: bool,
+    cache_missed: bool,
+    attempts: u32,
+    throttled: u32,
+    micros: u64,
+    bytes: u64,
+    rows: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<LastError>,
+}
+
+impl Line {
+    fn of(r: &CallRecord) -> Option<Line> {
+        let (cached, cache_missed) = match r.source {
+            Source::Snapshot => return None,
+            Source::Cache => (true, false),
+            Source::Api { cache_missed } => (false, cache_missed),
+        };
+        Some(Line {
+            region: r.region.clone(),
+            action: r.action.to_string(),
+            cached,
+            cache_missed,
+            attempts: r.report.attempts,
+            throttled: r.report.throttled,
+            micros: r.report.elapsed.as_micros() as u64,
+            bytes: r.report.bytes,
+            rows: r.rows,
+            error: r.error.as_ref().map(|e| LastError {
                 at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 code: e.code.clone(),
                 message: e.message.clone(),
                 request_id: e.request_id.clone(),
-            });
+            }),
+        })
+    }
+}
+
+impl Counters {
+    fn add(&mut self, l: Line) {
+        if l.cached {
+            self.cache_hits += 1;
+        } else {
+            self.calls += 1;
+            self.cache_misses += u64::from(l.cache_missed);
+            self.retries += u64::from(l.attempts.saturating_sub(1));
+            self.throttles += u64::from(l.throttled);
+            self.bytes += l.bytes;
+            let ms = l.micros as f64 / 1000.0;
+            self.total_ms += ms;
+            self.max_ms = self.max_ms.max(ms);
+        }
+        self.rows += l.rows;
+        if let Some(e) = l.error {
+            *self.errors.entry(e.code.clone()).or_default() += 1;
+            self.last_error = Some(e);
         }
     }
 }
 
-/// A statistics file in a directory.
+/// The statistics of one directory.
 #[derive(Debug, Clone)]
 pub struct StatsStore {
     dir: PathBuf,
@@ -98,54 +139,95 @@ impl StatsStore {
         StatsStore { dir }
     }
 
-    /// Adds the records of a scan. Best effort: statistics that cannot be written are lost, the
-    /// scan is not failed for them.
-    pub fn record(&self, records: &[CallRecord]) {
-        if records.iter().all(|r| r.source == Source::Snapshot) {
-            return;
-        }
-        let _ = self.update(|stats| {
-            for r in records {
-                stats
-                    .entry(r.region.clone())
-                    .or_default()
-                    .entry(r.action.to_string())
-                    .or_default()
-                    .add(r);
-            }
-        });
+    fn lock(&self) -> std::io::Result<fs::File> {
+        create_private_dir(&self.dir)?;
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(LOCK_FILE))
     }
 
-    /// The statistics so far.
+    /// Adds the records of a scan: one appended line per answer. Best effort: statistics that
+    /// cannot be written are lost, the scan is not failed for them.
+    pub fn record(&self, records: &[CallRecord]) {
+        let mut text = Vec::new();
+        for line in records.iter().filter_map(Line::of) {
+            if serde_json::to_writer(&mut text, &line).is_ok() {
+                text.push(b'\n');
+            }
+        }
+        if text.is_empty() {
+            return;
+        }
+        let appended = (|| {
+            let lock = self.lock()?;
+            // Shared: appenders do not exclude each other, only a fold excludes them.
+            lock.lock_shared()?;
+            let mut options = fs::OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut log = options.open(self.dir.join(LOG_FILE))?;
+            log.write_all(&text)?;
+            log.metadata().map(|m| m.len())
+        })();
+        if appended.is_ok_and(|len| len > FOLD_AT_BYTES) {
+            let _ = self.fold(|_| {});
+        }
+    }
+
+    /// The statistics so far (the log folded into the totals on the way).
     pub fn load(&self) -> Stats {
-        fs::read_to_string(self.dir.join(STATS_FILE))
+        self.fold(|_| {}).unwrap_or_else(|_| self.totals())
+    }
+
+    /// Starts the statistics afresh.
+    pub fn reset(&self) {
+        let _ = self.fold(|stats| stats.clear());
+    }
+
+    fn totals(&self) -> Stats {
+        fs::read_to_string(self.dir.join(TOTALS_FILE))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default()
     }
 
-    /// Starts the statistics afresh.
-    pub fn reset(&self) {
-        let _ = self.update(|stats| stats.clear());
-    }
-
-    fn update(&self, change: impl FnOnce(&mut Stats)) -> std::io::Result<()> {
-        create_private_dir(&self.dir)?;
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(LOCK_FILE))?;
+    /// Under the exclusive lock: the totals plus the log, then `change`, written back; the log
+    /// emptied.
+    fn fold(&self, change: impl FnOnce(&mut Stats)) -> std::io::Result<Stats> {
+        let lock = self.lock()?;
         lock.lock()?;
-        let mut stats = self.load();
+        let mut stats = self.totals();
+        let log_path = self.dir.join(LOG_FILE);
+        if let Ok(log) = fs::File::open(&log_path) {
+            for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+                if let Ok(l) = serde_json::from_str::<Line>(&line) {
+                    stats
+                        .entry(l.region.clone())
+                        .or_default()
+                        .entry(l.action.clone())
+                        .or_default()
+                        .add(l);
+                }
+            }
+        }
         change(&mut stats);
         let tmp = self
             .dir
-            .join(format!(".{STATS_FILE}.{}", std::process::id()));
+            .join(format!(".{TOTALS_FILE}.{}", std::process::id()));
         let mut f = private_file(&tmp)?;
         f.write_all(serde_json::to_string(&stats).unwrap_or_default().as_bytes())?;
         drop(f);
-        fs::rename(&tmp, self.dir.join(STATS_FILE))
+        fs::rename(&tmp, self.dir.join(TOTALS_FILE))?;
+        if log_path.exists() {
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&log_path)?
+                .set_len(0)?;
+        }
+        Ok(stats)
         // The lock is released when `lock` is dropped.
     }
 }

@@ -271,6 +271,10 @@ async fn sessions_missing_the_same_answer_at_once_make_one_fetch() {
     );
     assert_eq!(names(&a.unwrap()), names(&b.unwrap()));
     assert_eq!(c.unwrap().row_count(), 11);
-    assert_eq!(calls(&server, "DescribeTrails"), 4, "one fetch per region in all");
+    assert_eq!(
+        calls(&server, "DescribeTrails"),
+        4,
+        "one fetch per region in all"
+    );
     assert_eq!(rb.cache_hits() + rc.cache_hits(), 8);
 }
