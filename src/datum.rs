@@ -22,9 +22,12 @@ const JSONB_MEMO_BYTES: usize = 8 * 1024 * 1024;
 /// repeated text is copied, not parsed again. When it outgrows its budget it starts afresh.
 #[derive(Default)]
 struct JsonbMemo {
-    by_hash: HashMap<u64, Vec<(Box<str>, Box<[u8]>)>>,
+    by_hash: HashMap<u64, Vec<Converted>>,
     bytes: usize,
 }
+
+/// A JSON text and its `jsonb` datum's bytes.
+type Converted = (Box<str>, Box<[u8]>);
 
 thread_local! {
     static JSONB_MEMO: RefCell<JsonbMemo> = RefCell::new(JsonbMemo::default());

@@ -1,3 +1,551 @@
-//! Export CLI (to be written).
+//! `alicloud-export`: a table of the table layer (ActionTrail trails) as csv, json, jsonl or an
+//! aligned table, configured with the same options as the PostgreSQL extension (as flags), the
+//! environment and the Alibaba Cloud CLI profile file.
+//!
+//! A thin adapter: the table layer plans the calls, runs the fan-out with its partial-failure
+//! policy, the snapshot and the shared cache; this binary reads flags, parses `--where`, races
+//! the scan against Ctrl-C, draws the progress bar, filters, and writes the rows.
 
-fn main() {}
+mod cli;
+mod filter;
+mod output;
+
+use alicloud_api::{CredentialChain, CredentialSource, Remedy, Trail};
+use alicloud_tables::cache::{user_cache_dir, Cache};
+use alicloud_tables::connect::{connect, ConnectError, FrontEnd};
+use alicloud_tables::options::{self, OptionError, OPTIONS};
+use alicloud_tables::plan::ScanPlan;
+use alicloud_tables::scan::{configured_regions, Cursor, Fetch, ScanData, ScanError, ScanReport};
+use alicloud_tables::snapshot::Snapshot;
+use alicloud_tables::table::{self, ColumnType, RowSource, TableDef, Value};
+use cli::{flag_name, EXIT_API, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_USAGE};
+use filter::Filter;
+use std::ffi::OsString;
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+/// How the CLI names itself in requests (`User-Agent`) and in the roles it assumes.
+const FRONT_END: FrontEnd = FrontEnd {
+    name: "alicloud-export",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+/// Why the export stopped: the exit code and what to tell the user.
+#[derive(Debug)]
+struct Failure {
+    code: i32,
+    message: String,
+    detail: Vec<String>,
+    hint: Option<String>,
+    /// The message is complete as it is (clap's, with its usage lines).
+    verbatim: bool,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl Into<String>, hint: Option<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+            detail: Vec::new(),
+            hint,
+            verbatim: false,
+        }
+    }
+
+    fn usage(message: impl Into<String>, hint: Option<String>) -> Failure {
+        Failure::new(EXIT_USAGE, message, hint)
+    }
+
+    fn interrupted() -> Failure {
+        Failure::new(EXIT_INTERRUPTED, "interrupted", None)
+    }
+
+    fn output(e: io::Error) -> Failure {
+        Failure::new(EXIT_API, format!("cannot write the output: {e}"), None)
+    }
+
+    /// Prints it on stderr.
+    fn print(&self, secrets: &[String]) {
+        let _ = io::stderr().write_all(self.render(secrets).as_bytes());
+    }
+
+    /// The text to print, every secret scrubbed.
+    fn render(&self, secrets: &[String]) -> String {
+        let scrub = |t: &str| alicloud_api::redact(t, secrets);
+        let mut text = if self.verbatim {
+            scrub(&self.message)
+        } else {
+            format!("alicloud-export: error: {}\n", scrub(&self.message))
+        };
+        for d in &self.detail {
+            text.push_str(&format!("  {}\n", scrub(d)));
+        }
+        if let Some(h) = &self.hint {
+            text.push_str(&format!("hint: {}\n", scrub(h)));
+        }
+        text
+    }
+}
+
+fn main() {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // Secrets given in the environment or on the command line are scrubbed from every message,
+    // whatever stage it comes from; the profile file's are added once credentials resolve.
+    let mut secrets: Vec<String> = alicloud_api::ACCESS_KEY_SECRET_VARS
+        .iter()
+        .chain(alicloud_api::SECURITY_TOKEN_VARS.iter())
+        .filter_map(|v| std::env::var(v).ok())
+        .collect();
+    secrets.extend(cli::secrets_in(&argv));
+    let code = match run(argv, &mut secrets) {
+        Ok(()) => cli::EXIT_OK,
+        Err(f) => {
+            f.print(&secrets);
+            f.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
+    let matches = match cli::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
+            let _ = e.print();
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(Failure {
+                verbatim: true,
+                ..Failure::usage(e.render().to_string(), None)
+            })
+        }
+    };
+    let args = cli::args(&matches);
+    if args.list_tables {
+        let mut out = io::stdout().lock();
+        for t in table::TABLES {
+            writeln!(out, "{}\t{}", t.name, t.description).map_err(Failure::output)?;
+        }
+        return Ok(());
+    }
+    let name = args.table.as_deref().unwrap_or_default();
+    let table = table::table(name).ok_or_else(|| {
+        Failure::usage(
+            format!("unknown table \"{name}\""),
+            Some(format!("The tables are: {}.", table::table_names())),
+        )
+    })?;
+    if args.list_columns {
+        return list_columns(table).map_err(Failure::output);
+    }
+    let selected = select(table, args.select.as_deref())?;
+    let filter = args
+        .filter
+        .as_deref()
+        .map(|w| filter::parse(w, table))
+        .transpose()
+        .map_err(|e| Failure::usage(e.message, e.hint))?;
+
+    options::validate(
+        args.options.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        None,
+    )
+    .map_err(option_failure)?;
+    let connected = connect(
+        &args.options,
+        CredentialChain::from_process_env(),
+        FRONT_END,
+        "local",
+    )
+    .map_err(|e| match e {
+        ConnectError::Option(o) => option_failure(o),
+        ConnectError::Api(a) => api_failure(&a, None),
+    })?;
+    secrets.extend(connected.secrets.iter().cloned());
+    secrets.extend(source_secrets(connected.connection.client.source()));
+    let connection = &connected.connection;
+    let settings = &connection.settings;
+
+    let constraints = filter
+        .as_ref()
+        .map(|f| f.constraints(table))
+        .unwrap_or_default();
+    let plan = ScanPlan::new(&constraints);
+    let mut needed = vec![false; table.columns.len()];
+    for &i in selected
+        .iter()
+        .chain(filter.iter().flat_map(|f| f.columns()))
+    {
+        needed[i] = true;
+    }
+    let needs_account_id = table
+        .columns
+        .iter()
+        .zip(&needed)
+        .any(|(c, &n)| n && c.needs_account_id);
+    let cache = if settings.cache_ttl.is_zero() {
+        None
+    } else {
+        user_cache_dir().map(|dir| Cache::new(dir, settings.cache_ttl, settings.cache_max_bytes))
+    };
+    let snapshot = Snapshot::new();
+
+    let bar = (!args.no_progress && io::stderr().is_terminal()).then(|| {
+        let total = configured_regions(settings).map(|c| plan.regions(c).len());
+        progress_bar(total)
+    });
+    let on_progress = |done: usize, total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    };
+    let fetch = Fetch {
+        connection,
+        snapshot: &snapshot,
+        cache: cache.as_ref(),
+        progress: bar.as_ref().map(|_| &on_progress as &dyn Fn(usize, usize)),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_API, format!("cannot start: {e}"), None))?;
+
+    let writer = Writer {
+        table,
+        selected,
+        needed,
+        filter,
+        limit: args.limit,
+        format: args.output.clone(),
+    };
+    let mut report = ScanReport::default();
+    let outcome = runtime.block_on(async {
+        let interrupted = interrupt();
+        tokio::pin!(interrupted);
+        let scanned = tokio::select! {
+            biased;
+            _ = &mut interrupted => return Err(Failure::interrupted()),
+            r = fetch.run(&plan, needs_account_id, &mut report) => r,
+        };
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        for s in &report.skipped {
+            let line = format!(
+                "alicloud-export: warning: skipping region {}: {} failed with {} ({}), which --ignore-error-codes lists",
+                s.region,
+                s.action,
+                s.code,
+                s.request_id
+                    .as_deref()
+                    .map_or("no request id".to_string(), |r| format!("request id {r}")),
+            );
+            eprintln!("{}", alicloud_api::redact(&line, secrets));
+        }
+        let data = scanned.map_err(|e| scan_failure(&e))?;
+        // The rows are written on a thread of their own, so that Ctrl-C still ends the export
+        // while a slow reader (a pager) holds the output back.
+        let written = tokio::task::spawn_blocking(move || writer.write(&data));
+        tokio::select! {
+            biased;
+            _ = &mut interrupted => Err(Failure::interrupted()),
+            r = written => r.unwrap_or_else(|e| Err(Failure::new(EXIT_API, format!("writing the output failed: {e}"), None))),
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    outcome
+}
+
+/// Completes on SIGINT (Ctrl-C). Registered when called, before the scan starts, so that no
+/// signal in between is lost; if no handler can be installed, it never completes.
+fn interrupt() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        async move {
+            match signal {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+fn progress_bar(total: Option<usize>) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        total.map(|t| t as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} regions answered {pos}/{len} [{bar:30}] {elapsed}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// What the rows need once the scan is done: the table, the columns, the filter, the format.
+struct Writer {
+    table: &'static TableDef,
+    selected: Vec<usize>,
+    needed: Vec<bool>,
+    filter: Option<Filter>,
+    limit: Option<u64>,
+    format: String,
+}
+
+impl Writer {
+    fn write(self, data: &ScanData) -> Result<(), Failure> {
+        let columns = self
+            .selected
+            .iter()
+            .map(|&i| &self.table.columns[i])
+            .collect();
+        let out = BufWriter::new(io::stdout().lock());
+        let result = (|| {
+            let mut sink = output::sink(&self.format, columns, out)?;
+            let mut cursor = Cursor::default();
+            let mut written = 0u64;
+            while let Some((region, raw)) = cursor.next(data) {
+                if self.limit.is_some_and(|l| written >= l) {
+                    break;
+                }
+                let trail = Trail::parse(raw);
+                let source = RowSource {
+                    trail: &trail,
+                    region,
+                    account_id: data.account_id.as_deref(),
+                };
+                let row: Vec<Value<'_>> = self
+                    .table
+                    .columns
+                    .iter()
+                    .zip(&self.needed)
+                    .map(|(c, &n)| if n { (c.value)(&source) } else { Value::Null })
+                    .collect();
+                if self.filter.as_ref().is_none_or(|f| f.matches(&row)) {
+                    let values: Vec<Value<'_>> =
+                        self.selected.iter().map(|&i| row[i].clone()).collect();
+                    sink.row(&values)?;
+                    written += 1;
+                }
+            }
+            sink.finish()
+        })();
+        match result {
+            // The reader went away (`| head`): what it wanted, it got.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Failure::output(e)),
+            Ok(()) => Ok(()),
+        }
+    }
+}
+
+/// `--select`: column names (any case), comma-separated; `*` or nothing is every column.
+fn select(table: &TableDef, spec: Option<&str>) -> Result<Vec<usize>, Failure> {
+    let all = || (0..table.columns.len()).collect();
+    let Some(spec) = spec else {
+        return Ok(all());
+    };
+    if spec.trim() == "*" {
+        return Ok(all());
+    }
+    let valid = || {
+        Some(format!(
+            "The columns of {} are: {}.",
+            table.name,
+            table.column_names()
+        ))
+    };
+    let mut out: Vec<usize> = Vec::new();
+    for part in spec.split(',') {
+        let name = part.trim().to_lowercase();
+        if name.is_empty() {
+            return Err(Failure::usage(
+                format!("--select \"{spec}\" has an empty column name"),
+                Some("Separate column names with single commas, e.g. --select name,region.".into()),
+            ));
+        }
+        let Some(i) = table.column_index(&name) else {
+            return Err(Failure::usage(
+                format!("--select: unknown column \"{name}\" in {}", table.name),
+                valid(),
+            ));
+        };
+        if out.contains(&i) {
+            return Err(Failure::usage(
+                format!("--select names column \"{name}\" twice"),
+                None,
+            ));
+        }
+        out.push(i);
+    }
+    Ok(out)
+}
+
+fn list_columns(table: &TableDef) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let width = table
+        .columns
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in table.columns {
+        let ty = match c.ty {
+            ColumnType::Text => "text",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Json => "json",
+        };
+        writeln!(out, "{:width$}  {ty:9}  {}", c.name, c.description)?;
+    }
+    Ok(())
+}
+
+/// The secrets of resolved credentials (from the environment or the profile file), to scrub.
+fn source_secrets(source: &CredentialSource) -> Vec<String> {
+    let creds = match source {
+        CredentialSource::Static(c) => c,
+        CredentialSource::RamRoleArn { base, .. } => base,
+        CredentialSource::EcsRamRole { .. } => return Vec::new(),
+    };
+    std::iter::once(creds.access_key_secret.expose().to_string())
+        .chain(
+            creds
+                .security_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
+        )
+        .collect()
+}
+
+/// An option's message in the CLI's words: `"timeout_ms"` → `--timeout-ms`.
+fn cli_words(text: &str) -> String {
+    let mut out = text.replace("option \"", "\"").replace("options \"", "\"");
+    for d in OPTIONS {
+        out = out.replace(
+            &format!("\"{}\"", d.name),
+            &format!("--{}", flag_name(d.name)),
+        );
+    }
+    out
+}
+
+fn option_failure(e: OptionError) -> Failure {
+    match e {
+        OptionError::BadValue { name, why, hint } => Failure::usage(
+            format!("invalid value for --{}: {why}", flag_name(name)),
+            hint,
+        ),
+        other => Failure::usage(cli_words(&other.to_string()), None),
+    }
+}
+
+/// What to do about a failure, with the CLI's knobs: flags, environment variables, the profile.
+fn hint(remedy: Remedy) -> String {
+    let id = alicloud_api::ACCESS_KEY_ID_VARS[0];
+    let secret = alicloud_api::ACCESS_KEY_SECRET_VARS[0];
+    let token = alicloud_api::SECURITY_TOKEN_VARS[0];
+    match remedy {
+        Remedy::RaiseTimeouts => "The region did not answer in time: raise --timeout-ms or --max-attempts (or --deadline-ms), or leave the region out of --regions.".into(),
+        Remedy::CheckNetwork => "Check network access to the endpoint, and --endpoint or --endpoint-type.".into(),
+        Remedy::ProvideCredentials => format!("Set {id} and {secret} in the environment, or name a profile of the CLI profile file with --profile (see alicloud-export --help)."),
+        Remedy::CheckKeyId => format!("The access key id is unknown or disabled: check --access-key-id or {id} (or the profile in use)."),
+        Remedy::CheckSecret => format!("The access key secret does not match the access key id: check --access-key-secret or {secret} (or the profile in use)."),
+        Remedy::RenewToken => format!("The security token is invalid or expired: renew --security-token or {token}."),
+        Remedy::GrantPermission => format!("{} To skip regions that refuse, add the code to --ignore-error-codes.", Remedy::GrantPermission.neutral()),
+        Remedy::SlowDown => "The API is throttling requests: retry later, or lower --max-concurrency.".into(),
+        Remedy::RaiseResponseLimit => "The answer is larger than --max-response-mb allows: raise it if such answers are expected.".into(),
+        Remedy::CheckEndpoint => "The endpoint did not answer as the API does: check --endpoint and --sts-endpoint.".into(),
+        other => other.neutral().to_string(),
+    }
+}
+
+/// A failed call (exit 1), or credentials/configuration that cannot be used (exit 3).
+fn api_failure(e: &alicloud_api::Error, others: Option<&str>) -> Failure {
+    let code = match e {
+        alicloud_api::Error::Credentials { .. } | alicloud_api::Error::Config { .. } => EXIT_CONFIG,
+        _ => EXIT_API,
+    };
+    Failure {
+        detail: e
+            .detail()
+            .into_iter()
+            .chain(others.map(str::to_string))
+            .collect(),
+        ..Failure::new(code, e.to_string(), e.remedy().map(hint))
+    }
+}
+
+fn scan_failure(e: &ScanError) -> Failure {
+    api_failure(&e.error, e.others.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_messages_name_flags() {
+        let e = options::validate([("access_key_id", "x")], None).unwrap_err();
+        let f = option_failure(e);
+        assert_eq!(f.code, EXIT_USAGE);
+        assert_eq!(
+            f.message,
+            "--access-key-id needs --access-key-secret with it"
+        );
+        let e = options::validate([("timeout_ms", "0")], None).unwrap_err();
+        let f = option_failure(e);
+        assert!(
+            f.message.starts_with("invalid value for --timeout-ms: "),
+            "{}",
+            f.message
+        );
+        assert!(f.hint.is_some());
+    }
+
+    #[test]
+    fn messages_are_scrubbed() {
+        let f = Failure {
+            detail: vec!["detail TopSecret%2Bvalue".into()],
+            ..Failure::new(
+                EXIT_API,
+                "failed with TopSecret+value",
+                Some("hint TopSecret+value".into()),
+            )
+        };
+        let text = f.render(&["TopSecret+value".to_string()]);
+        assert!(!text.contains("TopSecret"), "{text}");
+        assert_eq!(text.matches("<redacted>").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn select_lists() {
+        let t = table::table("alicloud_action_trail").unwrap();
+        assert_eq!(select(t, None).unwrap().len(), t.columns.len());
+        assert_eq!(select(t, Some(" * ")).unwrap().len(), t.columns.len());
+        assert_eq!(select(t, Some("Region, name")).unwrap(), [2, 0]);
+        for bad in ["", "name,", "name,,region", "nope", "name,name"] {
+            assert_eq!(select(t, Some(bad)).unwrap_err().code, EXIT_USAGE, "{bad}");
+        }
+        let e = select(t, Some("nope")).unwrap_err();
+        assert!(e.hint.unwrap().contains("home_region"));
+    }
+}
