@@ -48,11 +48,9 @@ fn calls(server: &MockServer, action: &str) -> usize {
 fn names(data: &ScanData) -> Vec<String> {
     let mut cursor = Cursor::default();
     let mut out = Vec::new();
-    while let Some((region, trail)) = cursor.next(data) {
-        out.push(format!(
-            "{region}/{}",
-            trail.text("Name").unwrap_or_default()
-        ));
+    while let Some((region, raw)) = cursor.next(data) {
+        let name = alicloud_api::Trail::parse(raw).text("Name");
+        out.push(format!("{region}/{}", name.unwrap_or_default()));
     }
     out
 }
