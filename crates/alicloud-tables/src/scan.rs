@@ -347,26 +347,6 @@ fn trails_entry(region: &str, names: Option<&[String]>) -> String {
 
 const REGIONS_ENTRY: &str = "DescribeRegions";
 
-#[cfg(test)]
-mod payload_tests {
-    use super::*;
-
-    #[test]
-    fn trails_round_trip_through_the_cache_payload() {
-        for body in [
-            r#"{"RequestId":"r1","TrailList":[{"Name":"a"},{"Name":"b\nc"}]}"#,
-            r#"{"TrailList":[]}"#,
-        ] {
-            let list = TrailList::from_text(body.to_string()).unwrap();
-            let back = trails_from_payload(trails_payload(&list)).unwrap();
-            assert_eq!(back.body(), list.body());
-            assert_eq!(back.spans(), list.spans());
-            assert_eq!(back.request_id(), list.request_id());
-        }
-        assert!(trails_from_payload("x\n0-999\n{}".to_string()).is_none());
-        assert!(trails_from_payload("garbage".to_string()).is_none());
-    }
-}
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
 
 /// One scan's view of the world: the connection, the statement's snapshot, the shared cache
@@ -694,5 +674,26 @@ impl Fetch<'_> {
                 (Err(e), Some(record(source, outcome.report, error)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trails_round_trip_through_the_cache_payload() {
+        for body in [
+            r#"{"RequestId":"r1","TrailList":[{"Name":"a"},{"Name":"b\nc"}]}"#,
+            r#"{"TrailList":[]}"#,
+        ] {
+            let list = TrailList::from_text(body.to_string()).unwrap();
+            let back = trails_from_payload(trails_payload(&list)).unwrap();
+            assert_eq!(back.body(), list.body());
+            assert_eq!(back.spans(), list.spans());
+            assert_eq!(back.request_id(), list.request_id());
+        }
+        assert!(trails_from_payload("x\n0-999\n{}".to_string()).is_none());
+        assert!(trails_from_payload("garbage".to_string()).is_none());
     }
 }
