@@ -26,6 +26,7 @@ pub use chain::{
 };
 pub use ecs::DEFAULT_ECS_METADATA_BASE;
 pub(crate) use ecs::{ecs_metadata_http_client, fetch_ecs_role_credentials};
+pub(crate) use profile::ProfileFile;
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@
 //! - `client`: configuration, temporary credentials, signed calls, region fan-out;
 //! - `actiontrail`, `sts`: each service's types and operations;
 //! - `fields`: lenient parsing of loosely typed answer fields;
+//! - `region`: the default region (environment, CLI profile file), apart from credentials;
 //! - `error`: one error type and its [`Remedy`].
 
 mod actiontrail;
@@ -21,6 +22,7 @@ mod credentials;
 mod endpoint;
 mod error;
 mod fields;
+mod region;
 mod retry;
 pub mod signer;
 mod sts;

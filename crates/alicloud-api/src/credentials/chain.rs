@@ -14,7 +14,7 @@
 //! directory as values, and only [`CredentialChain::from_process_env`] reads the process's own.
 //! An empty (or blank) variable or field counts as unset.
 
-use super::profile::{Profile, ProfileFile};
+use super::profile::ProfileFile;
 use super::{mask_key_id, CredentialSource, Credentials, Secret};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -130,14 +130,11 @@ fn non_blank(s: String) -> Option<String> {
     }
 }
 
-/// What step 4 found out, kept for the "nothing found" message.
-enum ImplicitProfileMiss {
-    /// No home directory and no profile file given.
-    Home,
-    /// The file does not exist.
-    File(PathBuf),
-    /// The file names no profile and has none called `default` (the names found).
-    Current(PathBuf, String),
+/// What one step of the chain found: credentials and where they came from, or nothing (with the
+/// places it looked, for the message when no step finds any). An error stops the chain.
+enum Step {
+    Found(CredentialSource, String),
+    NotHere(Vec<String>),
 }
 
 impl CredentialChain {
@@ -316,21 +313,16 @@ impl CredentialChain {
     }
 
     /// The region from the region variables ([`REGION_VARS`]), else the `region_id` of the
-    /// profile that is current (the explicit profile, else the one the profile variables name,
-    /// else the file's `current`, else `default`). A file that cannot be read gives `None`.
+    /// profile that is current. Not a credential: the lookup lives apart from the chain's steps,
+    /// this only hands it the environment and file the chain reads.
     pub fn default_region(&self) -> Option<String> {
-        if let Some((_, region)) = self.first_env(&REGION_VARS) {
-            return Some(region.to_string());
-        }
-        let path = self.profile_file_path()?;
-        let file = ProfileFile::load(&path).ok()??;
-        let name = self
-            .profile
-            .clone()
-            .or_else(|| self.first_env(&PROFILE_VARS).map(|(_, v)| v.to_string()))
-            .or_else(|| file.current.clone())
-            .unwrap_or_else(|| "default".to_string());
-        file.get(&name)?.region_id.clone()
+        crate::region::default_region(
+            self.first_env(&REGION_VARS).map(|(_, v)| v),
+            self.profile_file_path().as_deref(),
+            self.profile
+                .as_deref()
+                .or_else(|| self.first_env(&PROFILE_VARS).map(|(_, v)| v)),
+        )
     }
 
     fn first_env(&self, names: &[&'static str]) -> Option<(&'static str, &str)> {
@@ -339,71 +331,78 @@ impl CredentialChain {
             .find_map(|n| self.env.get(*n).map(|v| (*n, v.as_str())))
     }
 
-    fn source_of_profile(&self, profile: &Profile, path: &Path) -> Result<CredentialSource> {
-        profile.to_source(
-            path,
-            &self.default_session_name,
-            DEFAULT_ROLE_DURATION_SECONDS,
-            MIN_ROLE_DURATION_SECONDS,
-        )
-    }
+    /// The steps of [`CredentialChain::resolve`], in order: each finds credentials, finds none
+    /// (and says where it looked, for the message when no step finds any), or fails the chain.
+    const STEPS: [fn(&Self) -> Result<Step>; 4] = [
+        Self::explicit_step,
+        Self::named_profile_step,
+        Self::environment_step,
+        Self::current_profile_step,
+    ];
 
     fn resolve_base(&self) -> Result<(CredentialSource, String)> {
-        // 1. Explicit keys.
-        if let Some(keys) = &self.explicit {
-            return match (&keys.access_key_id, &keys.access_key_secret) {
-                (Some(id), Some(secret)) => Ok((
-                    CredentialSource::Static(Credentials {
-                        access_key_id: id.clone(),
-                        access_key_secret: secret.clone(),
-                        security_token: keys.security_token.clone(),
-                        expiration: None,
-                    }),
-                    "explicit keys".to_string(),
-                )),
-                (Some(_), None) => Err(Error::credentials(
-                    "an access key id was given without its access key secret: the access key secret is missing",
-                )),
-                (None, Some(_)) => Err(Error::credentials(
-                    "an access key secret was given without its access key id: the access key id is missing",
-                )),
-                (None, None) => Err(Error::credentials(
-                    "a security token was given without an access key id and secret: both are missing",
-                )),
-            };
+        let mut looked = Vec::new();
+        for step in Self::STEPS {
+            match step(self)? {
+                Step::Found(source, origin) => return Ok((source, origin)),
+                Step::NotHere(places) => looked.extend(places),
+            }
         }
+        Err(Error::credentials(format!(
+            "no Alibaba Cloud credentials found. Looked at: {}",
+            looked.join("; ")
+        )))
+    }
 
-        // 2. An explicit profile.
-        if let Some(name) = &self.profile {
-            let path = self.profile_file_path().ok_or_else(|| {
-                Error::credentials(format!(
-                    "profile {name:?} was asked for, but no home directory is known to find \
-                     .aliyun/config.json in; give the profile file's path"
-                ))
-            })?;
-            let file = ProfileFile::load(&path)?.ok_or_else(|| {
-                Error::credentials(format!(
-                    "profile {name:?} was asked for, but the CLI profile file {} does not exist",
-                    path.display()
-                ))
-            })?;
-            let profile = file.get(name).ok_or_else(|| {
-                Error::credentials(format!(
-                    "there is no profile {name:?} in {}; the profiles found are: {}",
-                    path.display(),
-                    file.names()
-                ))
-            })?;
-            let source = self.source_of_profile(profile, &path)?;
-            let origin = format!(
-                "profile {name:?} in {} (mode {})",
-                path.display(),
-                profile.mode_label()
-            );
-            return Ok((source, origin));
+    /// 1. Explicit keys.
+    fn explicit_step(&self) -> Result<Step> {
+        let Some(keys) = &self.explicit else {
+            return Ok(Step::NotHere(vec!["explicit keys (none given)".to_string()]));
+        };
+        match (&keys.access_key_id, &keys.access_key_secret) {
+            (Some(id), Some(secret)) => Ok(Step::Found(
+                CredentialSource::Static(Credentials {
+                    access_key_id: id.clone(),
+                    access_key_secret: secret.clone(),
+                    security_token: keys.security_token.clone(),
+                    expiration: None,
+                }),
+                "explicit keys".to_string(),
+            )),
+            (Some(_), None) => Err(Error::credentials(
+                "an access key id was given without its access key secret: the access key secret is missing",
+            )),
+            (None, Some(_)) => Err(Error::credentials(
+                "an access key secret was given without its access key id: the access key id is missing",
+            )),
+            (None, None) => Err(Error::credentials(
+                "a security token was given without an access key id and secret: both are missing",
+            )),
         }
+    }
 
-        // 3. Keys in the environment.
+    /// 2. A profile asked for by name: it must exist.
+    fn named_profile_step(&self) -> Result<Step> {
+        let Some(name) = &self.profile else {
+            return Ok(Step::NotHere(Vec::new()));
+        };
+        let path = self.profile_file_path().ok_or_else(|| {
+            Error::credentials(format!(
+                "profile {name:?} was asked for, but no home directory is known to find \
+                 .aliyun/config.json in; give the profile file's path"
+            ))
+        })?;
+        let file = ProfileFile::load(&path)?.ok_or_else(|| {
+            Error::credentials(format!(
+                "profile {name:?} was asked for, but the CLI profile file {} does not exist",
+                path.display()
+            ))
+        })?;
+        self.use_profile(&file, &path, name, None)
+    }
+
+    /// 3. Keys in the environment; half a pair fails the chain.
+    fn environment_step(&self) -> Result<Step> {
         match (
             self.first_env(&ACCESS_KEY_ID_VARS),
             self.first_env(&ACCESS_KEY_SECRET_VARS),
@@ -415,32 +414,29 @@ impl CredentialChain {
                     c = c.with_security_token(token);
                     origin.push_str(&format!(", with the security token from {token_var}"));
                 }
-                return Ok((CredentialSource::Static(c), origin));
+                Ok(Step::Found(CredentialSource::Static(c), origin))
             }
-            (Some((id_var, _)), None) => {
-                return Err(Error::credentials(format!(
-                    "the environment variable {id_var} gives an access key id, but the access key secret \
-                     is missing: none of {} is set",
-                    ACCESS_KEY_SECRET_VARS.join(", ")
-                )))
-            }
-            (None, Some((secret_var, _))) => {
-                return Err(Error::credentials(format!(
-                    "the environment variable {secret_var} gives an access key secret, but the access key id \
-                     is missing: none of {} is set",
-                    ACCESS_KEY_ID_VARS.join(", ")
-                )))
-            }
-            (None, None) => {}
+            (Some((id_var, _)), None) => Err(Error::credentials(format!(
+                "the environment variable {id_var} gives an access key id, but the access key secret \
+                 is missing: none of {} is set",
+                ACCESS_KEY_SECRET_VARS.join(", ")
+            ))),
+            (None, Some((secret_var, _))) => Err(Error::credentials(format!(
+                "the environment variable {secret_var} gives an access key secret, but the access key id \
+                 is missing: none of {} is set",
+                ACCESS_KEY_ID_VARS.join(", ")
+            ))),
+            (None, None) => Ok(Step::NotHere(vec![format!(
+                "the environment variables {} and {} (none set)",
+                ACCESS_KEY_ID_VARS.join(", "),
+                ACCESS_KEY_SECRET_VARS.join(", ")
+            )])),
         }
+    }
 
-        // 4. The profile the environment or the file names.
-        let miss = match self.implicit_profile()? {
-            Ok(found) => return Ok(found),
-            Err(miss) => miss,
-        };
-
-        // 5. Nothing.
+    /// 4. The profile the environment or the file names, in the profile file (a missing file, or
+    /// one that names no profile, is skipped).
+    fn current_profile_step(&self) -> Result<Step> {
         let profile_vars = match self.first_env(&PROFILE_VARS) {
             Some((var, name)) => format!("the profile {name:?} named by {var}"),
             None => format!(
@@ -448,36 +444,12 @@ impl CredentialChain {
                 PROFILE_VARS.join(", ")
             ),
         };
-        let file = match miss {
-            ImplicitProfileMiss::Home => {
-                "the CLI profile file (none: no home directory is known)".to_string()
-            }
-            ImplicitProfileMiss::File(p) => {
-                format!("the CLI profile file {} (not found)", p.display())
-            }
-            ImplicitProfileMiss::Current(p, names) => format!(
-                "the CLI profile file {} (it has no current profile and no profile named \"default\"; \
-                 the profiles found are: {names})",
-                p.display()
-            ),
-        };
-        Err(Error::credentials(format!(
-            "no Alibaba Cloud credentials found. Looked at: explicit keys (none given); the environment \
-             variables {} and {} (none set); {profile_vars}; {file}",
-            ACCESS_KEY_ID_VARS.join(", "),
-            ACCESS_KEY_SECRET_VARS.join(", "),
-        )))
-    }
-
-    /// Step 4: `Ok(Ok(found))`, `Ok(Err(why nothing))` to go on, or an error to stop at.
-    fn implicit_profile(
-        &self,
-    ) -> Result<std::result::Result<(CredentialSource, String), ImplicitProfileMiss>> {
+        let not_here = |file: String| Ok(Step::NotHere(vec![profile_vars.clone(), file]));
         let Some(path) = self.profile_file_path() else {
-            return Ok(Err(ImplicitProfileMiss::Home));
+            return not_here("the CLI profile file (none: no home directory is known)".to_string());
         };
         let Some(file) = ProfileFile::load(&path)? else {
-            return Ok(Err(ImplicitProfileMiss::File(path)));
+            return not_here(format!("the CLI profile file {} (not found)", path.display()));
         };
         let (name, why) = if let Some((var, name)) = self.first_env(&PROFILE_VARS) {
             (name.to_string(), format!("named by {var}"))
@@ -486,22 +458,45 @@ impl CredentialChain {
         } else if file.get("default").is_some() {
             ("default".to_string(), "the default profile".to_string())
         } else {
-            return Ok(Err(ImplicitProfileMiss::Current(path, file.names())));
+            return not_here(format!(
+                "the CLI profile file {} (it has no current profile and no profile named \"default\"; \
+                 the profiles found are: {})",
+                path.display(),
+                file.names()
+            ));
         };
-        let profile = file.get(&name).ok_or_else(|| {
+        self.use_profile(&file, &path, &name, Some(&why))
+    }
+
+    /// Profile `name` of `file` (at `path`), found by a step (`why`, when not asked for by name).
+    fn use_profile(
+        &self,
+        file: &ProfileFile,
+        path: &Path,
+        name: &str,
+        why: Option<&str>,
+    ) -> Result<Step> {
+        let profile = file.get(name).ok_or_else(|| {
             Error::credentials(format!(
-                "there is no profile {name:?} ({why}) in {}; the profiles found are: {}",
+                "there is no profile {name:?}{} in {}; the profiles found are: {}",
+                why.map(|w| format!(" ({w})")).unwrap_or_default(),
                 path.display(),
                 file.names()
             ))
         })?;
-        let source = self.source_of_profile(profile, &path)?;
+        let source = profile.to_source(
+            path,
+            &self.default_session_name,
+            DEFAULT_ROLE_DURATION_SECONDS,
+            MIN_ROLE_DURATION_SECONDS,
+        )?;
         let origin = format!(
-            "profile {name:?} in {} (mode {}, {why})",
+            "profile {name:?} in {} (mode {}{})",
             path.display(),
-            profile.mode_label()
+            profile.mode_label(),
+            why.map(|w| format!(", {w}")).unwrap_or_default()
         );
-        Ok(Ok((source, origin)))
+        Ok(Step::Found(source, origin))
     }
 
     /// The names of the relevant variables that are set, in precedence order.

@@ -1,0 +1,26 @@
+//! The default region, when a front end is given none: the region variables, else the
+//! `region_id` of the current profile in the CLI profile file, as the official tools do. It reads
+//! the same environment and file as the credential chain, but it is not a credential, so it lives
+//! apart from the chain's steps.
+
+use crate::credentials::ProfileFile;
+use std::path::Path;
+
+/// `from_env` (the first region variable set), else the `region_id` of the profile of
+/// `profile_file` named `profile`, else of the file's current profile, else of `default`. A file
+/// that cannot be read gives `None`.
+pub(crate) fn default_region(
+    from_env: Option<&str>,
+    profile_file: Option<&Path>,
+    profile: Option<&str>,
+) -> Option<String> {
+    if let Some(region) = from_env {
+        return Some(region.to_string());
+    }
+    let file = ProfileFile::load(profile_file?).ok()??;
+    let name = profile
+        .map(str::to_string)
+        .or_else(|| file.current.clone())
+        .unwrap_or_else(|| "default".to_string());
+    file.get(&name)?.region_id.clone()
+}
