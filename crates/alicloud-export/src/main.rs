@@ -226,7 +226,7 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         tokio::pin!(interrupted);
         let scanned = tokio::select! {
             biased;
-            _ = std::future::pending::<()>() => return Err(Failure::interrupted()),
+            _ = &mut interrupted => return Err(Failure::interrupted()),
             r = fetch.run(&plan, needs_account_id, &mut report) => r,
         };
         if let Some(bar) = &bar {

@@ -354,7 +354,7 @@ impl CredentialChain {
         )))
     }
 
-    /// 1. Explicit keys.
+    /// Step 1: explicit keys.
     fn explicit_step(&self) -> Result<Step> {
         let Some(keys) = &self.explicit else {
             return Ok(Step::NotHere(vec!["explicit keys (none given)".to_string()]));
@@ -381,7 +381,7 @@ impl CredentialChain {
         }
     }
 
-    /// 2. A profile asked for by name: it must exist.
+    /// Step 2: a profile asked for by name; it must exist.
     fn named_profile_step(&self) -> Result<Step> {
         let Some(name) = &self.profile else {
             return Ok(Step::NotHere(Vec::new()));
@@ -401,7 +401,7 @@ impl CredentialChain {
         self.use_profile(&file, &path, name, None)
     }
 
-    /// 3. Keys in the environment; half a pair fails the chain.
+    /// Step 3: keys in the environment; half a pair fails the chain.
     fn environment_step(&self) -> Result<Step> {
         match (
             self.first_env(&ACCESS_KEY_ID_VARS),
@@ -434,8 +434,8 @@ impl CredentialChain {
         }
     }
 
-    /// 4. The profile the environment or the file names, in the profile file (a missing file, or
-    /// one that names no profile, is skipped).
+    /// Step 4: the profile the environment or the file names, in the profile file (a missing
+    /// file, or one that names no profile, is skipped).
     fn current_profile_step(&self) -> Result<Step> {
         let profile_vars = match self.first_env(&PROFILE_VARS) {
             Some((var, name)) => format!("the profile {name:?} named by {var}"),
