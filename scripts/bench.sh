@@ -33,7 +33,7 @@ BIG_PID=$MOCK_PID BIG_URL=$MOCK_URL
 start_mock "$WORK/mock" --quiet --fault "*:latency_ms=${LATENCY_MS}"
 start_cluster "$WORK/pg" "$PORT"
 export PGDATABASE=postgres
-export BENCH_KEY_ID=LTAI5tMockAccessKey0001 BENCH_KEY_SECRET=MockSecret0123456789abcdefABCDEF
+export BENCH_KEY_ID="$MOCK_KEY_ID" BENCH_KEY_SECRET="$MOCK_KEY_SECRET"
 psql -X -q -v ON_ERROR_STOP=1 <<SQL
 \getenv key_id BENCH_KEY_ID
 \getenv key_secret BENCH_KEY_SECRET

@@ -29,8 +29,8 @@ else
   log "no credentials in the environment: querying the bundled mock API"
   build_mock
   start_mock "$WORK/mock"
-  key_id=LTAI5tMockAccessKey0001
-  key_secret=MockSecret0123456789abcdefABCDEF
+  key_id="$MOCK_KEY_ID"
+  key_secret="$MOCK_KEY_SECRET"
   token=
   regions="cn-hangzhou,cn-shanghai,cn-beijing,cn-shenzhen"
   server_opts="regions '${regions}', endpoint '${MOCK_URL}/{region}'"

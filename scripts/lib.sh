@@ -24,10 +24,13 @@ install_extension() {
   (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" "${sudo_flag[@]}" >&2)
 }
 
-# Builds the mock API server binary.
+# Builds the mock API server binary; sets MOCK_BIN, and MOCK_KEY_ID / MOCK_KEY_SECRET to the key
+# of the mock's default account (the mock is their one source).
 build_mock() {
   (cd "$REPO_ROOT" && cargo build --release -p alicloud-mock-api >&2)
   MOCK_BIN="$REPO_ROOT/target/release/alicloud-mock-api"
+  read -r MOCK_KEY_ID MOCK_KEY_SECRET < <("$MOCK_BIN" --print-default-key)
+  export MOCK_KEY_ID MOCK_KEY_SECRET
 }
 
 # start_mock WORKDIR [mock args...]: starts the mock on a free port; sets MOCK_PID, MOCK_PORT, MOCK_URL.

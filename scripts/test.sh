@@ -45,10 +45,9 @@ as_root chown -R postgres:postgres "$SERVER_HOME"
 START_CLUSTER_ENV="HOME=$SERVER_HOME" START_CLUSTER_OPTS="-c log_min_error_statement=panic" \
   start_cluster "$WORK/pg" "$PORT"
 
-# The tests read the mock's address and the default key from the environment (\getenv), so
-# neither is written in the SQL and the echoed SQL holds no secret; `\! mock-admin ...` drives the
-# mock's admin endpoint.
-export MOCK_KEY_ID=LTAI5tMockAccessKey0001 MOCK_KEY_SECRET=MockSecret0123456789abcdefABCDEF
+# The tests read the mock's address and the default key (MOCK_KEY_ID, MOCK_KEY_SECRET, set by
+# build_mock) from the environment (\getenv), so neither is written in the SQL and the echoed SQL
+# holds no secret; `\! mock-admin ...` drives the mock's admin endpoint.
 export PGDATABASE=alicloud_fdw_regress
 export PATH="$REPO_ROOT/scripts:$PATH"
 PG_REGRESS="/usr/lib/postgresql/${PG_MAJOR}/lib/pgxs/src/test/regress/pg_regress"

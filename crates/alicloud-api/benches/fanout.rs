@@ -47,7 +47,7 @@ fn main() {
         let mut config = MockConfig::default();
         config.faults.push((
             "*".to_string(),
-            Fault { latency_ms: Some(LATENCY_MS), ..Fault::default() },
+            Fault::latency(LATENCY_MS),
         ));
         let regions: Vec<String> = config.fixture.region_ids();
         assert_eq!(regions.len(), 28, "the default fixture has 28 regions");

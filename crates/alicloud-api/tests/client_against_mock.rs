@@ -97,13 +97,7 @@ async fn describe_trails_in_one_region() {
 #[tokio::test]
 async fn fan_out_keeps_region_order_and_errors_apart() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    server.set_fault(
-        "cn-beijing",
-        Fault {
-            error_code: Some("Forbidden.RAM".into()),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("cn-beijing", Fault::error("Forbidden.RAM"));
     let c = client(&server, CredentialSource::Static(default_creds()));
     let regions: Vec<String> = ["cn-shanghai", "cn-beijing", "cn-hangzhou", "us-east-1"]
         .iter()
@@ -138,13 +132,7 @@ async fn fan_out_keeps_region_order_and_errors_apart() {
 #[tokio::test]
 async fn fan_out_respects_the_concurrency_cap() {
     let mut mc = MockConfig::default();
-    mc.faults.push((
-        "*".into(),
-        Fault {
-            latency_ms: Some(100),
-            ..Fault::default()
-        },
-    ));
+    mc.faults.push(("*".into(), Fault::latency(100)));
     let server = MockServer::start(mc).await.unwrap();
     let regions: Vec<String> = server.fixture().region_ids().into_iter().take(8).collect();
     let mut cfg = config(&server);
@@ -197,13 +185,7 @@ async fn throttling_is_retried_until_success() {
 #[tokio::test]
 async fn retries_stop_at_max_attempts() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    server.set_fault(
-        "cn-hangzhou",
-        Fault {
-            throttle: Some(10),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("cn-hangzhou", Fault::throttle(10));
     let c = client(&server, CredentialSource::Static(default_creds()));
     let e = c
         .describe_trails("cn-hangzhou", &all_trails())
@@ -301,13 +283,7 @@ async fn a_trickling_body_arrives_whole() {
 #[tokio::test]
 async fn a_hanging_region_times_out_per_attempt_and_by_deadline() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    server.set_fault(
-        "cn-hangzhou",
-        Fault {
-            hang: Some(true),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("cn-hangzhou", Fault::hang());
     let mut cfg = config(&server);
     cfg.attempt_timeout = Duration::from_millis(150);
     cfg.retry.max_attempts = 2;

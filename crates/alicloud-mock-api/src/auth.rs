@@ -22,6 +22,19 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
+    /// The identity of a role's temporary keys (AssumeRole, the ECS instance role).
+    pub fn assumed_role(account: &str, role_name: &str, role_id: &str, session: &str) -> Identity {
+        Identity {
+            account_id: account.to_string(),
+            identity_type: "AssumedRoleUser".into(),
+            arn: format!("acs:ram::{account}:assumed-role/{role_name}/{session}"),
+            principal_id: format!("{role_id}:{session}"),
+            user_id: role_id.to_string(),
+            role_id: Some(role_id.to_string()),
+            denied_actions: Vec::new(),
+        }
+    }
+
     pub fn may_call(&self, action: &str) -> bool {
         if action == "GetCallerIdentity" {
             return true;

@@ -80,6 +80,38 @@ pub struct Fault {
 const DEFAULT_FAULT_ACTIONS: &[&str] = &["DescribeTrails", "DescribeRegions"];
 
 impl Fault {
+    /// Answer the next `n` calls with `Throttling.User`.
+    pub fn throttle(n: u32) -> Fault {
+        Fault {
+            throttle: Some(n),
+            ..Fault::default()
+        }
+    }
+
+    /// Always answer with the API error `code` (at the status the service uses for it).
+    pub fn error(code: &str) -> Fault {
+        Fault {
+            error_code: Some(code.to_string()),
+            ..Fault::default()
+        }
+    }
+
+    /// Answer after `ms` milliseconds.
+    pub fn latency(ms: u64) -> Fault {
+        Fault {
+            latency_ms: Some(ms),
+            ..Fault::default()
+        }
+    }
+
+    /// Never answer.
+    pub fn hang() -> Fault {
+        Fault {
+            hang: Some(true),
+            ..Fault::default()
+        }
+    }
+
     /// Does this fault apply to `action`?
     pub fn applies_to(&self, action: &str) -> bool {
         match &self.actions {
@@ -214,19 +246,11 @@ pub(crate) fn take_effect(
         };
     } else if f.error_code.is_some() || f.error_status.is_some() {
         let status = f.error_status;
-        let code = f.error_code.clone().unwrap_or_else(|| {
-            match status {
-                Some(403) => "Forbidden",
-                Some(404) => "InvalidAction.NotFound",
-                Some(500) => "InternalError",
-                Some(502) => "BadGateway",
-                Some(503) => "ServiceUnavailable",
-                Some(504) => "GatewayTimeout",
-                _ => "InvalidParameter",
-            }
-            .to_string()
-        });
-        let status = status.unwrap_or_else(|| default_status_for(&code));
+        let code = f
+            .error_code
+            .clone()
+            .unwrap_or_else(|| crate::errors::code_for_status(status.unwrap_or(400)).to_string());
+        let status = status.unwrap_or_else(|| crate::errors::status_for(&code));
         effect.kind = EffectKind::ApiError { code, status };
     } else if f.html_error == Some(true) {
         effect.kind = EffectKind::Html;
@@ -234,21 +258,6 @@ pub(crate) fn take_effect(
         effect.kind = EffectKind::Malformed;
     }
     effect
-}
-
-/// The HTTP status the real service uses for an error code, when a fault names only the code.
-pub(crate) fn default_status_for(code: &str) -> u16 {
-    if code.starts_with("Forbidden") || code == "NoPermission" {
-        403
-    } else if code.starts_with("InvalidAccessKeyId.NotFound") || code.ends_with(".NotFound") {
-        404
-    } else if code == "ServiceUnavailable" {
-        503
-    } else if code == "InternalError" || code == "UnknownError" {
-        500
-    } else {
-        400
-    }
 }
 
 #[cfg(test)]

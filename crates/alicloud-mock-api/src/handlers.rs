@@ -73,6 +73,15 @@ pub(crate) struct ApiFailure {
 }
 
 impl ApiFailure {
+    /// An error of the mock's table of errors (`errors.rs`), with its status and message.
+    pub fn known(code: &str) -> ApiFailure {
+        ApiFailure::new(
+            crate::errors::status_for(code),
+            code,
+            crate::errors::message_for(code),
+        )
+    }
+
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiFailure {
         ApiFailure {
             status,
@@ -236,55 +245,28 @@ fn decide(
         Err(f) => return fail(f),
     };
     if !identity.may_call(action) {
-        return fail(ApiFailure::new(
-            403,
-            "Forbidden.RAM",
-            "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
-        ));
+        return fail(ApiFailure::known("Forbidden.RAM"));
     }
 
     let effect = faults::take_effect(&mut shared.faults.lock().unwrap(), region, action);
     let answer = match &effect.kind {
         EffectKind::Throttle { retry_after_ms } => {
-            let mut a = ApiFailure::new(
-                400,
-                "Throttling.User",
-                "Request was denied due to user flow control.",
-            )
-            .with_request_id(effect.request_id.clone())
-            .render(service, region);
+            let mut a = ApiFailure::known("Throttling.User")
+                .with_request_id(effect.request_id.clone())
+                .render(service, region);
             if let Some(ms) = retry_after_ms {
                 a.headers.push(("x-acs-retry-after", ms.to_string()));
             }
             a
         }
         EffectKind::ServerError { status } => {
-            let (code, message) = match status {
-                500 => (
-                    "InternalError",
-                    "The request processing has failed due to some unknown error, exception or failure.",
-                ),
-                502 => ("BadGateway", "The gateway received an invalid response."),
-                504 => (
-                    "GatewayTimeout",
-                    "The gateway did not receive a response in time.",
-                ),
-                _ => (
-                    "ServiceUnavailable",
-                    "The request has failed due to a temporary failure of the server.",
-                ),
-            };
-            let status = if matches!(status, 500 | 502 | 503 | 504) {
-                *status
-            } else {
-                503
-            };
-            ApiFailure::new(status, code, message)
+            let known = crate::errors::server_error(*status);
+            ApiFailure::new(known.status, known.code, known.message)
                 .with_request_id(effect.request_id.clone())
                 .render(service, region)
         }
         EffectKind::ApiError { code, status } => {
-            let mut message = fault_message(code);
+            let mut message = crate::errors::message_for(code);
             message.push_str(&"x".repeat(effect.message_pad_bytes as usize));
             ApiFailure::new(*status, code, message)
                 .with_request_id(effect.request_id.clone())
@@ -349,29 +331,6 @@ fn decide(
         }
     };
     (answer, effect)
-}
-
-fn fault_message(code: &str) -> String {
-    match code {
-        "Forbidden.RAM" => {
-            "User not authorized to operate on the specified resource, or this API doesn't support RAM."
-                .to_string()
-        }
-        "NoPermission" => {
-            "You are not authorized to do this action. You should be authorized by RAM.".to_string()
-        }
-        "ServiceUnavailable" => {
-            "The request has failed due to a temporary failure of the server.".to_string()
-        }
-        "InternalError" => {
-            "The request processing has failed due to some unknown error, exception or failure."
-                .to_string()
-        }
-        c if c.starts_with("Throttling") => {
-            "Request was denied due to user flow control.".to_string()
-        }
-        c => format!("Injected fault: {c}."),
-    }
 }
 
 fn run_action(
@@ -512,24 +471,12 @@ fn assume_role(
         )
     })?;
     if !role.assumable_by.contains(&identity.account_id) {
-        return Err(ApiFailure::new(
-            403,
-            "NoPermission",
-            "You are not authorized to do this action. You should be authorized by RAM.",
-        ));
+        return Err(ApiFailure::known("NoPermission"));
     }
     let account = role.account_id().unwrap_or_default().to_string();
     let role_name = role.name().unwrap_or_default().to_string();
     let lifetime = duration.min(shared.fixture.sts_credential_lifetime_seconds);
-    let assumed = Identity {
-        account_id: account.clone(),
-        identity_type: "AssumedRoleUser".into(),
-        arn: format!("acs:ram::{account}:assumed-role/{role_name}/{session}"),
-        principal_id: format!("{}:{session}", role.role_id),
-        user_id: role.role_id.clone(),
-        role_id: Some(role.role_id.clone()),
-        denied_actions: Vec::new(),
-    };
+    let assumed = Identity::assumed_role(&account, &role_name, &role.role_id, session);
     let (key_id, cred) = auth::issue_temp_cred(shared, assumed, lifetime);
     Ok(Answer::json(&json!({
         "RequestId": new_request_id(),

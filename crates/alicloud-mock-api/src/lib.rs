@@ -8,7 +8,7 @@
 //! use alicloud_mock_api::{Fault, MockConfig, MockServer};
 //! let server = MockServer::start(MockConfig::default()).await?;
 //! let template = server.endpoint_template(); // "http://127.0.0.1:PORT/{region}"
-//! server.set_fault("cn-beijing", Fault { throttle: Some(2), ..Fault::default() });
+//! server.set_fault("cn-beijing", Fault::throttle(2));
 //! // ... point a client at `template`, sign with DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET
 //! let calls = server.calls();
 //! # Ok(()) }
@@ -18,6 +18,7 @@
 
 mod admin;
 mod auth;
+mod errors;
 pub mod faults;
 pub mod fixture;
 mod handlers;

@@ -22,6 +22,8 @@ Options:
   --extra-trails N     add N generated trails of the default account, spread over the regions
                        (each listed by its home region only), for benchmarks
   --port-file PATH     write the port number to PATH once listening
+  --print-default-key  print the default fixture's access key id and secret (one line, space
+                       between) and exit: scripts read the mock's key from here
   --quiet              do not log requests to stderr
   -h, --help           print this help
 
@@ -64,6 +66,14 @@ fn parse_args() -> Result<Option<Args>, String> {
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
+            "--print-default-key" => {
+                println!(
+                    "{} {}",
+                    alicloud_mock_api::DEFAULT_ACCESS_KEY_ID,
+                    alicloud_mock_api::DEFAULT_ACCESS_KEY_SECRET
+                );
+                std::process::exit(0);
+            }
             "--bind" => {
                 let v = value("--bind")?;
                 if let Ok(sa) = v.parse::<SocketAddr>() {

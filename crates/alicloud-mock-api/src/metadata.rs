@@ -97,18 +97,12 @@ fn answer(shared: &Shared, method: &Method, path: &str, headers: &HeaderMap) -> 
         Some(found) => found,
         None => {
             let session = "vm-ram-i-mock0000000001";
-            let identity = Identity {
-                account_id: ecs_role.account_id.clone(),
-                identity_type: "AssumedRoleUser".into(),
-                arn: format!(
-                    "acs:ram::{}:assumed-role/{}/{session}",
-                    ecs_role.account_id, ecs_role.name
-                ),
-                principal_id: format!("{}:{session}", ecs_role.role_id),
-                user_id: ecs_role.role_id.clone(),
-                role_id: Some(ecs_role.role_id.clone()),
-                denied_actions: Vec::new(),
-            };
+            let identity = Identity::assumed_role(
+                &ecs_role.account_id,
+                &ecs_role.name,
+                &ecs_role.role_id,
+                session,
+            );
             let issued = auth::issue_temp_cred(shared, identity, lifetime);
             shared
                 .ecs_creds

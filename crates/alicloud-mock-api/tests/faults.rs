@@ -160,13 +160,7 @@ async fn html_and_malformed_answers() {
 #[tokio::test]
 async fn hang_does_not_block_other_regions() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    server.set_fault(
-        "cn-beijing",
-        Fault {
-            hang: Some(true),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("cn-beijing", Fault::hang());
     let p = signed(
         "POST",
         common("DescribeTrails", DEFAULT_ACCESS_KEY_ID),
@@ -196,13 +190,7 @@ async fn hang_does_not_block_other_regions() {
 #[tokio::test]
 async fn latency_and_most_specific_fault() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    server.set_fault(
-        "*",
-        Fault {
-            latency_ms: Some(300),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("*", Fault::latency(300));
     server.set_fault("cn-hangzhou", Fault::default());
     let t = Instant::now();
     assert_eq!(

@@ -251,10 +251,7 @@ async fn every_region_is_listed_once_and_contradictions_call_nothing() {
 #[tokio::test]
 async fn sessions_missing_the_same_answer_at_once_make_one_fetch() {
     let mut config = MockConfig::default();
-    let slow = Fault {
-        latency_ms: Some(100),
-        ..Fault::default()
-    };
+    let slow = Fault::latency(100);
     config.faults.push(("*".to_string(), slow));
     let server = MockServer::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
