@@ -458,7 +458,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The JSON sample of the DescribeTrails reference (the seed).
+    /// The JSON sample of the DescribeTrails API reference (see docs/api-notes.md).
     fn seed_sample() -> Value {
         json!({
           "RequestId" : "10313D41-C40A-4D53-ACA0-0190334DF81C",

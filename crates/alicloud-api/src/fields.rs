@@ -1,7 +1,7 @@
 //! Lenient parsing of the API's loosely typed fields.
 //!
 //! The wire format of the four trail time fields is unverified against the live service (see
-//! `shared/api-notes.md`): epoch milliseconds as a number or a string, ISO-8601, or the Java
+//! `docs/api-notes.md`): epoch milliseconds as a number or a string, ISO-8601, or the Java
 //! `Date.toString()` form `Wed Dec 02 15:41:06 CST 2015` (CST = China Standard Time, UTC+8) have all
 //! been seen. Every one of them is accepted; missing, null, empty or zero is `None`.
 

@@ -1,5 +1,5 @@
 //! Known-answer vectors for the RPC signature v1.0, produced with the official SDKs
-//! (`tests/data/signature-vectors.json`, copied from the project's shared notes). Each vector checks
+//! (`tests/data/signature-vectors.json`, produced with the official SDKs; see docs/api-notes.md). Each vector checks
 //! the canonicalized query, the StringToSign and the signature separately, so a failure says which
 //! step is wrong.
 

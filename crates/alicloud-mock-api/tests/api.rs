@@ -37,7 +37,7 @@ async fn describe_trails_in_hangzhou_serves_the_seed_trail_as_stored() {
         .iter()
         .find(|t| t["Name"] == "test-4")
         .unwrap();
-    // Exactly the seed's sample (DescribeTrails API reference, JSON format).
+    // Exactly the sample of the DescribeTrails API reference (JSON format; see docs/api-notes.md).
     let seed = json!({
         "Status" : "Enable",
         "MnsTopicArn" : "acs:mns:cn-hangzhou:1111:/topics/your-topic-name",

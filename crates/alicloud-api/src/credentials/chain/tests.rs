@@ -10,7 +10,7 @@ use tempfile::TempDir;
 
 const MARK: &str = "hush";
 
-// The precedence from the API notes, written out here (not taken from the module's constants) so
+// The precedence of docs/api-notes.md, written out here (not taken from the module's constants) so
 // that a reordering there fails these tests.
 const NOTES_ID_VARS: [&str; 4] = [
     "ALIBABA_CLOUD_ACCESS_KEY_ID",
