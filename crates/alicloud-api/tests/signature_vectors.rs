@@ -1,6 +1,6 @@
 //! Known-answer vectors for the RPC signature v1.0, produced with the official SDKs
-//! (`tests/data/signature-vectors.json`, produced with the official SDKs; see docs/api-notes.md). Each vector checks
-//! the canonicalized query, the StringToSign and the signature separately, so a failure says which
+//! (`tests/data/signature-vectors.json`; see docs/api-notes.md). Each vector checks the
+//! canonicalized query, the StringToSign and the signature separately, so a failure says which
 //! step is wrong.
 
 use alicloud_api::signer;
