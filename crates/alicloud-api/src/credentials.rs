@@ -33,6 +33,7 @@ pub(crate) use profile::ProfileFile;
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret holding `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -57,14 +58,18 @@ impl fmt::Display for Secret {
 /// An access key pair, with a security token and expiry when it is temporary (STS).
 #[derive(Clone)]
 pub struct Credentials {
+    /// The access key id (shown masked).
     pub access_key_id: String,
+    /// Its secret.
     pub access_key_secret: Secret,
+    /// The security token of STS keys.
     pub security_token: Option<Secret>,
     /// When temporary credentials stop working; `None` for long-term keys.
     pub expiration: Option<DateTime<Utc>>,
 }
 
 impl Credentials {
+    /// Long-term keys.
     pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
         Credentials {
             access_key_id: access_key_id.into(),
@@ -74,6 +79,7 @@ impl Credentials {
         }
     }
 
+    /// The same keys with an STS security token.
     pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
         self.security_token = Some(Secret::new(token));
         self
@@ -139,9 +145,13 @@ pub enum CredentialSource {
     Static(Credentials),
     /// Assume a RAM role with STS `AssumeRole`, signed with `base`.
     RamRoleArn {
+        /// The keys that sign `AssumeRole`.
         base: Credentials,
+        /// The role to assume.
         role_arn: String,
+        /// Its `RoleSessionName`.
         session_name: String,
+        /// Its `DurationSeconds`.
         duration_seconds: u32,
     },
     /// The ECS instance RAM role, from the instance metadata service.

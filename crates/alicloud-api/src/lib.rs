@@ -16,6 +16,8 @@
 //! - `region`: the default region (environment, CLI profile file), apart from credentials;
 //! - `error`: one error type and its [`Remedy`].
 
+#![warn(missing_docs)]
+
 mod actiontrail;
 mod client;
 mod credentials;

@@ -28,6 +28,7 @@ pub struct Fault {
     /// `server_error_status` says 500, 502 or 504), then succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_error: Option<u32>,
+    /// The status of `server_error` answers: 500, 502, 503 (default) or 504.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_error_status: Option<u16>,
     /// 200 with a truncated JSON body.
@@ -47,11 +48,13 @@ pub struct Fault {
     /// and `NoPermission`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// The status of `error_code` answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_status: Option<u16>,
     /// Answer with a redirect (`redirect_status`, 302 by default) to this URL instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_to: Option<String>,
+    /// The status of the redirect: 301, 302 (default), 303, 307 or 308.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_status: Option<u16>,
     /// Append this item to the list of a successful answer: a trail object to `DescribeTrails`'

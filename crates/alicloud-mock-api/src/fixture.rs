@@ -24,15 +24,19 @@ pub struct Fixture {
     /// (IMDSv2 enforced). When false, a token is checked only if one is sent.
     #[serde(default)]
     pub ecs_metadata_require_token: bool,
+    /// The access keys and the accounts they belong to.
     #[serde(default)]
     pub access_keys: Vec<AccessKey>,
+    /// RAM roles that keys may assume.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// ECS instance roles served by the metadata endpoint.
     #[serde(default)]
     pub ecs_roles: Vec<EcsRole>,
     /// What `DescribeRegions` answers (RegionEndpoint is derived).
     #[serde(default)]
     pub regions: Vec<RegionInfo>,
+    /// The trails of every account.
     #[serde(default)]
     pub trails: Vec<FixtureTrail>,
 }
@@ -45,8 +49,11 @@ fn default_lifetime() -> u64 {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessKey {
+    /// The key id.
     pub access_key_id: String,
+    /// Its secret.
     pub access_key_secret: String,
+    /// The account it belongs to.
     pub account_id: String,
     /// `Account` (the root account's key) or `RAMUser`.
     #[serde(default = "default_identity_type")]
@@ -87,6 +94,7 @@ fn default_identity_type() -> String {
 pub struct Role {
     /// `acs:ram::<account>:role/<name>`
     pub arn: String,
+    /// The role id (`AssumedRoleId`).
     #[serde(default = "default_role_id")]
     pub role_id: String,
     /// Accounts whose keys may assume the role.
@@ -124,8 +132,11 @@ pub(crate) fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EcsRole {
+    /// The role name.
     pub name: String,
+    /// The account of the role.
     pub account_id: String,
+    /// The role id.
     #[serde(default = "default_role_id")]
     pub role_id: String,
 }
@@ -134,8 +145,10 @@ pub struct EcsRole {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionInfo {
+    /// The region id.
     #[serde(rename = "RegionId")]
     pub region_id: String,
+    /// Its display name.
     #[serde(rename = "LocalName")]
     pub local_name: String,
 }
@@ -146,7 +159,9 @@ pub struct RegionInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixtureTrail {
+    /// The account that owns the trail.
     pub account_id: String,
+    /// The trail as the API answers it.
     pub trail: Map<String, Value>,
 }
 
@@ -154,9 +169,11 @@ impl FixtureTrail {
     fn str_field(&self, name: &str) -> &str {
         self.trail.get(name).and_then(Value::as_str).unwrap_or("")
     }
+    /// Its `Name`.
     pub fn name(&self) -> &str {
         self.str_field("Name")
     }
+    /// Its `HomeRegion`.
     pub fn home_region(&self) -> &str {
         self.str_field("HomeRegion")
     }
@@ -167,6 +184,7 @@ impl FixtureTrail {
             r => r,
         }
     }
+    /// Whether it is a multi-account trail.
     pub fn is_organization_trail(&self) -> bool {
         match self.trail.get("IsOrganizationTrail") {
             Some(Value::Bool(b)) => *b,
@@ -180,7 +198,9 @@ impl FixtureTrail {
 /// The filters of a `DescribeTrails` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrailQuery {
+    /// List shadow copies of other regions' `All` trails too.
     pub include_shadow_trails: bool,
+    /// List multi-account trails too.
     pub include_organization_trail: bool,
     /// Names to keep; `None` (or empty) keeps all.
     pub name_list: Option<Vec<String>>,
@@ -292,16 +312,19 @@ impl Fixture {
         self.regions.iter().map(|r| r.region_id.clone()).collect()
     }
 
+    /// The access key with this id.
     pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKey> {
         self.access_keys
             .iter()
             .find(|k| k.access_key_id == access_key_id)
     }
 
+    /// The role with this ARN.
     pub fn role(&self, arn: &str) -> Option<&Role> {
         self.roles.iter().find(|r| r.arn == arn)
     }
 
+    /// The ECS role with this name.
     pub fn ecs_role(&self, name: &str) -> Option<&EcsRole> {
         self.ecs_roles.iter().find(|r| r.name == name)
     }

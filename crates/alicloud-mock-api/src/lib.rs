@@ -16,6 +16,8 @@
 //!
 //! Wire protocol, faults, admin endpoint and the default fixture's row counts: see `README.md`.
 
+#![warn(missing_docs)]
+
 mod admin;
 mod auth;
 mod errors;
@@ -35,17 +37,22 @@ use std::sync::Arc;
 
 /// The default fixture's main key: an account's own (root) key.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "LTAI5tMockAccessKey0001";
+/// Its secret.
 pub const DEFAULT_ACCESS_KEY_SECRET: &str = "MockSecret0123456789abcdefABCDEF";
+/// The default account.
 pub const DEFAULT_ACCOUNT_ID: &str = "1234567890123456";
 
 /// A key of another account, which has one trail (`other-account-trail`) of its own.
 pub const SECOND_ACCESS_KEY_ID: &str = "LTAI5tMockAccessKey0002";
+/// Its secret.
 pub const SECOND_ACCESS_KEY_SECRET: &str = "MockSecret2ndAccount0123456789ab";
+/// The other account.
 pub const SECOND_ACCOUNT_ID: &str = "6543210987654321";
 
 /// A RAM user of the default account without permission: `DescribeTrails` answers 403
 /// `Forbidden.RAM` (`DescribeRegions` and STS work).
 pub const NO_PERMISSION_ACCESS_KEY_ID: &str = "LTAI5tMockNoPermission01";
+/// Its secret.
 pub const NO_PERMISSION_ACCESS_KEY_SECRET: &str = "MockSecretNoPermission0123456789";
 
 /// A RAM role of the default account that the default key (and only it) may assume.
@@ -57,6 +64,7 @@ pub const ECS_ROLE_NAME: &str = "mock-ecs-role";
 pub const DEFAULT_REGION: &str = "cn-hangzhou";
 /// ActionTrail's API version and STS's.
 pub const ACTIONTRAIL_VERSION: &str = "2020-07-06";
+/// STS's API version.
 pub const STS_VERSION: &str = "2015-04-01";
 
 /// Regions in the default fixture's `DescribeRegions` answer.
@@ -72,6 +80,7 @@ pub const DEFAULT_FIXTURE_ROWS_PLAIN: usize = 4;
 /// How the server starts.
 #[derive(Debug, Clone)]
 pub struct MockConfig {
+    /// What the mock knows.
     pub fixture: Fixture,
     /// Initial faults: (region id or `*`, fault). A later entry for the same region replaces an earlier one.
     pub faults: Vec<(String, Fault)>,
@@ -168,6 +177,7 @@ impl MockServer {
         })
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -192,6 +202,7 @@ impl MockServer {
         self.shared.faults.lock().unwrap().remove(region);
     }
 
+    /// Removes every fault.
     pub fn clear_faults(&self) {
         self.shared.faults.lock().unwrap().clear();
     }
@@ -206,6 +217,7 @@ impl MockServer {
         self.shared.calls.lock().unwrap().clone()
     }
 
+    /// Forgets the calls received.
     pub fn clear_calls(&self) {
         self.shared.calls.lock().unwrap().clear();
     }

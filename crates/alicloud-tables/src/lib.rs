@@ -14,6 +14,8 @@
 //!
 //! The modules are the namespaces: each item has one path (`alicloud_tables::scan::Fetch`).
 
+#![warn(missing_docs)]
+
 pub mod cache;
 pub mod connect;
 pub mod options;

@@ -357,7 +357,9 @@ impl CredentialChain {
     /// Step 1: explicit keys.
     fn explicit_step(&self) -> Result<Step> {
         let Some(keys) = &self.explicit else {
-            return Ok(Step::NotHere(vec!["explicit keys (none given)".to_string()]));
+            return Ok(Step::NotHere(
+                vec!["explicit keys (none given)".to_string()],
+            ));
         };
         match (&keys.access_key_id, &keys.access_key_secret) {
             (Some(id), Some(secret)) => Ok(Step::Found(
@@ -449,7 +451,10 @@ impl CredentialChain {
             return not_here("the CLI profile file (none: no home directory is known)".to_string());
         };
         let Some(file) = ProfileFile::load(&path)? else {
-            return not_here(format!("the CLI profile file {} (not found)", path.display()));
+            return not_here(format!(
+                "the CLI profile file {} (not found)",
+                path.display()
+            ));
         };
         let (name, why) = if let Some((var, name)) = self.first_env(&PROFILE_VARS) {
             (name.to_string(), format!("named by {var}"))
