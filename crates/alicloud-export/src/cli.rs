@@ -104,7 +104,7 @@ Credentials, the first found of:
      (with {token} for STS keys)
   4. the profile named by {profile}, else the file's current one, else \"default\"
 --role-arn then assumes a RAM role with them. Without --regions, the region is {region},
-else the profile's region, else cn-hangzhou.
+else the region of the profile {profile} names (or of the file's current one), else cn-hangzhou.
 
 Exit codes:
   {EXIT_OK}    success

@@ -59,7 +59,12 @@ impl Failure {
         Failure::new(EXIT_INTERRUPTED, "interrupted", None)
     }
 
+    /// Writing the output failed; when the reader went away (`| head`), it got what it wanted:
+    /// a quiet success.
     fn output(e: io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Failure::new(cli::EXIT_OK, "", None);
+        }
         Failure::new(EXIT_API, format!("cannot write the output: {e}"), None)
     }
 
@@ -98,6 +103,7 @@ fn main() {
     secrets.extend(cli::secrets_in(&argv));
     let code = match run(argv, &mut secrets) {
         Ok(()) => cli::EXIT_OK,
+        Err(f) if f.code == cli::EXIT_OK => cli::EXIT_OK,
         Err(f) => {
             f.print(&secrets);
             f.code
@@ -348,12 +354,7 @@ impl Writer {
             }
             sink.finish()
         })();
-        match result {
-            // The reader went away (`| head`): what it wanted, it got.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Failure::output(e)),
-            Ok(()) => Ok(()),
-        }
+        result.map_err(Failure::output)
     }
 }
 

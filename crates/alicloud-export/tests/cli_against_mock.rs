@@ -1061,4 +1061,15 @@ fn help_lists_every_option_and_the_exit_codes() {
         .run(&[TABLE.to_string(), "--list-columns".to_string()])
         .ok();
     assert_eq!(out.stdout.lines().count(), table().columns.len());
+    // A reader that goes away (`| head`) is no error.
+    let mut child = Env::empty()
+        .command(&[TABLE.to_string(), "--list-columns".to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    drop(child.stdout.take());
+    let out = Run::of(child.wait_with_output().expect("the output"));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stderr, "");
 }
