@@ -185,11 +185,22 @@ pub struct Column {
     pub type_oid: pg_sys::Oid,
 }
 
-/// The live (not dropped) columns of a relation.
+/// The live (not dropped) columns of relation `oid`.
+///
+/// # Safety
+/// The caller must hold a lock on the relation (the planner does on the relation it plans).
+pub unsafe fn relation_columns(oid: pg_sys::Oid) -> Vec<Column> {
+    let rel = pg_sys::RelationIdGetRelation(oid);
+    let found = columns(rel);
+    pg_sys::RelationClose(rel);
+    found
+}
+
+/// The live (not dropped) columns of an open relation.
 ///
 /// # Safety
 /// `rel` must be an open relation.
-pub unsafe fn columns(rel: pg_sys::Relation) -> Vec<Column> {
+unsafe fn columns(rel: pg_sys::Relation) -> Vec<Column> {
     let desc = (*rel).rd_att;
     let natts = (*desc).natts as usize;
     let attrs = (*desc).attrs.as_slice(natts);

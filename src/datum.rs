@@ -1,8 +1,10 @@
-//! Row mapping: a neutral [`Value`] as a PostgreSQL datum of the column's type. Datums are made in
-//! the current memory context, which during a scan is the executor's per-tuple context: only the
-//! current row's datums exist at any time.
+//! Row mapping: a trail's row into a tuple slot, each neutral [`Value`] as a PostgreSQL datum of
+//! the column's type. Datums are made in the current memory context, which during a scan is the
+//! executor's per-tuple context: only the current row's datums exist at any time.
 
-use alicloud_tables::table::Value;
+use crate::planner::{table, Retrieved};
+use alicloud_api::Trail;
+use alicloud_tables::table::{RowSource, Value};
 use pgrx::{pg_sys, IntoDatum};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -77,6 +79,89 @@ unsafe fn jsonb(text: &str) -> Result<Option<pg_sys::Datum>, Unstorable> {
         }
     });
     Ok(Some(d))
+}
+
+/// One row to store: a trail's JSON text, the region that listed it, the account id.
+pub struct Row<'a> {
+    /// The trail's JSON text.
+    pub raw: &'a str,
+    /// The region that listed it.
+    pub region: &'a str,
+    /// The account id, when a column needs it.
+    pub account_id: Option<&'a str>,
+}
+
+/// A value of a row that PostgreSQL cannot store: which, and where.
+#[derive(Debug)]
+pub struct BadValue {
+    trail: Option<String>,
+    region: String,
+    column: &'static str,
+    why: Unstorable,
+}
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, ty) = match self.why {
+            Unstorable::NulInText => ("a NUL character", "text"),
+            Unstorable::NulInJson => ("a \\u0000 escape", "jsonb"),
+        };
+        write!(
+            f,
+            "the trail {} listed by region {} has {what} in column {}, which PostgreSQL {ty} cannot hold",
+            self.trail
+                .as_ref()
+                .map_or_else(|| "without a name".to_string(), |n| format!("{n:?}")),
+            self.region,
+            self.column,
+        )
+    }
+}
+
+/// Stores `row` in `slot`: the `columns` the query uses get their values, the others are NULL.
+///
+/// # Safety
+/// `slot` must be the scan's cleared tuple slot, in the per-tuple memory context.
+pub unsafe fn store_row(
+    slot: *mut pg_sys::TupleTableSlot,
+    columns: &[Retrieved],
+    row: &Row,
+) -> Result<(), BadValue> {
+    let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+    nulls.fill(true);
+    if !columns.is_empty() {
+        // count(*) and the like read no column, so not the trail either.
+        let trail = Trail::parse(row.raw);
+        let source = RowSource {
+            trail: &trail,
+            region: row.region,
+            account_id: row.account_id,
+        };
+        let t = table();
+        for r in columns {
+            let column = &t.columns[r.column];
+            let i = (r.attno - 1) as usize;
+            match to_datum((column.value)(&source)) {
+                Ok(Some(d)) => {
+                    values[i] = d;
+                    nulls[i] = false;
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    return Err(BadValue {
+                        trail: trail.text("Name"),
+                        region: row.region.to_string(),
+                        column: column.name,
+                        why,
+                    })
+                }
+            }
+        }
+    }
+    pg_sys::ExecStoreVirtualTuple(slot);
+    Ok(())
 }
 
 /// Why a value cannot be stored.

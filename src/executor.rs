@@ -8,15 +8,13 @@
 //! is returned, into the per-tuple memory context.
 
 use crate::connections::{self, Resolved};
-use crate::datum::{self, Unstorable};
+use crate::datum;
 use crate::error::{raise, warn, FdwError};
 use crate::planner::{table, PlanData};
 use crate::quals::{self, Values};
 use crate::{catalog, runtime, statement, store};
-use alicloud_api::Trail;
 use alicloud_tables::plan::{Constraint, ScanPlan};
 use alicloud_tables::scan::{Cursor, Fetch, ScanData, ScanReport};
-use alicloud_tables::table::RowSource;
 use pgrx::{pg_sys, PgList};
 
 /// Everything one execution of a scan keeps.
@@ -202,47 +200,15 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     let Some((region, raw)) = state.cursor.next(data) else {
         return slot;
     };
-    let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
-    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-    nulls.fill(true);
-    if state.plan.columns.is_empty() {
-        // count(*) and the like: no column is read, so the trail is not either.
-        pg_sys::ExecStoreVirtualTuple(slot);
-        return slot;
-    }
-    let trail = Trail::parse(raw);
-    let source = RowSource {
-        trail: &trail,
+    let row = datum::Row {
+        raw,
         region,
         account_id: data.account_id.as_deref(),
     };
-    let t = table();
-    for r in &state.plan.columns {
-        let column = &t.columns[r.column];
-        let i = (r.attno - 1) as usize;
-        match datum::to_datum((column.value)(&source)) {
-            Ok(Some(d)) => {
-                values[i] = d;
-                nulls[i] = false;
-            }
-            Ok(None) => {}
-            Err(why) => raise(FdwError::BadValue {
-                message: format!(
-                    "the trail {} listed by region {region} has {} in column {}, which PostgreSQL {} cannot hold",
-                    trail.text("Name").map_or_else(|| "without a name".to_string(), |n| format!("{n:?}")),
-                    match why {
-                        Unstorable::NulInText => "a NUL character",
-                        Unstorable::NulInJson => "a \\u0000 escape",
-                    },
-                    column.name,
-                    match why {
-                        Unstorable::NulInText => "text",
-                        Unstorable::NulInJson => "jsonb",
-                    },
-                ),
-            }),
-        }
+    if let Err(e) = datum::store_row(slot, &state.plan.columns, &row) {
+        raise(FdwError::BadValue {
+            message: e.to_string(),
+        });
     }
     pg_sys::ExecStoreVirtualTuple(slot);
     slot

@@ -5,6 +5,7 @@
 //! Modules, one concern each:
 //! - `handler`: the FDW handler and validator functions;
 //! - `planner`, `quals`: size estimates, paths and plans; which clauses narrow the calls;
+//! - `columns`: a foreign table's columns against the declaration;
 //! - `executor`, `datum`: the scan callbacks; values as datums;
 //! - `explain`, `import`: EXPLAIN output; IMPORT FOREIGN SCHEMA;
 //! - `options`: the option policy (catalogs, superuser-only options);
@@ -19,6 +20,7 @@
 
 mod admin;
 mod catalog;
+mod columns;
 mod connections;
 mod datum;
 mod error;

@@ -119,40 +119,6 @@ struct RelInfo {
     attrs: Vec<i16>,
 }
 
-/// Checks the foreign table's columns against the declaration: known names, declared types.
-fn check_columns(table_oid: pg_sys::Oid) -> Vec<(i16, usize, catalog::Column)> {
-    // SAFETY: the planner holds a lock on the relation it plans a scan of.
-    let columns = unsafe {
-        let rel = pg_sys::RelationIdGetRelation(table_oid);
-        let c = catalog::columns(rel);
-        pg_sys::RelationClose(rel);
-        c
-    };
-    let t = table();
-    columns
-        .into_iter()
-        .map(|c| {
-            let Some(index) = t.column_index(&c.name) else {
-                raise(FdwError::UnknownColumn {
-                    table: catalog::relation_name(table_oid),
-                    column: c.name,
-                    valid: t.column_names(),
-                })
-            };
-            let def = &t.columns[index];
-            if c.type_oid != type_oid(def.ty) {
-                raise(FdwError::ColumnType {
-                    table: catalog::relation_name(table_oid),
-                    column: c.name,
-                    found: catalog::type_name(c.type_oid),
-                    expected: type_sql(def.ty),
-                });
-            }
-            (c.attno, index, c)
-        })
-        .collect()
-}
-
 /// The attribute numbers `node` uses of relation `relid`, added to `attrs`.
 unsafe fn add_attrs(node: *mut pg_sys::Node, relid: u32, attrs: &mut Vec<i16>) {
     let mut set: *mut pg_sys::Bitmapset = std::ptr::null_mut();
@@ -183,7 +149,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     foreigntableid: pg_sys::Oid,
 ) {
     let _ = root;
-    let columns = check_columns(foreigntableid);
+    let columns = crate::columns::check(foreigntableid).unwrap_or_else(|e| raise(e));
     let server = catalog::server(catalog::server_of_table(foreigntableid));
     let settings = Settings::from_options(&server.options, || {
         CredentialChain::from_process_env().default_region()
@@ -192,8 +158,8 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     let t = table();
     let keys: Vec<(i16, &'static str)> = columns
         .iter()
-        .filter(|(_, index, _)| t.columns[*index].key.is_some())
-        .map(|(attno, index, _)| (*attno, t.columns[*index].name))
+        .filter(|(_, index)| t.columns[*index].key.is_some())
+        .map(|(attno, index)| (*attno, t.columns[*index].name))
         .collect();
     let relid = (*baserel).relid;
     let mut attrs = Vec::new();
@@ -219,7 +185,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     (*baserel).rows = (regions * per_region).max(1.0);
     let info = RelInfo {
         keys,
-        columns: columns.iter().map(|(a, i, _)| (*a, *i)).collect(),
+        columns,
         attrs,
     };
     (*baserel).fdw_private = pgrx::PgMemoryContexts::CurrentMemoryContext

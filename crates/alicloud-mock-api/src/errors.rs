@@ -29,7 +29,6 @@ const KNOWN: &[KnownError] = &[
     known("ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server."),
     known("GatewayTimeout", 504, "The gateway did not receive a response in time."),
     known("Throttling.User", 400, "Request was denied due to user flow control."),
-    known("InvalidParameter", 400, "The specified parameter is not valid."),
 ];
 
 /// The entry for `code`: exact, else by family (`Throttling*`, `Forbidden*`).
