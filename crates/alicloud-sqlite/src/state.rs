@@ -1,0 +1,174 @@
+//! What one database connection keeps: its configuration (from `alicloud_configure`), the API
+//! connection made from it on first use, its async runtime, and the statement snapshot.
+//!
+//! SQLite tells a virtual table nothing about statement boundaries, so the snapshot lives while any
+//! cursor of the connection is open: every scan of one statement (a self-join, a subquery, the
+//! values of an `IN` scanned one at a time) opens its cursor when the statement starts and closes
+//! it when the statement ends, so they all share the answers, and the next statement starts afresh.
+
+use crate::errors::{self, Failure};
+use alicloud_api::CredentialChain;
+use alicloud_tables::cache::{self, Cache};
+use alicloud_tables::connect::{connect, Connected, FrontEnd};
+use alicloud_tables::options::Settings;
+use alicloud_tables::snapshot::Snapshot;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use tokio::runtime::Runtime;
+
+/// How the extension names itself in requests (`User-Agent`) and in the roles it assumes.
+pub const FRONT_END: FrontEnd = FrontEnd {
+    name: "alicloud-sqlite",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+/// The cache partition of front ends that run as the user (shared with the export CLI).
+pub const PARTITION: &str = "local";
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Default)]
+struct Statement {
+    open_cursors: usize,
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+/// One database connection's state, shared by its virtual tables, cursors and configure function.
+#[derive(Default)]
+pub struct ConnState {
+    /// The options last given to `alicloud_configure` (none: the credential chain alone).
+    options: Mutex<BTreeMap<String, String>>,
+    /// The connection made from them, on first use; dropped when they change.
+    connected: Mutex<Option<Connected>>,
+    runtime: OnceLock<Result<Runtime, String>>,
+    statement: Mutex<Statement>,
+}
+
+impl ConnState {
+    /// Replaces the configuration (already checked).
+    pub fn configure(&self, options: BTreeMap<String, String>) {
+        *lock(&self.options) = options;
+        *lock(&self.connected) = None;
+    }
+
+    /// The API connection of the current configuration, made on first use.
+    pub fn connected(&self) -> Result<Connected, Failure> {
+        let mut held = lock(&self.connected);
+        if let Some(c) = held.as_ref() {
+            return Ok(c.clone());
+        }
+        let options = lock(&self.options).clone();
+        let made = connect(
+            &options,
+            CredentialChain::from_process_env(),
+            FRONT_END,
+            PARTITION,
+        )
+        .map_err(|e| {
+            Failure::error(errors::connect_message(
+                &e,
+                &alicloud_tables::options::secrets(&options),
+            ))
+        })?;
+        *held = Some(made.clone());
+        Ok(made)
+    }
+
+    /// The connection's runtime: current-thread, made on first use; futures run only while a
+    /// scan waits on them.
+    pub fn runtime(&self) -> Result<&Runtime, Failure> {
+        self.runtime
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("could not start the async runtime: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| Failure::error(format!("{}: {e}", errors::PREFIX)))
+    }
+
+    /// A cursor opens: the statement's snapshot (a new one when no other cursor is open).
+    pub fn open_cursor(&self) -> Arc<Snapshot> {
+        let mut s = lock(&self.statement);
+        s.open_cursors += 1;
+        s.snapshot.get_or_insert_with(Default::default).clone()
+    }
+
+    /// A cursor closes: the snapshot goes with the last one.
+    pub fn close_cursor(&self) {
+        let mut s = lock(&self.statement);
+        s.open_cursors = s.open_cursors.saturating_sub(1);
+        if s.open_cursors == 0 {
+            s.snapshot = None;
+        }
+    }
+
+    /// Cursors open now (for tests).
+    #[cfg(test)]
+    fn open_cursors(&self) -> usize {
+        lock(&self.statement).open_cursors
+    }
+}
+
+/// The shared cache as `settings` configure it: the user's cache directory, off when `cache_ttl`
+/// is 0 or there is no home directory.
+pub fn cache(settings: &Settings) -> Option<Cache> {
+    if settings.cache_ttl.is_zero() {
+        return None;
+    }
+    cache::user_cache_dir().map(|dir| Cache::new(dir, settings.cache_ttl, settings.cache_max_bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_lives_while_a_cursor_is_open() {
+        let s = ConnState::default();
+        let a = s.open_cursor();
+        let b = s.open_cursor();
+        assert!(Arc::ptr_eq(&a, &b), "cursors of one statement share it");
+        s.close_cursor();
+        let c = s.open_cursor();
+        assert!(Arc::ptr_eq(&a, &c), "still open: the same statement");
+        s.close_cursor();
+        s.close_cursor();
+        assert_eq!(s.open_cursors(), 0);
+        let d = s.open_cursor();
+        assert!(!Arc::ptr_eq(&a, &d), "a new statement, a new snapshot");
+        s.close_cursor();
+        s.close_cursor(); // never below zero
+        assert_eq!(s.open_cursors(), 0);
+    }
+
+    #[test]
+    fn configuring_drops_the_connection() {
+        let s = ConnState::default();
+        s.configure(
+            [
+                ("access_key_id", "LTAIid"),
+                ("access_key_secret", "secret-value"),
+                ("regions", "cn-beijing"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        let c = s.connected().unwrap();
+        assert_eq!(c.secrets, ["secret-value"]);
+        assert!(lock(&s.connected).is_some());
+        s.configure(BTreeMap::new());
+        assert!(lock(&s.connected).is_none());
+    }
+
+    #[test]
+    fn a_zero_ttl_turns_the_cache_off() {
+        let mut settings = Settings::from_options(&BTreeMap::new(), || None).unwrap();
+        settings.cache_ttl = std::time::Duration::ZERO;
+        assert!(cache(&settings).is_none());
+    }
+}

@@ -1,0 +1,593 @@
+//! The virtual table module, written against SQLite's C interface: one module per table of the
+//! table layer, registered under the table's name. Its `xCreate` is its `xConnect`, so each table
+//! is eponymous (`SELECT ... FROM alicloud_action_trail` works as soon as the extension is
+//! loaded) and `CREATE VIRTUAL TABLE t USING alicloud_action_trail` makes another name for it.
+//!
+//! Why not rusqlite's `vtab` module: handing a whole `IN` list to `xFilter` needs the raw
+//! `sqlite3_index_info` in `xBestIndex` and the raw argument in `xFilter`, which its wrappers do
+//! not give out (and only offer, behind its `modern_sqlite` feature, with bindings that refuse
+//! SQLite older than 3.45). So every method is here, and each one catches panics: nothing unwinds
+//! into SQLite.
+//!
+//! Every method runs on the thread of the connection's running statement. Cursors read rows one
+//! at a time from the answers held; only the columns the statement uses are converted.
+
+use crate::api;
+use crate::errors::{Failure, PREFIX};
+use crate::index::{self, Arg, Given, IndexPlan, Offered};
+use crate::state::{self, ConnState};
+use crate::value::{self, Cell};
+use crate::wait::{self, Interrupted};
+use alicloud_api::Trail;
+use alicloud_tables::plan::ScanPlan;
+use alicloud_tables::scan::{Fetch, ScanData, ScanReport};
+use alicloud_tables::snapshot::Snapshot;
+use alicloud_tables::table::{RowSource, TableDef, TABLES};
+use rusqlite::ffi;
+use std::borrow::Cow;
+use std::ffi::{c_void, CStr, CString};
+use std::os::raw::{c_char, c_int};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+
+/// Runs one method body, turning a panic into a failure.
+fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(Failure::panicked(what, &*payload)),
+    }
+}
+
+/// A method's result code, with the failure's message set on the table.
+///
+/// # Safety
+/// `vtab` must be a table of this module.
+unsafe fn report(vtab: *mut ffi::sqlite3_vtab, r: Result<(), Failure>) -> c_int {
+    match r {
+        Ok(()) => ffi::SQLITE_OK,
+        Err(f) => {
+            unsafe {
+                if !(*vtab).zErrMsg.is_null() {
+                    ffi::sqlite3_free((*vtab).zErrMsg.cast());
+                }
+                (*vtab).zErrMsg = api::sqlite_string(&f.message);
+            }
+            f.code
+        }
+    }
+}
+
+/// What each registered module carries: the connection's state and its table.
+struct Aux {
+    state: Arc<ConnState>,
+    table: &'static TableDef,
+}
+
+/// One table instance (`sqlite3_vtab` first, as SQLite requires).
+#[repr(C)]
+struct Table {
+    base: ffi::sqlite3_vtab,
+    db: *mut ffi::sqlite3,
+    state: Arc<ConnState>,
+    def: &'static TableDef,
+}
+
+/// A row's place in a [`ScanData`]: region, then trail within the region's answer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Position {
+    region: usize,
+    item: usize,
+}
+
+impl Position {
+    /// The first row at or after this position, with its region and trail text.
+    fn settle(mut self, data: &ScanData) -> Option<(Position, &str, &str)> {
+        loop {
+            let (region, list) = data.regions.get(self.region)?;
+            if self.item < list.len() {
+                return Some((self, region, list.raw(self.item)));
+            }
+            self.region += 1;
+            self.item = 0;
+        }
+    }
+}
+
+/// The rows of one `xFilter` and the position in them.
+struct Scan {
+    plan: IndexPlan,
+    data: ScanData,
+    /// Where to look for the next row.
+    next: Position,
+    /// The current row: its position and cells (`None` for a column the statement does not
+    /// use); `None` at the end.
+    row: Option<(Position, Vec<Option<Cell>>)>,
+    rowid: i64,
+}
+
+impl Scan {
+    /// Moves to the next row, converting the columns used.
+    fn advance(&mut self, def: &TableDef) {
+        let data = &self.data;
+        let plan = &self.plan;
+        self.row = self.next.settle(data).map(|(at, region, raw)| {
+            let trail = Trail::parse(raw);
+            let source = RowSource {
+                trail: &trail,
+                region,
+                account_id: data.account_id.as_deref(),
+            };
+            let cells = def
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| plan.uses(i).then(|| Cell::from((c.value)(&source))))
+                .collect();
+            (at, cells)
+        });
+        if let Some((at, _)) = &self.row {
+            self.next = Position {
+                region: at.region,
+                item: at.item + 1,
+            };
+            self.rowid += 1;
+        }
+    }
+
+    /// Column `i` of the current row (converted now if the statement did not declare it used).
+    fn cell(&self, def: &TableDef, i: usize) -> Cow<'_, Cell> {
+        let Some((at, cells)) = &self.row else {
+            return Cow::Owned(Cell::Null);
+        };
+        if let Some(Some(cell)) = cells.get(i) {
+            return Cow::Borrowed(cell);
+        }
+        let (Some(column), Some((_, region, raw))) = (def.columns.get(i), at.settle(&self.data))
+        else {
+            return Cow::Owned(Cell::Null);
+        };
+        let trail = Trail::parse(raw);
+        let source = RowSource {
+            trail: &trail,
+            region,
+            account_id: self.data.account_id.as_deref(),
+        };
+        Cow::Owned(Cell::from((column.value)(&source)))
+    }
+}
+
+/// One cursor (`sqlite3_vtab_cursor` first, as SQLite requires). It holds the statement's
+/// snapshot while it is open.
+#[repr(C)]
+struct Cursor {
+    base: ffi::sqlite3_vtab_cursor,
+    db: *mut ffi::sqlite3,
+    state: Arc<ConnState>,
+    def: &'static TableDef,
+    snapshot: Arc<Snapshot>,
+    scan: Option<Scan>,
+}
+
+impl Drop for Cursor {
+    fn drop(&mut self) {
+        self.state.close_cursor();
+    }
+}
+
+/// A filter argument as the table layer reads it (the text copied).
+///
+/// # Safety
+/// `v` must be a live `sqlite3_value`.
+unsafe fn given(v: *mut ffi::sqlite3_value) -> Given {
+    unsafe {
+        match ffi::sqlite3_value_type(v) {
+            ffi::SQLITE_NULL => Given::Null,
+            ffi::SQLITE_TEXT => {
+                let p = ffi::sqlite3_value_text(v);
+                let n = ffi::sqlite3_value_bytes(v);
+                if p.is_null() || n < 0 {
+                    return Given::Other;
+                }
+                match std::str::from_utf8(std::slice::from_raw_parts(p, n as usize)) {
+                    Ok(s) => Given::Text(s.to_string()),
+                    Err(_) => Given::Other,
+                }
+            }
+            _ => Given::Other,
+        }
+    }
+}
+
+impl Cursor {
+    /// `xFilter`: fetches the rows for the arguments (through the statement's snapshot, the
+    /// shared cache, else the API), waiting with an eye on interrupts.
+    ///
+    /// # Safety
+    /// `idx_str` is null or the index string of [`x_best_index`]; `args` are the live arguments.
+    unsafe fn filter(
+        &mut self,
+        idx_str: *const c_char,
+        args: &[*mut ffi::sqlite3_value],
+    ) -> Result<(), Failure> {
+        self.scan = None;
+        let plan = if idx_str.is_null() {
+            IndexPlan {
+                columns: u64::MAX,
+                args: Vec::new(),
+            }
+        } else {
+            let text = unsafe { CStr::from_ptr(idx_str) }.to_str().ok();
+            text.and_then(IndexPlan::decode)
+                .ok_or_else(|| Failure::error(format!("{PREFIX}: unreadable index string")))?
+        };
+        if plan.args.len() != args.len() {
+            return Err(Failure::error(format!(
+                "{PREFIX}: {} filter arguments for an index string of {}",
+                args.len(),
+                plan.args.len()
+            )));
+        }
+        let mut constraints = Vec::new();
+        for (arg, &v) in plan.args.iter().zip(args) {
+            let values = match arg {
+                Arg::One(_) => vec![unsafe { given(v) }],
+                Arg::List(_) => {
+                    unsafe { api::in_values(v, |item| given(item)) }.map_err(|rc| Failure {
+                        code: rc,
+                        message: format!("{PREFIX}: could not read the values of an IN list"),
+                    })?
+                }
+            };
+            constraints.extend(index::constraint(arg.key(), values));
+        }
+        let scan_plan = ScanPlan::new(&constraints);
+        let needs_account_id = self
+            .def
+            .columns
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.needs_account_id && plan.uses(i));
+
+        let connected = self.state.connected()?;
+        let runtime = self.state.runtime()?;
+        let cache = state::cache(&connected.connection.settings);
+        let fetch = Fetch {
+            connection: &connected.connection,
+            snapshot: &self.snapshot,
+            cache: cache.as_ref(),
+            progress: None,
+        };
+        let mut report = ScanReport::default();
+        let db = self.db;
+        let outcome = wait::block_on(
+            runtime,
+            // SAFETY: `db` is this statement's connection, and the wait runs on its thread.
+            || unsafe { api::is_interrupted(db) },
+            fetch.run(&scan_plan, needs_account_id, &mut report),
+        );
+        for skipped in &report.skipped {
+            let line = alicloud_api::redact(&format!("{PREFIX}: {skipped}"), &connected.secrets);
+            api::log(ffi::SQLITE_WARNING, &line);
+        }
+        let data = match outcome {
+            Err(Interrupted) => return Err(Failure::interrupted()),
+            Ok(Err(e)) => {
+                return Err(Failure::error(crate::errors::scan_message(
+                    &e,
+                    &connected.secrets,
+                )))
+            }
+            Ok(Ok(data)) => data,
+        };
+        let mut scan = Scan {
+            plan,
+            data,
+            next: Position::default(),
+            row: None,
+            rowid: 0,
+        };
+        scan.advance(self.def);
+        self.scan = Some(scan);
+        Ok(())
+    }
+}
+
+unsafe extern "C" fn x_connect(
+    db: *mut ffi::sqlite3,
+    aux: *mut c_void,
+    argc: c_int,
+    _argv: *const *const c_char,
+    pp_vtab: *mut *mut ffi::sqlite3_vtab,
+    pz_err: *mut *mut c_char,
+) -> c_int {
+    let r = guard("xConnect", || {
+        // SAFETY: `aux` is the `Aux` registered with this module, alive while the module is.
+        let aux = unsafe { &*(aux as *const Aux) };
+        if argc > 3 {
+            return Err(Failure::error(format!(
+                "{}: the table takes no arguments; configure it with alicloud_configure('{{...}}')",
+                aux.table.name
+            )));
+        }
+        let sql = CString::new(value::schema(aux.table))
+            .map_err(|_| Failure::error(format!("{PREFIX}: a column name holds a NUL")))?;
+        let rc = unsafe { ffi::sqlite3_declare_vtab(db, sql.as_ptr()) };
+        if rc != ffi::SQLITE_OK {
+            return Err(Failure {
+                code: rc,
+                message: format!("{}: could not declare the table's columns", aux.table.name),
+            });
+        }
+        let table = Box::new(Table {
+            base: ffi::sqlite3_vtab {
+                pModule: ptr::null(),
+                nRef: 0,
+                zErrMsg: ptr::null_mut(),
+            },
+            db,
+            state: aux.state.clone(),
+            def: aux.table,
+        });
+        unsafe { *pp_vtab = Box::into_raw(table).cast() };
+        Ok(())
+    });
+    match r {
+        Ok(()) => ffi::SQLITE_OK,
+        Err(f) => {
+            if !pz_err.is_null() {
+                unsafe { *pz_err = api::sqlite_string(&f.message) };
+            }
+            f.code
+        }
+    }
+}
+
+unsafe extern "C" fn x_disconnect(vtab: *mut ffi::sqlite3_vtab) -> c_int {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if vtab.is_null() {
+            return;
+        }
+        // SAFETY: made by `x_connect`; SQLite calls this once, last.
+        let table = unsafe { Box::from_raw(vtab as *mut Table) };
+        if !table.base.zErrMsg.is_null() {
+            unsafe { ffi::sqlite3_free(table.base.zErrMsg.cast()) };
+        }
+    }));
+    ffi::SQLITE_OK
+}
+
+/// Whether constraint `i` compares under the BINARY collation.
+unsafe fn is_binary(info: *mut ffi::sqlite3_index_info, i: c_int) -> bool {
+    let name = unsafe { ffi::sqlite3_vtab_collation(info, i) };
+    !name.is_null()
+        && unsafe { CStr::from_ptr(name) }
+            .to_bytes()
+            .eq_ignore_ascii_case(b"BINARY")
+}
+
+unsafe extern "C" fn x_best_index(
+    vtab: *mut ffi::sqlite3_vtab,
+    info: *mut ffi::sqlite3_index_info,
+) -> c_int {
+    let r = guard("xBestIndex", || unsafe {
+        let table = &*(vtab as *const Table);
+        let n = usize::try_from((*info).nConstraint).unwrap_or(0);
+        let constraints: &[ffi::sqlite3_index_constraint] = if n == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts((*info).aConstraint, n)
+        };
+        let lists = api::in_lists_supported();
+        let offered: Vec<Offered> = constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let usable = c.usable != 0;
+                let equality = usable && c.op == index::OP_EQ;
+                Offered {
+                    column: c.iColumn,
+                    op: c.op,
+                    usable,
+                    binary: equality && is_binary(info, i as c_int),
+                    in_list: equality && lists && api::vtab_in(info, i as c_int, -1),
+                }
+            })
+            .collect();
+        let mut choice = index::choose(table.def, &offered, (*info).colUsed);
+        for (k, &i) in choice.used.iter().enumerate() {
+            // Ask for the whole list; if SQLite declines, it sends the values one at a time.
+            if let Arg::List(key) = choice.plan.args[k] {
+                if !api::vtab_in(info, i as c_int, 1) {
+                    choice.plan.args[k] = Arg::One(key);
+                }
+            }
+            let usage = &mut *(*info).aConstraintUsage.add(i);
+            usage.argvIndex = k as c_int + 1;
+            usage.omit = 0;
+        }
+        let idx_str = api::sqlite_string(&choice.plan.encode());
+        if idx_str.is_null() {
+            return Err(Failure {
+                code: ffi::SQLITE_NOMEM,
+                message: "out of memory".into(),
+            });
+        }
+        (*info).idxNum = 0;
+        (*info).idxStr = idx_str;
+        (*info).needToFreeIdxStr = 1;
+        (*info).estimatedCost = choice.cost;
+        (*info).estimatedRows = choice.rows;
+        Ok(())
+    });
+    unsafe { report(vtab, r) }
+}
+
+unsafe extern "C" fn x_open(
+    vtab: *mut ffi::sqlite3_vtab,
+    pp_cursor: *mut *mut ffi::sqlite3_vtab_cursor,
+) -> c_int {
+    let r = guard("xOpen", || {
+        // SAFETY: made by `x_connect`.
+        let table = unsafe { &*(vtab as *const Table) };
+        let cursor = Box::new(Cursor {
+            base: ffi::sqlite3_vtab_cursor {
+                pVtab: ptr::null_mut(),
+            },
+            db: table.db,
+            state: table.state.clone(),
+            def: table.def,
+            snapshot: table.state.open_cursor(),
+            scan: None,
+        });
+        unsafe { *pp_cursor = Box::into_raw(cursor).cast() };
+        Ok(())
+    });
+    unsafe { report(vtab, r) }
+}
+
+unsafe extern "C" fn x_close(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: made by `x_open`; SQLite calls this once, last.
+        drop(unsafe { Box::from_raw(cursor as *mut Cursor) });
+    }));
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn x_filter(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    _idx_num: c_int,
+    idx_str: *const c_char,
+    argc: c_int,
+    argv: *mut *mut ffi::sqlite3_value,
+) -> c_int {
+    let r = guard("xFilter", || unsafe {
+        let c = &mut *(cursor as *mut Cursor);
+        let n = usize::try_from(argc).unwrap_or(0);
+        let args: &[*mut ffi::sqlite3_value] = if n == 0 || argv.is_null() {
+            &[]
+        } else {
+            std::slice::from_raw_parts(argv, n)
+        };
+        c.filter(idx_str, args)
+    });
+    unsafe { report((*cursor).pVtab, r) }
+}
+
+unsafe extern "C" fn x_next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    let r = guard("xNext", || {
+        // SAFETY: made by `x_open`.
+        let c = unsafe { &mut *(cursor as *mut Cursor) };
+        let def = c.def;
+        if let Some(scan) = c.scan.as_mut() {
+            scan.advance(def);
+        }
+        Ok(())
+    });
+    unsafe { report((*cursor).pVtab, r) }
+}
+
+unsafe extern "C" fn x_eof(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: made by `x_open`.
+        let c = unsafe { &*(cursor as *const Cursor) };
+        c.scan.as_ref().is_none_or(|s| s.row.is_none())
+    }))
+    .map_or(1, c_int::from)
+}
+
+unsafe extern "C" fn x_column(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    ctx: *mut ffi::sqlite3_context,
+    i: c_int,
+) -> c_int {
+    let r = guard("xColumn", || unsafe {
+        let c = &*(cursor as *const Cursor);
+        let cell = match (&c.scan, usize::try_from(i)) {
+            (Some(scan), Ok(i)) => scan.cell(c.def, i),
+            _ => Cow::Owned(Cell::Null),
+        };
+        match cell.as_ref() {
+            Cell::Null => ffi::sqlite3_result_null(ctx),
+            Cell::Integer(n) => ffi::sqlite3_result_int64(ctx, *n),
+            Cell::Text(t) => ffi::sqlite3_result_text64(
+                ctx,
+                t.as_ptr().cast(),
+                t.len() as u64,
+                ffi::SQLITE_TRANSIENT(),
+                ffi::SQLITE_UTF8 as u8,
+            ),
+        }
+        Ok(())
+    });
+    unsafe { report((*cursor).pVtab, r) }
+}
+
+unsafe extern "C" fn x_rowid(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut i64) -> c_int {
+    let r = guard("xRowid", || unsafe {
+        let c = &*(cursor as *const Cursor);
+        *rowid = c.scan.as_ref().map_or(0, |s| s.rowid);
+        Ok(())
+    });
+    unsafe { report((*cursor).pVtab, r) }
+}
+
+/// The module: read-only, eponymous (`xCreate` is `xConnect`).
+static MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
+    iVersion: 1,
+    xCreate: Some(x_connect),
+    xConnect: Some(x_connect),
+    xBestIndex: Some(x_best_index),
+    xDisconnect: Some(x_disconnect),
+    xDestroy: Some(x_disconnect),
+    xOpen: Some(x_open),
+    xClose: Some(x_close),
+    xFilter: Some(x_filter),
+    xNext: Some(x_next),
+    xEof: Some(x_eof),
+    xColumn: Some(x_column),
+    xRowid: Some(x_rowid),
+    xUpdate: None,
+    xBegin: None,
+    xSync: None,
+    xCommit: None,
+    xRollback: None,
+    xFindFunction: None,
+    xRename: None,
+    xSavepoint: None,
+    xRelease: None,
+    xRollbackTo: None,
+    xShadowName: None,
+};
+
+unsafe extern "C" fn drop_aux(aux: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the `Aux` boxed by `register`; SQLite calls this once.
+        drop(unsafe { Box::from_raw(aux as *mut Aux) });
+    }));
+}
+
+/// Registers a module for every table on connection `db`.
+///
+/// # Safety
+/// `db` must be the connection the extension is being loaded into.
+pub unsafe fn register(db: *mut ffi::sqlite3, state: &Arc<ConnState>) -> Result<(), String> {
+    for &table in TABLES {
+        let name = CString::new(table.name).map_err(|e| e.to_string())?;
+        let aux = Box::into_raw(Box::new(Aux {
+            state: state.clone(),
+            table,
+        }));
+        // On failure SQLite calls `drop_aux` itself.
+        let rc = unsafe {
+            ffi::sqlite3_create_module_v2(db, name.as_ptr(), &MODULE, aux.cast(), Some(drop_aux))
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(format!(
+                "could not register the module {} (result code {rc})",
+                table.name
+            ));
+        }
+    }
+    Ok(())
+}
