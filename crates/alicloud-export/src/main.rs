@@ -263,6 +263,9 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    // Not a plain drop: that would wait for the writing thread, which may be stuck on a reader
+    // that stopped reading when Ctrl-C came.
+    runtime.shutdown_background();
     outcome
 }
 

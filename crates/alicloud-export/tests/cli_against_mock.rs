@@ -1019,24 +1019,63 @@ fn ctrl_c_while_a_region_hangs_exits_130() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The watchdog in interrupt() is far beyond "promptly": the hanging call would last an hour.
+    let out = interrupt(child);
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}
+
+/// Sends SIGINT to `child` and waits (a watchdog only) for it to end.
+fn interrupt(mut child: std::process::Child) -> Run {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
-    // A watchdog only, far beyond "promptly": the hanging call itself would last an hour.
     let waited = Instant::now();
     while child.try_wait().expect("a status").is_none() {
         if waited.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
-            panic!("SIGINT did not stop the wait on the hanging region");
+            panic!("SIGINT did not end the export");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = Run::of(child.wait_with_output().expect("the output"));
+    Run::of(child.wait_with_output().expect("the output"))
+}
+
+#[test]
+fn ctrl_c_while_the_reader_stalls_exits_130() {
+    let server = start();
+    // Answers of about 100 kB per region: far more than a pipe holds, so the writing blocks on a
+    // reader that never reads.
+    server.set_fault(
+        "*",
+        Fault {
+            append_item: Some(serde_json::json!({
+                "Name": "big", "HomeRegion": "cn-beijing", "OssKeyPrefix": "x".repeat(100_000)
+            })),
+            ..Fault::default()
+        },
+    );
+    let mut child = Env::with_keys()
+        .command(&args(&server, &["-o", "csv"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take();
+    let seen = Instant::now();
+    while calls_of(&server, "DescribeTrails").len() < 4 {
+        assert!(
+            seen.elapsed() < Duration::from_secs(60),
+            "the calls never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = interrupt(child);
+    drop(stdout);
     assert_eq!(out.code, Some(130), "{}", out.stderr);
-    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
-    assert_eq!(out.stdout, "");
 }
 
 #[test]
