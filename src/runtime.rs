@@ -18,12 +18,7 @@ static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
 fn runtime() -> Result<&'static Runtime, String> {
     RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("could not start the async runtime: {e}"))
-        })
+        .get_or_init(alicloud_tables::connect::runtime)
         .as_ref()
         .map_err(Clone::clone)
 }

@@ -10,8 +10,8 @@ mod cli;
 mod filter;
 mod output;
 
-use alicloud_api::{CredentialChain, CredentialSource, Remedy, Trail};
-use alicloud_tables::cache::{user_cache_dir, Cache};
+use alicloud_api::{CredentialChain, Remedy, Trail};
+use alicloud_tables::cache::Cache;
 use alicloud_tables::connect::{connect, ConnectError, FrontEnd};
 use alicloud_tables::options::{self, OptionError, OPTIONS};
 use alicloud_tables::plan::ScanPlan;
@@ -169,7 +169,6 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         ConnectError::Api(a) => api_failure(&a, None),
     })?;
     secrets.extend(connected.secrets.iter().cloned());
-    secrets.extend(source_secrets(connected.connection.client.source()));
     let connection = &connected.connection;
     let settings = &connection.settings;
 
@@ -185,16 +184,8 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
     {
         needed[i] = true;
     }
-    let needs_account_id = table
-        .columns
-        .iter()
-        .zip(&needed)
-        .any(|(c, &n)| n && c.needs_account_id);
-    let cache = if settings.cache_ttl.is_zero() {
-        None
-    } else {
-        user_cache_dir().map(|dir| Cache::new(dir, settings.cache_ttl, settings.cache_max_bytes))
-    };
+    let needs_account_id = table.needs_account_id((0..needed.len()).filter(|&i| needed[i]));
+    let cache = Cache::for_user(settings);
     let snapshot = Snapshot::new();
 
     let bar = (!args.no_progress && io::stderr().is_terminal()).then(|| {
@@ -213,9 +204,7 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         cache: cache.as_ref(),
         progress: bar.as_ref().map(|_| &on_progress as &dyn Fn(usize, usize)),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let runtime = alicloud_tables::connect::runtime()
         .map_err(|e| Failure::new(EXIT_API, format!("cannot start: {e}"), None))?;
 
     let writer = Writer {
@@ -421,23 +410,6 @@ fn list_columns(table: &TableDef) -> io::Result<()> {
         writeln!(out, "{:width$}  {ty:9}  {}", c.name, c.description)?;
     }
     Ok(())
-}
-
-/// The secrets of resolved credentials (from the environment or the profile file), to scrub.
-fn source_secrets(source: &CredentialSource) -> Vec<String> {
-    let creds = match source {
-        CredentialSource::Static(c) => c,
-        CredentialSource::RamRoleArn { base, .. } => base,
-        CredentialSource::EcsRamRole { .. } => return Vec::new(),
-    };
-    std::iter::once(creds.access_key_secret.expose().to_string())
-        .chain(
-            creds
-                .security_token
-                .as_ref()
-                .map(|t| t.expose().to_string()),
-        )
-        .collect()
 }
 
 /// An option's message in the CLI's words: `"timeout_ms"` → `--timeout-ms`.

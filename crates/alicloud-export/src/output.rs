@@ -8,7 +8,6 @@
 //! - `table`: aligned columns for a terminal, as psql prints them, with the row count below.
 
 use alicloud_tables::table::{ColumnDef, Value};
-use std::borrow::Cow;
 use std::io::{self, Write};
 use unicode_width::UnicodeWidthStr;
 
@@ -48,16 +47,6 @@ pub fn sink<'w, W: Write + 'w>(
     })
 }
 
-/// A value as text: null as nothing, booleans `true`/`false`, times ISO-8601 UTC, JSON as text.
-pub fn text<'v>(v: &'v Value<'_>) -> Cow<'v, str> {
-    match v {
-        Value::Null => Cow::Borrowed(""),
-        Value::Text(t) | Value::Json(t) => Cow::Borrowed(t),
-        Value::Boolean(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Value::Timestamp(t) => Cow::Owned(Value::timestamp_text(t)),
-    }
-}
-
 struct Csv<W: Write> {
     out: csv::Writer<W>,
 }
@@ -74,7 +63,7 @@ impl<W: Write> Csv<W> {
 impl<W: Write> Sink for Csv<W> {
     fn row(&mut self, values: &[Value<'_>]) -> io::Result<()> {
         self.out
-            .write_record(values.iter().map(|v| text(v).into_owned()))
+            .write_record(values.iter().map(|v| v.to_text().into_owned()))
             .map_err(io::Error::from)
     }
 
@@ -138,7 +127,7 @@ struct Table<W: Write> {
 /// A cell for a terminal: control characters (line breaks, tabs) written as escapes, so that
 /// every row stays on one line.
 fn cell(v: &Value<'_>) -> String {
-    let t = text(v);
+    let t = v.to_text();
     if !t.chars().any(char::is_control) {
         return t.into_owned();
     }

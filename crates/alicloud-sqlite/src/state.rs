@@ -8,9 +8,7 @@
 
 use crate::errors::{self, Failure};
 use alicloud_api::CredentialChain;
-use alicloud_tables::cache::{self, Cache};
 use alicloud_tables::connect::{connect, Connected, FrontEnd};
-use alicloud_tables::options::Settings;
 use alicloud_tables::snapshot::Snapshot;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -80,12 +78,7 @@ impl ConnState {
     /// scan waits on them.
     pub fn runtime(&self) -> Result<&Runtime, Failure> {
         self.runtime
-            .get_or_init(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("could not start the async runtime: {e}"))
-            })
+            .get_or_init(alicloud_tables::connect::runtime)
             .as_ref()
             .map_err(|e| Failure::error(format!("{}: {e}", errors::PREFIX)))
     }
@@ -111,15 +104,6 @@ impl ConnState {
     fn open_cursors(&self) -> usize {
         lock(&self.statement).open_cursors
     }
-}
-
-/// The shared cache as `settings` configure it: the user's cache directory, off when `cache_ttl`
-/// is 0 or there is no home directory.
-pub fn cache(settings: &Settings) -> Option<Cache> {
-    if settings.cache_ttl.is_zero() {
-        return None;
-    }
-    cache::user_cache_dir().map(|dir| Cache::new(dir, settings.cache_ttl, settings.cache_max_bytes))
 }
 
 #[cfg(test)]
@@ -163,12 +147,5 @@ mod tests {
         assert!(lock(&s.connected).is_some());
         s.configure(BTreeMap::new());
         assert!(lock(&s.connected).is_none());
-    }
-
-    #[test]
-    fn a_zero_ttl_turns_the_cache_off() {
-        let mut settings = Settings::from_options(&BTreeMap::new(), || None).unwrap();
-        settings.cache_ttl = std::time::Duration::ZERO;
-        assert!(cache(&settings).is_none());
     }
 }

@@ -15,10 +15,11 @@
 use crate::api;
 use crate::errors::{Failure, PREFIX};
 use crate::index::{self, Arg, Given, IndexPlan, Offered};
-use crate::state::{self, ConnState};
+use crate::state::ConnState;
 use crate::value::{self, Cell};
 use crate::wait::{self, Interrupted};
 use alicloud_api::Trail;
+use alicloud_tables::cache::Cache;
 use alicloud_tables::plan::ScanPlan;
 use alicloud_tables::scan::{Fetch, ScanData, ScanReport};
 use alicloud_tables::snapshot::Snapshot;
@@ -244,14 +245,11 @@ impl Cursor {
         let scan_plan = ScanPlan::new(&constraints);
         let needs_account_id = self
             .def
-            .columns
-            .iter()
-            .enumerate()
-            .any(|(i, c)| c.needs_account_id && plan.uses(i));
+            .needs_account_id((0..self.def.columns.len()).filter(|&i| plan.uses(i)));
 
         let connected = self.state.connected()?;
         let runtime = self.state.runtime()?;
-        let cache = state::cache(&connected.connection.settings);
+        let cache = Cache::for_user(&connected.connection.settings);
         let fetch = Fetch {
             connection: &connected.connection,
             snapshot: &self.snapshot,

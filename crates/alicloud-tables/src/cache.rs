@@ -109,6 +109,20 @@ impl Cache {
         }
     }
 
+    /// The per-user cache of front ends that run as the user (the SQLite extension, the export
+    /// CLI), as `settings` configure it: in [`user_cache_dir`]; `None` when `cache_ttl` is 0 or
+    /// there is no home directory.
+    pub fn for_user(settings: &crate::options::Settings) -> Option<Cache> {
+        if settings.cache_ttl.is_zero() {
+            return None;
+        }
+        Some(Cache::new(
+            user_cache_dir()?,
+            settings.cache_ttl,
+            settings.cache_max_bytes,
+        ))
+    }
+
     /// Whether the cache serves anything at all.
     pub fn enabled(&self) -> bool {
         !self.ttl.is_zero()
@@ -343,6 +357,14 @@ mod tests {
         off.put(&scope("alice"), "trails", "x");
         assert!(!dir.path().join("off").exists());
         assert_eq!(clear(&dir.path().join("c")), 0);
+    }
+
+    #[test]
+    fn a_zero_ttl_means_no_user_cache() {
+        let mut settings =
+            crate::options::Settings::from_options(&Default::default(), || None).unwrap();
+        settings.cache_ttl = Duration::ZERO;
+        assert!(Cache::for_user(&settings).is_none());
     }
 
     #[test]

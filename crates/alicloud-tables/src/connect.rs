@@ -4,7 +4,7 @@
 
 use crate::options::{credential_chain, secrets, OptionError, Settings};
 use crate::scan::Connection;
-use alicloud_api::{Client, CredentialChain};
+use alicloud_api::{Client, CredentialChain, CredentialSource};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -44,13 +44,40 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-/// A connection and the secret values its options hold (to scrub from anything shown).
+/// A connection and the secret values it signs with (to scrub from anything shown).
 #[derive(Clone)]
 pub struct Connected {
     /// The connection.
     pub connection: Connection,
-    /// The secret values of the options.
+    /// The secret values of the options and of the credentials the chain found (environment,
+    /// profile file); temporary credentials fetched later are scrubbed by the client itself.
     pub secrets: Vec<String>,
+}
+
+/// The secret and token of a resolved source's long-term keys.
+fn source_secrets(source: &CredentialSource) -> Vec<String> {
+    let creds = match source {
+        CredentialSource::Static(c) => c,
+        CredentialSource::RamRoleArn { base, .. } => base,
+        CredentialSource::EcsRamRole { .. } => return Vec::new(),
+    };
+    std::iter::once(creds.access_key_secret.expose().to_string())
+        .chain(
+            creds
+                .security_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
+        )
+        .collect()
+}
+
+/// A current-thread tokio runtime, for a front end that blocks on a scan in one place (the
+/// futures run only while it waits, on its own thread).
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start the async runtime: {e}"))
 }
 
 /// Connects with `options` (connection and credential options in one map, names as in
@@ -64,14 +91,13 @@ pub fn connect(
     front_end: FrontEnd,
     partition: &str,
 ) -> Result<Connected, ConnectError> {
-    let secrets = secrets(options);
-    let settings = Settings::from_options(options, || {
-        CredentialChain::from_process_env().default_region()
-    })
-    .map_err(ConnectError::Option)?;
-    let source = credential_chain(options, chain.default_session_name(front_end.name))
-        .resolve()
-        .map_err(ConnectError::Api)?;
+    let mut secrets = secrets(options);
+    let chain = credential_chain(options, chain.default_session_name(front_end.name));
+    // The region of the profile the options name, when `regions` is not given.
+    let settings =
+        Settings::from_options(options, || chain.default_region()).map_err(ConnectError::Option)?;
+    let source = chain.resolve().map_err(ConnectError::Api)?;
+    secrets.extend(source_secrets(&source));
     let mut config = settings.client.clone();
     config.user_agent = front_end.user_agent();
     let client = Client::new(config, source).map_err(ConnectError::Api)?;

@@ -58,6 +58,17 @@ impl<'a> Value<'a> {
         t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     }
 
+    /// The value as text, for front ends without types (csv, a terminal): null as nothing,
+    /// booleans `true`/`false`, instants as [`Value::timestamp_text`], JSON as its text.
+    pub fn to_text(&self) -> Cow<'_, str> {
+        match self {
+            Value::Null => Cow::Borrowed(""),
+            Value::Text(t) | Value::Json(t) => Cow::Borrowed(t),
+            Value::Boolean(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Value::Timestamp(t) => Cow::Owned(Value::timestamp_text(t)),
+        }
+    }
+
     /// The value as JSON: text as a string, booleans as booleans, instants as ISO-8601 strings,
     /// JSON documents as themselves (unreadable JSON, which the API never sends, as a string).
     pub fn to_json(&self) -> serde_json::Value {
@@ -140,6 +151,14 @@ impl TableDef {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// Whether any of the columns at `indexes` needs the account id (a scan then asks
+    /// `GetCallerIdentity` too).
+    pub fn needs_account_id(&self, indexes: impl IntoIterator<Item = usize>) -> bool {
+        indexes
+            .into_iter()
+            .any(|i| self.columns.get(i).is_some_and(|c| c.needs_account_id))
+    }
+
     /// The column names, comma-separated, for messages.
     pub fn column_names(&self) -> String {
         self.columns
@@ -187,6 +206,9 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(v.to_json(), want);
         }
+        assert_eq!(Value::Boolean(false).to_text(), "false");
+        assert_eq!(Value::Timestamp(t).to_text(), "2021-03-01T06:27:28Z");
+        assert_eq!(Value::Null.to_text(), "");
     }
 
     #[test]
