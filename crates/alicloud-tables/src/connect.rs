@@ -97,7 +97,11 @@ pub fn connect(
     let settings =
         Settings::from_options(options, || chain.default_region()).map_err(ConnectError::Option)?;
     let source = chain.resolve().map_err(ConnectError::Api)?;
-    secrets.extend(source_secrets(&source));
+    for s in source_secrets(&source) {
+        if !secrets.contains(&s) {
+            secrets.push(s);
+        }
+    }
     let mut config = settings.client.clone();
     config.user_agent = front_end.user_agent();
     let client = Client::new(config, source).map_err(ConnectError::Api)?;
