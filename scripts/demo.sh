@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: bootstrap the machine, build and install alicloud_fdw, start a scratch PostgreSQL,
-# and run the four example queries of the alicloud_action_trail table page, printing their results.
+# and run the four example queries of the alicloud_action_trail table page, printing their results;
+# then EXPLAIN ANALYZE and the statistics view, the same examples' SQLite flavour in the sqlite3
+# shell, and one export with alicloud-export.
 #
 # With no Alibaba credentials in the environment it runs against the bundled mock API server.
 # With ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and optionally
@@ -14,6 +16,8 @@ source scripts/lib.sh
 WORK="${DEMO_DIR:-/tmp/alicloud_fdw_demo}"
 PORT="${DEMO_PGPORT:-54391}"
 install_extension
+log "building the SQLite extension and the export CLI"
+cargo build --release -q -p alicloud-sqlite -p alicloud-export >&2
 
 cleanup() { remove_cluster "$WORK/pg"; stop_mock; }
 trap cleanup EXIT
@@ -25,6 +29,7 @@ if [ -n "$key_id" ] && [ -n "$key_secret" ]; then
   log "credentials found in the environment: querying the real Alibaba Cloud API"
   regions="${ALICLOUD_REGIONS:-${ALIBABA_CLOUD_REGION_ID:-${ALICLOUD_REGION_ID:-cn-hangzhou}}}"
   server_opts="regions '${regions}'"
+  endpoints_json=""
 else
   log "no credentials in the environment: querying the bundled mock API"
   build_mock
@@ -33,7 +38,8 @@ else
   key_secret="$MOCK_KEY_SECRET"
   token=
   regions="cn-hangzhou,cn-shanghai,cn-beijing,cn-shenzhen"
-  server_opts="regions '${regions}', endpoint '${MOCK_URL}/{region}'"
+  server_opts="regions '${regions}', endpoint '${MOCK_URL}/{region}', sts_endpoint '${MOCK_URL}'"
+  endpoints_json=", \"endpoint\": \"${MOCK_URL}/{region}\", \"sts_endpoint\": \"${MOCK_URL}\""
 fi
 
 start_cluster "$WORK/pg" "$PORT"
@@ -53,7 +59,43 @@ IMPORT FOREIGN SCHEMA alicloud FROM SERVER alicloud INTO public;
 SQL
 
 echo
-echo "alicloud_fdw demo: regions ${regions}"
+echo "== alicloud_fdw in PostgreSQL: regions ${regions}"
 # The four example queries of docs/tables/alicloud_action_trail.md, from the file the SQL tests
 # also run, echoed with their titles.
 psql -X -d postgres -P pager=off -a -f tests/sql/seed_examples.sql
+
+echo
+echo "== What a query did (EXPLAIN ANALYZE), and what the API calls cost so far (alicloud_fdw_stats)"
+psql -X -d postgres -P pager=off -a <<'SQL'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT name, region FROM alicloud_action_trail WHERE name = 'test-4';
+SELECT region, action, calls, cache_hits, rows, max_ms FROM alicloud_fdw_stats ORDER BY region, action;
+SQL
+
+# The SQLite extension and the CLI take the keys from the environment (the same credential chain
+# as the CLI profile tools), never from a command line.
+export ALIBABA_CLOUD_ACCESS_KEY_ID="$key_id" ALIBABA_CLOUD_ACCESS_KEY_SECRET="$key_secret"
+[ -n "$token" ] && export ALIBABA_CLOUD_SECURITY_TOKEN="$token"
+export XDG_CACHE_HOME="$WORK/cache"
+echo
+echo "== The same examples in SQLite (the sqlite3 shell), from crates/alicloud-sqlite/tests/seed_queries.sql"
+{
+  echo ".load target/release/libalicloud_sqlite"
+  echo ".output /dev/null"
+  echo "select alicloud_configure('{\"regions\": \"${regions}\"${endpoints_json}}');"
+  echo ".output stdout"
+  echo ".headers on"
+  echo ".mode column"
+  echo ".echo on"
+  cat crates/alicloud-sqlite/tests/seed_queries.sql
+} | sqlite3
+
+echo
+echo "== One export: the trails of cn-beijing as CSV"
+endpoint_flags=()
+if [ -n "$endpoints_json" ]; then
+  endpoint_flags=(--endpoint "${MOCK_URL}/{region}" --sts-endpoint "${MOCK_URL}")
+fi
+echo "\$ alicloud-export alicloud_action_trail --regions '${regions}' --select name,region,status,trail_region --where \"region = 'cn-beijing'\" --output csv"
+target/release/alicloud-export alicloud_action_trail --regions "$regions" "${endpoint_flags[@]}" \
+  --select name,region,status,trail_region --where "region = 'cn-beijing'" --output csv

@@ -82,6 +82,39 @@ mod tests {
         s
     }
 
+    /// The statements of a SQL file: comment lines dropped, split at blank lines.
+    fn statements(sql: &str) -> Vec<String> {
+        sql.split("\n\n")
+            .map(|s| {
+                s.lines()
+                    .filter(|l| !l.starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// The code blocks of a flavour (`sql+postgres`, `sql+sqlite`) in a Markdown page.
+    fn blocks(page: &str, flavour: &str) -> Vec<String> {
+        page.split(&format!("```{flavour}\n"))
+            .skip(1)
+            .filter_map(|rest| rest.split("```").next())
+            .map(|b| b.trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_table_page_examples_are_the_ones_the_tests_run() {
+        let page = include_str!("../docs/tables/alicloud_action_trail.md");
+        let postgres = statements(include_str!("../tests/sql/seed_examples.sql"));
+        let sqlite = statements(include_str!("../crates/alicloud-sqlite/tests/seed_queries.sql"));
+        assert_eq!(postgres.len(), 4);
+        assert_eq!(blocks(page, "sql+postgres"), postgres);
+        assert_eq!(blocks(page, "sql+sqlite"), sqlite);
+    }
+
     #[test]
     fn docs_list_every_column() {
         let doc = include_str!("../docs/tables/alicloud_action_trail.md");
