@@ -382,12 +382,21 @@ fn describe_trails(
         }),
     };
     let trails = shared
-        .fixture
+        .trails
         .describe_trails(&identity.account_id, region, &query);
-    Ok(Answer::json(&json!({
-        "RequestId": new_request_id(),
-        "TrailList": trails.into_iter().map(Value::Object).collect::<Vec<_>>(),
-    })))
+    // The items are JSON text already: the answer is written around them.
+    let head = format!(r#"{{"RequestId":{},"TrailList":["#, json!(new_request_id()));
+    let mut body =
+        Vec::with_capacity(head.len() + trails.iter().map(|t| t.len() + 1).sum::<usize>() + 2);
+    body.extend_from_slice(head.as_bytes());
+    for (i, trail) in trails.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(trail.as_bytes());
+    }
+    body.extend_from_slice(b"]}");
+    Ok(Answer::json_text(body))
 }
 
 fn describe_regions(shared: &Shared) -> Answer {

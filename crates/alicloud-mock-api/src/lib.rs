@@ -28,7 +28,7 @@ mod metadata;
 mod server;
 
 pub use faults::Fault;
-pub use fixture::{Fixture, FixtureTrail, TrailQuery};
+pub use fixture::{Fixture, FixtureTrail, TrailIndex, TrailQuery};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 
 use crate::auth::{NonceSet, TempCred};
 use crate::faults::{Effect, EffectKind, Fault};
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, TrailIndex};
 use crate::Call;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -25,6 +25,8 @@ pub(crate) const TRICKLE_CHUNK: usize = 16;
 
 pub(crate) struct Shared {
     pub fixture: Fixture,
+    /// The fixture's trails, serialized once.
+    pub trails: TrailIndex,
     pub faults: Mutex<BTreeMap<String, Fault>>,
     pub calls: Mutex<Vec<Call>>,
     pub nonces: Mutex<NonceSet>,
@@ -41,6 +43,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(fixture: Fixture, faults: Vec<(String, Fault)>) -> Shared {
         Shared {
+            trails: TrailIndex::new(&fixture),
             fixture,
             faults: Mutex::new(faults.into_iter().collect()),
             calls: Mutex::new(Vec::new()),
@@ -141,9 +144,14 @@ pub(crate) const JSON: &str = "application/json;charset=utf-8";
 
 impl Answer {
     pub fn json(value: &serde_json::Value) -> Answer {
+        Answer::json_text(serde_json::to_vec(value).expect("JSON values serialize"))
+    }
+
+    /// A successful answer whose body is JSON text already.
+    pub fn json_text(body: Vec<u8>) -> Answer {
         Answer {
             status: StatusCode::OK,
-            body: serde_json::to_vec(value).expect("JSON values serialize"),
+            body,
             content_type: JSON,
             headers: Vec::new(),
             outcome: "ok".to_string(),

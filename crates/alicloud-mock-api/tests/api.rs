@@ -238,6 +238,7 @@ async fn default_fixture_row_counts_over_all_regions() {
     );
     // The library's own computation agrees.
     let f = Fixture::default_fixture();
+    let index = TrailIndex::new(&f);
     let q = TrailQuery {
         include_shadow_trails: true,
         include_organization_trail: true,
@@ -246,7 +247,7 @@ async fn default_fixture_row_counts_over_all_regions() {
     let n: usize = f
         .region_ids()
         .iter()
-        .map(|r| f.describe_trails(DEFAULT_ACCOUNT_ID, r, &q).len())
+        .map(|r| index.describe_trails(DEFAULT_ACCOUNT_ID, r, &q).len())
         .sum();
     assert_eq!(n, DEFAULT_FIXTURE_ROWS_SHADOW_ORG);
 }
