@@ -210,7 +210,6 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             message: e.to_string(),
         });
     }
-    pg_sys::ExecStoreVirtualTuple(slot);
     slot
 }
 

@@ -28,6 +28,7 @@ mod executor;
 mod explain;
 mod handler;
 mod import;
+mod jsonb;
 mod options;
 mod planner;
 mod quals;
@@ -109,7 +110,9 @@ mod tests {
     fn the_table_page_examples_are_the_ones_the_tests_run() {
         let page = include_str!("../docs/tables/alicloud_action_trail.md");
         let postgres = statements(include_str!("../tests/sql/seed_examples.sql"));
-        let sqlite = statements(include_str!("../crates/alicloud-sqlite/tests/seed_queries.sql"));
+        let sqlite = statements(include_str!(
+            "../crates/alicloud-sqlite/tests/seed_queries.sql"
+        ));
         assert_eq!(postgres.len(), 4);
         assert_eq!(blocks(page, "sql+postgres"), postgres);
         assert_eq!(blocks(page, "sql+sqlite"), sqlite);

@@ -210,7 +210,7 @@ impl TrailList {
             .filter(|&i| {
                 self.trail(i)
                     .text(field::NAME)
-                    .is_some_and(|n| names.contains(&n))
+                    .is_some_and(|n| names.iter().any(|m| *m == n))
             })
             .map(|i| self.spans[i])
             .collect();
@@ -287,6 +287,13 @@ impl<'a> Trail<'a> {
         self.raw
     }
 
+    /// The object's members in the order of the text, repeated names included: each name
+    /// (unescaped: borrowed from the text unless it has escapes) and its value's JSON text.
+    /// [`Trail::parse`] splits any JSON object this way, nested ones included.
+    pub fn members(&self) -> impl Iterator<Item = (Cow<'a, str>, &'a str)> + '_ {
+        self.fields.iter().map(|(k, v)| (k.clone(), v.get()))
+    }
+
     /// A field's value (the last one, if the name is repeated).
     pub fn value(&self, name: &str) -> Option<Value> {
         serde_json::from_str(self.field(name)?).ok()
@@ -298,20 +305,23 @@ impl<'a> Trail<'a> {
         Some(raw.get())
     }
 
-    /// A field that is a JSON string, read straight into a `String` (the common case, without
-    /// building a JSON tree first).
-    fn string(&self, name: &str) -> Option<Option<String>> {
+    /// A field that is a JSON string, read without building a JSON tree first, and borrowed from
+    /// the text when it has no escapes (the common case).
+    fn string(&self, name: &str) -> Option<Option<Cow<'a, str>>> {
         let raw = self.field(name)?;
         raw.starts_with('"')
-            .then(|| serde_json::from_str::<String>(raw).ok())
+            .then(|| match raw.get(1..raw.len() - 1) {
+                Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+                _ => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
+            })
     }
 
     /// A text field: strings as they are, numbers and booleans as text; absent, null or empty is
     /// `None`.
-    pub fn text(&self, name: &str) -> Option<String> {
+    pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
         match self.string(name) {
             Some(s) => s.filter(|s| !s.is_empty()),
-            None => parse_text(self.value(name).as_ref()),
+            None => parse_text(self.value(name).as_ref()).map(Cow::Owned),
         }
     }
 
@@ -533,6 +543,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.trail(0).text("Name").as_deref(), Some("two"));
+        // Text without escapes is borrowed from the answer; with escapes, unescaped.
+        let t = Trail::parse(r#"{"Plain": "a-b", "Escaped": "a\"b\u00e9", "Number": 5}"#);
+        assert!(matches!(t.text("Plain"), Some(Cow::Borrowed("a-b"))));
+        assert_eq!(t.text("Escaped").as_deref(), Some("a\"b\u{e9}"));
+        assert_eq!(t.text("Number").as_deref(), Some("5"));
+        let members: Vec<_> = t.members().collect();
+        assert_eq!(members[1], ("Escaped".into(), r#""a\"b\u00e9""#));
 
         for empty in [json!({"RequestId": "x"}), json!({"TrailList": null})] {
             assert!(list(empty).unwrap().is_empty());

@@ -134,7 +134,9 @@ mod tests {
     }
 
     fn names(l: &TrailList) -> Vec<String> {
-        l.trails().filter_map(|t| t.text("Name")).collect()
+        l.trails()
+            .filter_map(|t| t.text("Name").map(String::from))
+            .collect()
     }
 
     fn v(s: &[&str]) -> Vec<String> {

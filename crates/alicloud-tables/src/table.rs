@@ -38,8 +38,8 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// Text, or null.
-    pub fn text(v: Option<String>) -> Value<'a> {
-        v.map_or(Value::Null, |s| Value::Text(Cow::Owned(s)))
+    pub fn text(v: Option<Cow<'a, str>>) -> Value<'a> {
+        v.map_or(Value::Null, Value::Text)
     }
 
     /// A boolean, or null.

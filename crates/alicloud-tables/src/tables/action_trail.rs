@@ -83,7 +83,7 @@ static COLUMNS: &[ColumnDef] = &[
     col("start_logging_time", Timestamp, "Time logging was last turned on.", |r| time(r, "StartLoggingTime")),
     col("stop_logging_time", Timestamp, "Time logging was last turned off.", |r| time(r, "StopLoggingTime")),
     with_account(col("account_id", Text, "Alibaba Cloud account the credentials belong to (from STS GetCallerIdentity).",
-        |r| Value::text(r.account_id.map(str::to_string)))),
+        |r| Value::text(r.account_id.map(Cow::Borrowed)))),
     col("title", Text, "Display title of the row: the trail name.", |r| text(r, "Name")),
     with_account(col("akas", Json, "Globally unique names of the trail, as a JSON array: [\"acs:actiontrail:<home_region>:<account_id>:actiontrail/<name>\"].",
         |r| {

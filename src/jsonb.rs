@@ -1,0 +1,446 @@
+//! `jsonb` datums from JSON text. The JSON is split with serde (a trail's members are split
+//! already, for its typed columns) and written straight in jsonb's binary format (documented in
+//! PostgreSQL's `utils/jsonb.h`, unchanged on disk since 9.4), laid out as PostgreSQL lays it out,
+//! so the datum equals `jsonb_in`'s to the byte (a test compares them) without lexing the text
+//! again. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in`. A lone scalar, very deep
+//! nesting and very long strings go through `jsonb_in`.
+
+use crate::datum::Unstorable;
+use alicloud_api::Trail;
+use pgrx::pg_sys;
+use pgrx::pg_sys::{
+    JB_FARRAY, JB_FOBJECT, JB_OFFSET_STRIDE, JENTRY_HAS_OFF, JENTRY_ISBOOL_FALSE,
+    JENTRY_ISBOOL_TRUE, JENTRY_ISCONTAINER, JENTRY_ISNULL, JENTRY_ISNUMERIC, JENTRY_ISSTRING,
+    JENTRY_OFFLENMASK, JENTRY_TYPEMASK,
+};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// Strings longer than this take the `jsonb_in` path, which reports PostgreSQL's own error for a
+/// string over jsonb's limit (`JENTRY_OFFLENMASK`, 256 MiB); no trail comes near it.
+const LONGEST_WRITTEN_STRING: usize = 1 << 20;
+/// Containers nested deeper than this take the `jsonb_in` path (with its own stack check).
+const DEEPEST_WRITTEN: usize = 32;
+
+/// `text`, valid JSON, as a `jsonb` datum in the current memory context. `parsed` is the same text
+/// already split into members, when the caller has it (the trail of the `raw` column).
+///
+/// # Safety
+/// Must run on the backend's thread, inside a callback that PostgreSQL errors may unwind.
+pub unsafe fn jsonb(text: &str, parsed: Option<&Trail>) -> Result<pg_sys::Datum, Unstorable> {
+    if let Some(d) = root(text, parsed)?.and_then(|root| write(&root, text.len())) {
+        return Ok(d);
+    }
+    if has_escaped_nul(text) {
+        return Err(Unstorable::NulInJson);
+    }
+    let c = std::ffi::CString::new(text).map_err(|_| Unstorable::NulInJson)?;
+    pgrx::fcinfo::direct_function_call_as_datum(
+        pg_sys::jsonb_in,
+        &[Some(pg_sys::Datum::from(c.as_ptr()))],
+    )
+    .ok_or(Unstorable::NulInJson)
+}
+
+/// The object or array `text` is, ready to be written; `Ok(None)` for what is left to `jsonb_in`.
+fn root<'a>(text: &'a str, parsed: Option<&Trail<'a>>) -> Result<Option<Node<'a>>, Unstorable> {
+    match parsed {
+        Some(trail) => Node::object(trail, text, 0),
+        None if text.starts_with(['{', '[']) => Node::of(text, 0),
+        None => Ok(None),
+    }
+}
+
+/// A JSON value as read from its text, ready to be written.
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a str),
+    String(Cow<'a, str>),
+    /// Members in jsonb's key order, each name once.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+    Array(Vec<Node<'a>>),
+}
+
+impl<'a> Node<'a> {
+    /// The value of some JSON text, nested `depth` containers deep; `Ok(None)` for what is left to
+    /// `jsonb_in`.
+    fn of(json: &'a str, depth: usize) -> Result<Option<Node<'a>>, Unstorable> {
+        let Some(first) = json.as_bytes().first() else {
+            return Ok(None);
+        };
+        Ok(Some(match first {
+            b'{' | b'[' if depth >= DEEPEST_WRITTEN => return Ok(None),
+            b'{' => return Node::object(&Trail::parse(json), json, depth),
+            b'[' => {
+                let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(json) else {
+                    return Ok(None);
+                };
+                let mut elements = Vec::with_capacity(items.len());
+                for item in items {
+                    let Some(element) = Node::of(item.get(), depth + 1)? else {
+                        return Ok(None);
+                    };
+                    elements.push(element);
+                }
+                Node::Array(elements)
+            }
+            b'"' if json.len() > LONGEST_WRITTEN_STRING => return Ok(None),
+            // Valid JSON holds no raw NUL: only an unescaped string can have one.
+            b'"' => Node::String(match json.get(1..json.len() - 1) {
+                Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
+                _ => match serde_json::from_str::<String>(json) {
+                    Ok(s) => {
+                        checked(&s)?;
+                        Cow::Owned(s)
+                    }
+                    Err(_) => return Ok(None),
+                },
+            }),
+            b'-' | b'0'..=b'9' => Node::Number(json),
+            b't' => Node::Bool(true),
+            b'f' => Node::Bool(false),
+            b'n' => Node::Null,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The object `json`, split into `members`.
+    fn object(
+        members: &Trail<'a>,
+        json: &'a str,
+        depth: usize,
+    ) -> Result<Option<Node<'a>>, Unstorable> {
+        let mut pairs = Vec::with_capacity(32);
+        for (name, value) in members.members() {
+            if name.len() > LONGEST_WRITTEN_STRING {
+                return Ok(None);
+            }
+            checked(&name)?;
+            let Some(value) = Node::of(value, depth + 1)? else {
+                return Ok(None);
+            };
+            pairs.push((name, value));
+        }
+        if pairs.is_empty() && !is_empty_object(json) {
+            return Ok(None); // not an object after all
+        }
+        // jsonb's key order: shorter first, then bytewise. Of a repeated name the last one counts,
+        // as in `jsonb_in`: the sort is stable, and `dedup_by` moves the later value into the one
+        // kept.
+        pairs.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        Ok(Some(Node::Object(pairs)))
+    }
+}
+
+/// Whether JSON text is an object without members.
+fn is_empty_object(json: &str) -> bool {
+    json.strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(|inside| inside.trim_matches([' ', '\t', '\n', '\r']).is_empty())
+}
+
+/// `Err` for a string PostgreSQL cannot hold (a NUL character, from a `\u0000` escape).
+fn checked(s: &str) -> Result<(), Unstorable> {
+    if s.contains('\0') {
+        Err(Unstorable::NulInJson)
+    } else {
+        Ok(())
+    }
+}
+
+/// `root` (an object or an array) as a datum; `None` past jsonb's size limits. `size_hint`: the
+/// JSON text's length.
+///
+/// # Safety
+/// As [`jsonb`].
+unsafe fn write(root: &Node, size_hint: usize) -> Option<pg_sys::Datum> {
+    let mut w = Writer {
+        buf: Vec::with_capacity(size_hint + size_hint / 4 + 64),
+    };
+    w.buf.extend_from_slice(&[0; 4]); // the varlena header, set at the end
+    w.node(root)?;
+    let len = i32::try_from(w.buf.len()).ok()?;
+    let p = pg_sys::palloc(w.buf.len()) as *mut u8;
+    std::ptr::copy_nonoverlapping(w.buf.as_ptr(), p, w.buf.len());
+    pgrx::varlena::set_varsize_4b(p as *mut pg_sys::varlena, len);
+    Some(pg_sys::Datum::from(p))
+}
+
+/// A jsonb datum being written: a 4-byte varlena header, then the root container.
+struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// Zero bytes up to the next 4-byte boundary of the datum; how many.
+    fn pad_to_int(&mut self) -> u32 {
+        let pad = (4 - self.buf.len() % 4) % 4;
+        self.buf.resize(self.buf.len() + pad, 0);
+        pad as u32
+    }
+
+    /// Writes a value's data; its JEntry (type, and length including any leading padding).
+    ///
+    /// # Safety
+    /// As [`jsonb`] (numbers are read by `numeric_in`).
+    unsafe fn node(&mut self, node: &Node) -> Option<u32> {
+        Some(match node {
+            Node::Null => JENTRY_ISNULL,
+            Node::Bool(true) => JENTRY_ISBOOL_TRUE,
+            Node::Bool(false) => JENTRY_ISBOOL_FALSE,
+            Node::String(s) => {
+                self.buf.extend_from_slice(s.as_bytes());
+                JENTRY_ISSTRING | s.len() as u32
+            }
+            Node::Number(n) => {
+                let numeric = numeric_in(n)?;
+                let pad = self.pad_to_int();
+                self.buf.extend_from_slice(numeric);
+                JENTRY_ISNUMERIC | (pad + numeric.len() as u32)
+            }
+            Node::Object(pairs) => {
+                let n = pairs.len();
+                let start = self.buf.len();
+                let (jentries, data) = self.begin_container(n as u32 | JB_FOBJECT, 2 * n);
+                // Every key first, then every value, in key order.
+                for (i, (name, _)) in pairs.iter().enumerate() {
+                    self.buf.extend_from_slice(name.as_bytes());
+                    self.set_jentry(jentries, data, i, JENTRY_ISSTRING | name.len() as u32)?;
+                }
+                for (i, (_, value)) in pairs.iter().enumerate() {
+                    let entry = self.node(value)?;
+                    self.set_jentry(jentries, data, n + i, entry)?;
+                }
+                self.container_entry(start)?
+            }
+            Node::Array(elements) => {
+                let start = self.buf.len();
+                let (jentries, data) =
+                    self.begin_container(elements.len() as u32 | JB_FARRAY, elements.len());
+                for (i, element) in elements.iter().enumerate() {
+                    let entry = self.node(element)?;
+                    self.set_jentry(jentries, data, i, entry)?;
+                }
+                self.container_entry(start)?
+            }
+        })
+    }
+
+    /// A container's header and room for its `n` JEntries, after padding; where the JEntries go
+    /// and where the children's data starts.
+    fn begin_container(&mut self, header: u32, n: usize) -> (usize, usize) {
+        self.pad_to_int();
+        self.buf.extend_from_slice(&header.to_ne_bytes());
+        let jentries = self.buf.len();
+        self.buf.resize(jentries + 4 * n, 0);
+        (jentries, self.buf.len())
+    }
+
+    /// The JEntry of a container that began (padding included) at `start`.
+    fn container_entry(&self, start: usize) -> Option<u32> {
+        let len = u32::try_from(self.buf.len() - start).ok()?;
+        (len <= JENTRY_OFFLENMASK).then_some(JENTRY_ISCONTAINER | len)
+    }
+
+    /// Sets the JEntry of child `i`, whose data ends where the buffer ends: every
+    /// `JB_OFFSET_STRIDE`th child holds its end offset instead of its length, at the children
+    /// PostgreSQL picks. `None` past jsonb's size limit.
+    fn set_jentry(&mut self, jentries: usize, data: usize, i: usize, entry: u32) -> Option<()> {
+        let end = u32::try_from(self.buf.len() - data).ok()?;
+        if end > JENTRY_OFFLENMASK {
+            return None;
+        }
+        let entry = if i.is_multiple_of(JB_OFFSET_STRIDE as usize) {
+            (entry & JENTRY_TYPEMASK) | end | JENTRY_HAS_OFF
+        } else {
+            entry
+        };
+        self.buf[jentries + 4 * i..jentries + 4 * i + 4].copy_from_slice(&entry.to_ne_bytes());
+        Some(())
+    }
+}
+
+/// A number's `numeric` datum bytes (a 4-byte varlena header, as `numeric_in` makes it), in the
+/// current memory context; `numeric_in` reports what is not a number.
+///
+/// # Safety
+/// As [`jsonb`]; the bytes live as long as the current memory context.
+unsafe fn numeric_in<'m>(text: &str) -> Option<&'m [u8]> {
+    let c = std::ffi::CString::new(text).ok()?;
+    let d = pgrx::fcinfo::direct_function_call_as_datum(
+        pg_sys::numeric_in,
+        &[
+            Some(pg_sys::Datum::from(c.as_ptr())),
+            Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+            Some(pg_sys::Datum::from(-1i32)),
+        ],
+    )?;
+    let p = d.cast_mut_ptr::<pg_sys::varlena>();
+    Some(std::slice::from_raw_parts(
+        p as *const u8,
+        pgrx::varlena::varsize_any(p),
+    ))
+}
+
+/// Whether JSON text holds the escape `\u0000` (a backslash that is itself escaped does not count).
+fn has_escaped_nul(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    json.match_indices("u0000").any(|(i, _)| {
+        let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+        backslashes % 2 == 1
+    })
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use super::jsonb;
+    use crate::datum::Unstorable;
+    use alicloud_api::Trail;
+    use pgrx::prelude::*;
+
+    /// `jsonb_in`'s datum bytes for `text`.
+    unsafe fn jsonb_in(text: &str) -> Vec<u8> {
+        let c = std::ffi::CString::new(text).unwrap();
+        let d = pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::jsonb_in,
+            &[Some(pg_sys::Datum::from(c.as_ptr()))],
+        )
+        .unwrap();
+        bytes(d)
+    }
+
+    unsafe fn bytes(d: pg_sys::Datum) -> Vec<u8> {
+        let p = d.cast_mut_ptr::<pg_sys::varlena>();
+        std::slice::from_raw_parts(p as *const u8, pgrx::varlena::varsize_any(p)).to_vec()
+    }
+
+    /// Objects and arrays, made up: key lengths across jsonb's offset stride, numbers after
+    /// strings of every length (so after every padding), repeated names, escapes, containers
+    /// nested in both.
+    fn generated() -> Vec<String> {
+        let mut seed = 0x2545_f491_u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let values = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "7",
+            "1614580048000",
+            "-12.50",
+            "3.1e-5",
+            "99999999999999999999",
+            r#""""#,
+            r#""x""#,
+            r#""héllo""#,
+            r#""a\"b""#,
+            r#""\u00e9\n""#,
+            "{}",
+            "[]",
+            r#"{"b":1,"a":"xyz","b":[2, "c", {"d": 3.0}]}"#,
+            r#"[1, "ab", {"k": null, "kk": [true]}, [], 12.5]"#,
+        ];
+        let mut out = Vec::new();
+        for round in 0..200 {
+            let n = 1 + next(80) as usize;
+            let items: Vec<String> = (0..n)
+                .map(|_| {
+                    let value = values[next(values.len() as u64) as usize];
+                    if round % 4 == 3 {
+                        value.to_string()
+                    } else {
+                        let key = "k".repeat(next(9) as usize) + &next(40).to_string();
+                        format!(r#""{key}":{value}"#)
+                    }
+                })
+                .collect();
+            out.push(if round % 4 == 3 {
+                format!("[{}]", items.join(","))
+            } else {
+                format!("{{{}}}", items.join(","))
+            });
+        }
+        out
+    }
+
+    /// Written (with and without the members split beforehand) is `jsonb_in`, to the byte; and
+    /// objects and arrays are written, not left to `jsonb_in`.
+    #[pg_test]
+    fn written_jsonb_is_jsonb_in_to_the_byte() {
+        let deep = "[".repeat(40) + &"]".repeat(40);
+        let written = [
+            r#"{"Name":"t","HomeRegion":"cn-hangzhou","CreateTime":1614580048000,"IsOrganizationTrail":false,"x":null,"y":true}"#,
+            r#"{"Name":"a\"b\\c\n\t\/ é \u00e9 \ud83d\ude00 😀","k\u00e9y":"v"}"#,
+            r#"{"a":1,"b":2,"a":3,"bb":4,"b":"last"}"#,
+            r#"{"z":-0,"y":0.0,"x":1.50,"w":1e3,"v":1E-7,"u":-12.5e+2,"t":123456789012345678901234567890.123}"#,
+            r#"{"":"","  ":" ","longer key":"", "a" : "spaced" }"#,
+            r#"["acs:actiontrail:cn-hangzhou:123:actiontrail/t"]"#,
+            r#"[1,"a",true,false,null,2.50,"a\u0041"]"#,
+            r#"[]"#,
+            r#"{}"#,
+            r#"{ }"#,
+            r#"{"n":[0],"m":1}"#,
+            r#"{"nested":{"b":1,"a":[1,{"c":null}]},"x":"y"}"#,
+            r#"[[1],{"a":2},"s",{}]"#,
+        ];
+        let left_to_jsonb_in = [r#""scalar""#, "42", "null", deep.as_str()];
+        let generated = generated();
+        let written = written
+            .iter()
+            .copied()
+            .chain(generated.iter().map(String::as_str));
+        for (text, is_written) in written
+            .map(|t| (t, true))
+            .chain(left_to_jsonb_in.iter().map(|t| (*t, false)))
+        {
+            unsafe {
+                let trail = Trail::parse(text);
+                let root = super::root(text, None).unwrap();
+                assert_eq!(root.is_some(), is_written, "{text}");
+                let expected = jsonb_in(text);
+                assert_eq!(bytes(jsonb(text, None).unwrap()), expected, "{text}");
+                let from_members = bytes(jsonb(text, Some(&trail)).unwrap());
+                assert_eq!(from_members, expected, "{text} (members split beforehand)");
+            }
+        }
+    }
+
+    /// A `\u0000` escape anywhere is refused, never cut: in a value, a name, an element, nested.
+    #[pg_test]
+    fn escaped_nul_is_refused() {
+        for text in [
+            r#"{"a":"x\u0000y"}"#,
+            r#"{"a\u0000":"x"}"#,
+            r#"["\u0000"]"#,
+            r#"{"a":{"b":"\u0000"}}"#,
+        ] {
+            let result = unsafe { jsonb(text, None) };
+            assert!(matches!(result, Err(Unstorable::NulInJson)), "{text}");
+        }
+    }
+
+    #[test]
+    fn escaped_nul_is_found_and_escaped_backslashes_are_not() {
+        use super::has_escaped_nul;
+        assert!(has_escaped_nul(r#"{"a":"x\u0000y"}"#));
+        assert!(has_escaped_nul(r#"{"a":"\\\u0000"}"#));
+        assert!(!has_escaped_nul(r#"{"a":"\\u0000"}"#));
+        assert!(!has_escaped_nul(r#"{"a":"u0000"}"#));
+        assert!(!has_escaped_nul(r#"{"a":"\u0001"}"#));
+    }
+}
