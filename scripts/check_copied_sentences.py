@@ -95,7 +95,8 @@ def main():
             if len(w) >= RUN and any(digest(s) in known for s in shingles(w)):
                 copied.append((path, sentence))
     for path, sentence in copied:
-        print(f"{path.relative_to(ROOT) if path.is_absolute() else path}: {sentence}")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"{shown}: {sentence}")
     if copied:
         print(f"{len(copied)} sentences share eight words or more with the seed documents; "
               "say it in our own words", file=sys.stderr)

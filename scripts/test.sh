@@ -27,7 +27,10 @@ log "2/5 client, table layer, front ends' and mock API tests"
 cargo test -p alicloud-api -p alicloud-tables -p alicloud-mock-api -p alicloud-sqlite -p alicloud-export
 
 log "3/5 extension tests (cargo pgrx test)"
+# A data directory the postgres user owns, for the cluster pgrx makes for its #[pg_test]s.
 as_root rm -rf "$WORK/pgrx-data"
+as_root mkdir -p "$WORK/pgrx-data"
+as_root chown postgres:postgres "$WORK/pgrx-data"
 cargo pgrx test "pg${PG_MAJOR}" --runas postgres --pgdata "$WORK/pgrx-data"
 
 log "4/5 SQL regression tests"
