@@ -232,9 +232,11 @@ fn list_items(list: Option<&RawValue>) -> Result<Vec<&RawValue>, String> {
         Some(b'[') => serde_json::from_str(text).map_err(|e| e.to_string()),
         Some(b'{') => {
             let wrapped: WrappedList = serde_json::from_str(text).map_err(|e| e.to_string())?;
-            match wrapped.trail.map(RawValue::get) {
-                Some(t) if t.starts_with('[') => serde_json::from_str(t).map_err(|e| e.to_string()),
-                Some(t) if t.starts_with('{') => Ok(vec![wrapped.trail.expect("just matched")]),
+            match wrapped.trail {
+                Some(t) if t.get().starts_with('[') => {
+                    serde_json::from_str(t.get()).map_err(|e| e.to_string())
+                }
+                Some(t) if t.get().starts_with('{') => Ok(vec![t]),
                 _ => Err("TrailList is an object without a Trail array".to_string()),
             }
         }

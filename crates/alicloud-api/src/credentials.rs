@@ -85,6 +85,12 @@ impl Credentials {
         self
     }
 
+    /// The values that must never be shown: the secret, and the security token when there is one.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.access_key_secret.expose())
+            .chain(self.security_token.as_ref().map(Secret::expose))
+    }
+
     /// The key id with its middle masked (`LTAI****d01`), for messages that must say which key.
     pub fn masked_key_id(&self) -> String {
         mask_key_id(&self.access_key_id)
@@ -161,6 +167,18 @@ pub enum CredentialSource {
     },
 }
 
+impl CredentialSource {
+    /// The keys the source itself signs with (for a role, the keys that sign `AssumeRole`);
+    /// `None` for the ECS instance role, whose keys come from the metadata service.
+    pub fn signing_keys(&self) -> Option<&Credentials> {
+        match self {
+            CredentialSource::Static(c) => Some(c),
+            CredentialSource::RamRoleArn { base, .. } => Some(base),
+            CredentialSource::EcsRamRole { .. } => None,
+        }
+    }
+}
+
 /// A one-line description without secrets: the kind of source and the masked key id.
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,6 +207,28 @@ impl fmt::Display for CredentialSource {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn secrets_and_signing_keys() {
+        let c = Credentials::new("LTAI5tExampleKeyId", "hush");
+        assert_eq!(c.secrets().collect::<Vec<_>>(), ["hush"]);
+        let sts = c.clone().with_security_token("tok");
+        assert_eq!(sts.secrets().collect::<Vec<_>>(), ["hush", "tok"]);
+        let role = CredentialSource::RamRoleArn {
+            base: sts,
+            role_arn: "acs:ram::1:role/r".into(),
+            session_name: "s".into(),
+            duration_seconds: 3600,
+        };
+        assert_eq!(
+            role.signing_keys().map(|k| k.access_key_id.as_str()),
+            Some("LTAI5tExampleKeyId")
+        );
+        assert!(CredentialSource::Static(c).signing_keys().is_some());
+        assert!(CredentialSource::EcsRamRole { role_name: None }
+            .signing_keys()
+            .is_none());
+    }
 
     #[test]
     fn expires_within_is_false_for_long_term_keys() {

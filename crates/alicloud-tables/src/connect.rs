@@ -4,7 +4,7 @@
 
 use crate::options::{credential_chain, secrets, OptionError, Settings};
 use crate::scan::Connection;
-use alicloud_api::{Client, CredentialChain, CredentialSource};
+use alicloud_api::{Client, CredentialChain};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -54,23 +54,6 @@ pub struct Connected {
     pub secrets: Vec<String>,
 }
 
-/// The secret and token of a resolved source's long-term keys.
-fn source_secrets(source: &CredentialSource) -> Vec<String> {
-    let creds = match source {
-        CredentialSource::Static(c) => c,
-        CredentialSource::RamRoleArn { base, .. } => base,
-        CredentialSource::EcsRamRole { .. } => return Vec::new(),
-    };
-    std::iter::once(creds.access_key_secret.expose().to_string())
-        .chain(
-            creds
-                .security_token
-                .as_ref()
-                .map(|t| t.expose().to_string()),
-        )
-        .collect()
-}
-
 /// A current-thread tokio runtime, for a front end that blocks on a scan in one place (the
 /// futures run only while it waits, on its own thread).
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -97,9 +80,9 @@ pub fn connect(
     let settings =
         Settings::from_options(options, || chain.default_region()).map_err(ConnectError::Option)?;
     let source = chain.resolve().map_err(ConnectError::Api)?;
-    for s in source_secrets(&source) {
-        if !secrets.contains(&s) {
-            secrets.push(s);
+    for s in source.signing_keys().into_iter().flat_map(|k| k.secrets()) {
+        if !secrets.iter().any(|known| known == s) {
+            secrets.push(s.to_string());
         }
     }
     let mut config = settings.client.clone();

@@ -9,7 +9,9 @@ use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
 #[cfg(doc)]
 use alicloud_api::Trail;
-use alicloud_api::{CallReport, Client, CredentialSource, DescribeTrailsRequest, Error, TrailList};
+use alicloud_api::{
+    CallReport, Client, CredentialSource, Credentials, DescribeTrailsRequest, Error, TrailList,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -38,31 +40,24 @@ impl Connection {
         partition: &str,
         options: &BTreeMap<String, String>,
     ) -> Connection {
-        let mut b = ScopeBuilder::default().part(partition.as_bytes());
-        b = match client.source() {
-            CredentialSource::Static(c) => b
-                .part(b"static")
-                .part(c.access_key_id.as_bytes())
+        let keys = |b: ScopeBuilder, c: &Credentials| {
+            b.part(c.access_key_id.as_bytes())
                 .part(c.access_key_secret.expose().as_bytes())
                 .part(
                     c.security_token
                         .as_ref()
                         .map_or(&b""[..], |t| t.expose().as_bytes()),
-                ),
+                )
+        };
+        let mut b = ScopeBuilder::default().part(partition.as_bytes());
+        b = match client.source() {
+            CredentialSource::Static(c) => keys(b.part(b"static"), c),
             CredentialSource::RamRoleArn {
                 base,
                 role_arn,
                 session_name,
                 duration_seconds,
-            } => b
-                .part(b"role")
-                .part(base.access_key_id.as_bytes())
-                .part(base.access_key_secret.expose().as_bytes())
-                .part(
-                    base.security_token
-                        .as_ref()
-                        .map_or(&b""[..], |t| t.expose().as_bytes()),
-                )
+            } => keys(b.part(b"role"), base)
                 .part(role_arn.as_bytes())
                 .part(session_name.as_bytes())
                 .part(&duration_seconds.to_le_bytes()),

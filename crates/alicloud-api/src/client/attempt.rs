@@ -140,10 +140,7 @@ impl Attempt<'_> {
         };
         // The service may echo request parts (SignatureDoesNotMatch quotes its StringToSign,
         // security token included): keep the secrets out.
-        let creds = self.credentials;
-        let secrets: Vec<&str> = std::iter::once(creds.access_key_secret.expose())
-            .chain(creds.security_token.as_ref().map(|t| t.expose()))
-            .collect();
+        let secrets: Vec<&str> = self.credentials.secrets().collect();
         let text = |k: &str| {
             crate::fields::parse_text(v.get(k)).map(|t| crate::error::redact(&t, &secrets))
         };
