@@ -157,17 +157,8 @@ impl Cache {
     /// wait for one fetch instead of each making their own (a file lock, released when the
     /// returned file is dropped, also if the process dies).
     pub fn try_claim(&self, scope: &ScopeId, what: &str) -> Claim {
-        let path = self
-            .dir
-            .join(scope.entry_name(what).replace(ENTRY_SUFFIX, LOCK_SUFFIX));
-        let file = create_private_dir(&self.dir).and_then(|_| {
-            fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-        });
-        let Ok(file) = file else {
+        let name = scope.entry_name(what).replace(ENTRY_SUFFIX, LOCK_SUFFIX);
+        let Ok(file) = lock_file(&self.dir, &name) else {
             return Claim::Unavailable;
         };
         match file.try_lock() {
@@ -290,6 +281,16 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+/// Opens the file `name` of `dir`, made (with `dir`) when missing, for its lock only.
+pub(crate) fn lock_file(dir: &Path, name: &str) -> std::io::Result<fs::File> {
+    create_private_dir(dir)?;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(name))
 }
 
 /// Creates (or truncates) a file readable by the owner only.

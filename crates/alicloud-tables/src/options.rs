@@ -79,6 +79,8 @@ const fn def(
     }
 }
 
+/// The bounds of the `*_ms` options: 1 ms to a day.
+const MILLIS: RangeInclusive<u64> = 1..=86_400_000;
 /// The bounds of `max_attempts`.
 const ATTEMPTS: RangeInclusive<u64> = 1..=10;
 /// The bounds of `max_concurrency`.
@@ -242,7 +244,7 @@ fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
         BaseUrl => parse_base_url(value)
             .map(|_| ())
             .map_err(|e| bad(name, e.to_string(), None)),
-        Millis => number(name, value, &(1..=86_400_000)).map(|_| ()),
+        Millis => number(name, value, &MILLIS).map(|_| ()),
         Number(range) => number(name, value, range).map(|_| ()),
         CodeList => {
             let codes = split_list(value);
@@ -372,7 +374,7 @@ impl Checked<'_> {
     fn number(&self, name: &'static str) -> Result<Option<u64>, OptionError> {
         let range = match option(name).map(|d| &d.kind) {
             Some(Number(r)) => r.clone(),
-            _ => 1..=86_400_000,
+            _ => MILLIS,
         };
         self.get(name).map(|v| number(name, v, &range)).transpose()
     }

@@ -4,7 +4,7 @@
 //! log, one short line per answer a scan obtained (cheap enough for every scan), and the folded
 //! totals, which a reader brings up to date under a file lock.
 
-use crate::cache::{create_private_dir, private_file};
+use crate::cache::{lock_file, private_file};
 use crate::scan::{CallRecord, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,12 +140,7 @@ impl StatsStore {
     }
 
     fn lock(&self) -> std::io::Result<fs::File> {
-        create_private_dir(&self.dir)?;
-        fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(LOCK_FILE))
+        lock_file(&self.dir, LOCK_FILE)
     }
 
     /// Adds the records of a scan: one appended line per answer. Best effort: statistics that
