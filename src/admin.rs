@@ -143,7 +143,7 @@ fn servers_to_maintain(server: Option<&str>, what: &str) -> Vec<pg_sys::Oid> {
 fn alicloud_fdw_clear_cache(server: default!(Option<&str>, "NULL")) -> i64 {
     servers_to_maintain(server, "clear the cache")
         .into_iter()
-        .map(|oid| cache::clear(&store::server_dir(oid).join("cache")) as i64)
+        .map(|oid| cache::clear(&store::cache_dir(oid)) as i64)
         .sum()
 }
 

@@ -3,17 +3,17 @@
 //! `USER MAPPING` invalidates the catalog entries (as postgres_fdw keys its connections by user
 //! mapping and drops them on invalidation).
 //!
-//! The security rule lives here too: a user whose mapping gives no keys of its own would sign with
-//! the database server's own credentials (environment, CLI profile file, ECS instance role). Only
-//! superusers may, or users whose mapping a superuser marked `use_server_credentials`, or a
-//! mapping whose `profile` a superuser chose.
+//! The security rule is applied here (and stated in `options.rs`): a user whose mapping gives no
+//! keys of its own would sign with the database server's own credentials (environment, CLI profile
+//! file, ECS instance role). Only superusers may, or users whose mapping a superuser marked
+//! `use_server_credentials`, or a mapping whose `profile` a superuser chose.
 
 use crate::catalog::{Mapping, Server};
 use crate::error::FdwError;
-use crate::options::{allows_server_credentials, credential_options};
+use crate::options::{credential_options, usable_without_superuser};
 use alicloud_api::CredentialChain;
 use alicloud_tables::connect::{connect, ConnectError, FrontEnd};
-use alicloud_tables::options::{has_own_keys, secrets};
+use alicloud_tables::options::secrets;
 use alicloud_tables::scan::Connection;
 use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
@@ -50,11 +50,7 @@ pub fn connection(
     superuser: bool,
     user_name: impl FnOnce() -> String,
 ) -> Result<Resolved, FdwError> {
-    let delegated = has_own_keys(&mapping.options)
-        || mapping.options.contains_key("profile")
-        || mapping.options.contains_key("profile_file")
-        || allows_server_credentials(&mapping.options);
-    if !superuser && !delegated {
+    if !superuser && !usable_without_superuser(&mapping.options) {
         return Err(FdwError::ServerCredentials {
             role: user_name(),
             server: server.name.clone(),

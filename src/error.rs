@@ -87,14 +87,7 @@ impl From<OptionError> for FdwError {
 /// Options found bad when used (they were set before a rule changed, say).
 impl From<alicloud_tables::options::OptionError> for FdwError {
     fn from(e: alicloud_tables::options::OptionError) -> Self {
-        let hint = match &e {
-            alicloud_tables::options::OptionError::BadValue { hint, .. } => hint.clone(),
-            _ => None,
-        };
-        FdwError::Option(OptionError::BadValue {
-            message: e.to_string(),
-            hint,
-        })
+        FdwError::Option(e.into())
     }
 }
 

@@ -6,7 +6,8 @@
 //! - `handler`: the FDW handler and validator functions;
 //! - `planner`, `quals`: size estimates, paths and plans; which clauses narrow the calls;
 //! - `columns`: a foreign table's columns against the declaration;
-//! - `executor`, `datum`: the scan callbacks; values as datums;
+//! - `executor`, `datum`, `jsonb`: the scan callbacks; values as datums; `jsonb` written from a
+//!   trail's members;
 //! - `explain`, `import`: EXPLAIN output; IMPORT FOREIGN SCHEMA;
 //! - `options`: the option policy (catalogs, superuser-only options);
 //! - `catalog`: reading servers, user mappings, tables and roles;

@@ -103,6 +103,21 @@ pub enum OptionError {
     },
 }
 
+/// A neutral error as a bad value: its message, and its hint when it has one (also for options
+/// found bad when used, set before a rule changed, say).
+impl From<Neutral> for OptionError {
+    fn from(e: Neutral) -> Self {
+        let hint = match &e {
+            Neutral::BadValue { hint, .. } => hint.clone(),
+            _ => None,
+        };
+        OptionError::BadValue {
+            message: e.to_string(),
+            hint,
+        }
+    }
+}
+
 /// The options valid in `catalog`.
 fn valid_in(catalog: Catalog) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = vocabulary::OPTIONS
@@ -153,13 +168,7 @@ pub fn validate(
             found: catalog,
             belongs: Catalog::of_scope(belongs),
         },
-        other @ (Neutral::BadValue { .. } | Neutral::Conflict { .. }) => OptionError::BadValue {
-            hint: match &other {
-                Neutral::BadValue { hint, .. } => hint.clone(),
-                _ => None,
-            },
-            message: other.to_string(),
-        },
+        other @ (Neutral::BadValue { .. } | Neutral::Conflict { .. }) => other.into(),
     })?;
     for (_, value) in &own {
         parse_bool(value).ok_or_else(|| OptionError::BadValue {
@@ -192,11 +201,23 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// Whether a user mapping lets its user sign with the database server's own credentials.
-pub fn allows_server_credentials(mapping: &BTreeMap<String, String>) -> bool {
+fn allows_server_credentials(mapping: &BTreeMap<String, String>) -> bool {
     mapping
         .get(USE_SERVER_CREDENTIALS)
         .and_then(|v| parse_bool(v))
         .unwrap_or(false)
+}
+
+/// Whether a role that is not a superuser may scan through this user mapping: it holds access
+/// keys of its own, or credentials a superuser chose for it (an option only a superuser may set:
+/// `profile`, `profile_file`, `use_server_credentials`). Otherwise the scan would sign with the
+/// database server's own credentials.
+pub fn usable_without_superuser(mapping: &BTreeMap<String, String>) -> bool {
+    vocabulary::has_own_keys(mapping)
+        || allows_server_credentials(mapping)
+        || mapping
+            .keys()
+            .any(|k| vocabulary::option(k).is_some_and(|d| d.privileged))
 }
 
 /// A user mapping's options as the shared vocabulary knows them (without PostgreSQL's own).
@@ -304,5 +325,28 @@ mod tests {
         assert!(allows_server_credentials(&m));
         assert!(credential_options(&m).is_empty());
         assert!(!allows_server_credentials(&BTreeMap::new()));
+
+        let mapping = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        for usable in [
+            mapping(&[("access_key_id", "LTAI"), ("access_key_secret", "s")]),
+            mapping(&[("use_server_credentials", "true")]),
+            mapping(&[("profile", "audit")]),
+            mapping(&[("profile_file", "/etc/alicloud.json")]),
+        ] {
+            assert!(usable_without_superuser(&usable), "{usable:?}");
+        }
+        for not in [
+            mapping(&[]),
+            mapping(&[("role_arn", "acs:ram::1:role/r")]),
+            mapping(&[("use_server_credentials", "false")]),
+            mapping(&[("access_key_id", "LTAI")]),
+        ] {
+            assert!(!usable_without_superuser(&not), "{not:?}");
+        }
     }
 }

@@ -150,11 +150,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
 ) {
     let _ = root;
     let columns = crate::columns::check(foreigntableid).unwrap_or_else(|e| raise(e));
-    let server = catalog::server(catalog::server_of_table(foreigntableid));
-    let settings = Settings::from_options(&server.options, || {
-        CredentialChain::from_process_env().default_region()
-    })
-    .unwrap_or_else(|e| raise(e.into()));
+    let settings = settings_of(&catalog::server(catalog::server_of_table(foreigntableid)));
     let t = table();
     let keys: Vec<(i16, &'static str)> = columns
         .iter()
@@ -377,7 +373,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     )
 }
 
-/// The regions setting of a server, for EXPLAIN.
+/// The settings of a server's options (no network call), for the estimate and EXPLAIN.
 pub fn settings_of(server: &catalog::Server) -> Settings {
     Settings::from_options(&server.options, || {
         CredentialChain::from_process_env().default_region()

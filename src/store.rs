@@ -46,11 +46,16 @@ pub fn server_dir(server: pg_sys::Oid) -> PathBuf {
     database_dir().join(server.to_u32().to_string())
 }
 
+/// The directory of the shared cache of `server`.
+pub fn cache_dir(server: pg_sys::Oid) -> PathBuf {
+    server_dir(server).join("cache")
+}
+
 /// The shared cache of `server` as `settings` configure it, when this session uses it.
 pub fn cache(server: pg_sys::Oid, settings: &Settings) -> Option<Cache> {
     (cache_on() && !settings.cache_ttl.is_zero()).then(|| {
         Cache::new(
-            server_dir(server).join("cache"),
+            cache_dir(server),
             settings.cache_ttl,
             settings.cache_max_bytes,
         )
