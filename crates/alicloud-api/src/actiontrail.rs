@@ -72,6 +72,9 @@ impl fmt::Debug for TrailList {
     }
 }
 
+/// Where an answer's trails lie (byte ranges of its text), and its request id.
+type Layout = (Vec<(u32, u32)>, Option<String>);
+
 #[derive(Deserialize)]
 struct AnswerShape<'a> {
     #[serde(rename = "RequestId", default, borrow)]
@@ -91,39 +94,42 @@ impl TrailList {
     /// shape `{"TrailList": {"Trail": [...]}}` some Alibaba APIs use. Every entry must be an object;
     /// what is inside it is read leniently, later.
     pub fn from_text(body: String) -> Result<TrailList, String> {
-        let (spans, request_id) = {
-            if !body.trim_start().starts_with('{') {
-                return Err("expected a JSON object".to_string());
-            }
-            let shape: AnswerShape = match serde_json::from_str(&body) {
-                Ok(s) => s,
-                Err(e) if e.is_data() => return Err("expected a JSON object".to_string()),
-                Err(e) => return Err(format!("invalid JSON: {e}")),
-            };
-            let items = list_items(shape.trail_list)?;
-            let base = body.as_ptr() as usize;
-            let mut spans = Vec::with_capacity(items.len());
-            for item in items {
-                let text = item.get();
-                if !text.starts_with('{') {
-                    return Err(format!("a TrailList entry is {}", kind_of(text)));
-                }
-                let start = text.as_ptr() as usize - base;
-                let end = start + text.len();
-                let span = u32::try_from(start).and_then(|s| Ok((s, u32::try_from(end)?)));
-                spans.push(span.map_err(|_| "the answer is larger than 4 GiB".to_string())?);
-            }
-            let request_id = shape
-                .request_id
-                .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
-                .and_then(|v| parse_text(Some(&v)));
-            (spans, request_id)
-        };
+        let (spans, request_id) = TrailList::read(&body)?;
         Ok(TrailList {
             body: Arc::new(body),
             spans: spans.into(),
             request_id,
         })
+    }
+
+    /// Where the trails of `body` lie, and its request id (see [`TrailList::from_text`]).
+    fn read(body: &str) -> Result<Layout, String> {
+        if !body.trim_start().starts_with('{') {
+            return Err("expected a JSON object".to_string());
+        }
+        let shape: AnswerShape = match serde_json::from_str(body) {
+            Ok(s) => s,
+            Err(e) if e.is_data() => return Err("expected a JSON object".to_string()),
+            Err(e) => return Err(format!("invalid JSON: {e}")),
+        };
+        let items = list_items(shape.trail_list)?;
+        let base = body.as_ptr() as usize;
+        let mut spans = Vec::with_capacity(items.len());
+        for item in items {
+            let text = item.get();
+            if !text.starts_with('{') {
+                return Err(format!("a TrailList entry is {}", kind_of(text)));
+            }
+            let start = text.as_ptr() as usize - base;
+            let end = start + text.len();
+            let span = u32::try_from(start).and_then(|s| Ok((s, u32::try_from(end)?)));
+            spans.push(span.map_err(|_| "the answer is larger than 4 GiB".to_string())?);
+        }
+        let request_id = shape
+            .request_id
+            .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+            .and_then(|v| parse_text(Some(&v)));
+        Ok((spans, request_id))
     }
 
     /// A list from its parts as [`TrailList::spans`] gave them (a cache reads back what it stored,
@@ -160,10 +166,21 @@ impl TrailList {
         &self.spans
     }
 
-    /// [`TrailList::from_text`] of a body that must first be UTF-8.
-    pub fn from_body(body: Vec<u8>) -> Result<TrailList, String> {
-        let text = String::from_utf8(body).map_err(|e| format!("the answer is not UTF-8: {e}"))?;
-        TrailList::from_text(text)
+    /// [`TrailList::from_text`] of a body that must first be UTF-8. On failure: why, and the
+    /// body given back (for an excerpt), so that reading an answer never copies it.
+    pub fn from_body(body: Vec<u8>) -> Result<TrailList, (String, Vec<u8>)> {
+        let text = String::from_utf8(body).map_err(|e| {
+            let why = format!("the answer is not UTF-8: {}", e.utf8_error());
+            (why, e.into_bytes())
+        })?;
+        match TrailList::read(&text) {
+            Ok((spans, request_id)) => Ok(TrailList {
+                body: Arc::new(text),
+                spans: spans.into(),
+                request_id,
+            }),
+            Err(why) => Err((why, text.into_bytes())),
+        }
     }
 
     /// The answer's `RequestId`.
@@ -398,26 +415,22 @@ impl Client {
         self.call_with_own_credentials(Service::ActionTrail, &call.action, region, request.params())
             .await
             .map(|body| {
-                let excerpt_of = body.clone();
-                TrailList::from_body(body).map_err(|m| Error::decode(&call, 200, m, &excerpt_of))
+                TrailList::from_body(body)
+                    .map_err(|(why, body)| Error::decode(&call, 200, why, &body))
             })
     }
 
     /// ActionTrail `DescribeRegions`, asked of the global region's endpoint: every region id
     /// ActionTrail serves (checked for the form of a region id, since it goes into URLs).
     pub async fn describe_regions(&self) -> Outcome<Vec<RegionInfo>> {
-        let region = self.config().global_region.clone();
-        let call = Call::new("DescribeRegions", &region);
-        let mut params = BTreeMap::new();
-        params.insert("AcceptLanguage".to_string(), "en-US".to_string());
-        self.call_with_own_credentials(Service::ActionTrail, &call.action, &region, params)
-            .await
-            .map(|body| {
-                serde_json::from_slice::<Value>(&body)
-                    .map_err(|e| format!("invalid JSON: {e}"))
-                    .and_then(|v| parse_regions(&v))
-                    .map_err(|m| Error::decode(&call, 200, m, &body))
-            })
+        let params = BTreeMap::from([("AcceptLanguage".to_string(), "en-US".to_string())]);
+        self.global_call(
+            Service::ActionTrail,
+            "DescribeRegions",
+            params,
+            parse_regions,
+        )
+        .await
     }
 }
 

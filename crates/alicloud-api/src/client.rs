@@ -73,6 +73,16 @@ impl Default for ClientConfig {
     }
 }
 
+/// Reads a JSON answer with `read`; otherwise, what is wrong with it.
+pub(crate) fn read_json<T>(
+    body: &[u8],
+    read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+) -> Result<T, String> {
+    serde_json::from_slice(body)
+        .map_err(|e| format!("invalid JSON: {e}"))
+        .and_then(|v| read(&v))
+}
+
 /// The APIs this client speaks.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Service {
@@ -232,6 +242,23 @@ impl Client {
             .await;
         done.sort_by_key(|(i, _, _)| *i);
         done.into_iter().map(|(_, r, res)| (r, res)).collect()
+    }
+
+    /// A call about no region in particular, made in the global region with the client's own
+    /// credentials; its JSON answer read by `read` (an unreadable one is a decode error with an
+    /// excerpt).
+    pub(crate) async fn global_call<T>(
+        &self,
+        service: Service,
+        action: &str,
+        params: BTreeMap<String, String>,
+        read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+    ) -> Outcome<T> {
+        let region = self.inner.config.global_region.clone();
+        let call = Call::new(action, &region);
+        self.call_with_own_credentials(service, action, &region, params)
+            .await
+            .map(|body| read_json(&body, read).map_err(|why| Error::decode(&call, 200, why, &body)))
     }
 
     /// A call signed with the client's own credentials (refreshed when temporary).

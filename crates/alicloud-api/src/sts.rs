@@ -1,9 +1,9 @@
 //! STS (API version 2015-04-01): `GetCallerIdentity` and `AssumeRole`, typed, and the client's
 //! operations for them.
 
-use crate::client::{Client, Outcome, Service};
+use crate::client::{read_json, Client, Outcome, Service};
 use crate::credentials::Credentials;
-use crate::error::{Call, Error, Result};
+use crate::error::{Error, Result};
 use crate::fields::{parse_text, parse_time};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,16 +31,13 @@ pub struct CallerIdentity {
 impl Client {
     /// STS `GetCallerIdentity`: whose credentials these are.
     pub async fn caller_identity(&self) -> Outcome<CallerIdentity> {
-        let region = self.config().global_region.clone();
-        let call = Call::new("GetCallerIdentity", &region);
-        self.call_with_own_credentials(Service::Sts, &call.action, &region, BTreeMap::new())
-            .await
-            .map(|body| {
-                serde_json::from_slice::<Value>(&body)
-                    .map_err(|e| format!("invalid JSON: {e}"))
-                    .and_then(|v| parse_caller_identity(&v))
-                    .map_err(|m| Error::decode(&call, 200, m, &body))
-            })
+        self.global_call(
+            Service::Sts,
+            "GetCallerIdentity",
+            BTreeMap::new(),
+            parse_caller_identity,
+        )
+        .await
     }
 
     /// STS `AssumeRole`, signed with `base`.
@@ -60,14 +57,9 @@ impl Client {
             .call(Service::Sts, "AssumeRole", &region, params, base)
             .await
             .result?;
-        serde_json::from_slice::<Value>(&body)
-            .map_err(|e| format!("invalid JSON: {e}"))
-            .and_then(|v| parse_assume_role(&v))
-            .map_err(|m| Error::Credentials {
-                message: format!(
-                    "AssumeRole of {role_arn} answered without usable credentials: {m}"
-                ),
-            })
+        read_json(&body, parse_assume_role).map_err(|m| Error::Credentials {
+            message: format!("AssumeRole of {role_arn} answered without usable credentials: {m}"),
+        })
     }
 }
 
