@@ -18,7 +18,7 @@ pub fn check(table_oid: pg_sys::Oid) -> Result<Vec<(i16, usize)>, FdwError> {
                 return Err(FdwError::UnknownColumn {
                     table: catalog::relation_name(table_oid),
                     column: c.name,
-                    valid: t.column_names(),
+                    hint: t.columns_hint(),
                 });
             };
             let def = &t.columns[index];

@@ -41,8 +41,8 @@ pub enum FdwError {
         table: String,
         /// The column.
         column: String,
-        /// The valid columns.
-        valid: String,
+        /// The hint that lists the valid columns.
+        hint: String,
     },
     /// A column has another type than the table declares.
     ColumnType {
@@ -248,12 +248,12 @@ impl From<FdwError> for ErrorReport {
             .set_hint(format!(
                 "Give access_key_id and access_key_secret in the user mapping, or have a superuser set the user mapping option {USE_SERVER_CREDENTIALS} 'true'."
             )),
-            FdwError::UnknownColumn { table, column, valid } => ErrorReport::new(
+            FdwError::UnknownColumn { table, column, hint } => ErrorReport::new(
                 ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
                 format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" is not a column of alicloud_action_trail"),
                 "",
             )
-            .set_hint(format!("The columns of alicloud_action_trail are: {valid}.")),
+            .set_hint(hint),
             FdwError::ColumnType { table, column, found, expected } => ErrorReport::new(
                 ERRCODE_FDW_INVALID_DATA_TYPE,
                 format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" has type {found}, but alicloud_action_trail.{column} is {expected}"),

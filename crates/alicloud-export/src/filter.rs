@@ -215,20 +215,7 @@ fn parse_here(text: &str, table: &TableDef) -> Result<Filter, WhereError> {
         table,
         depth: std::cell::Cell::new(0),
     };
-    let (root, ty) = c.expr(&expr)?;
-    let root = match ty {
-        Ty::Boolean | Ty::Null => root,
-        Ty::Unknown => c.coerce(root, Ty::Unknown, Ty::Boolean, &expr)?,
-        other => {
-            return Err(WhereError {
-                message: format!(
-                    "--where must be a condition (true or false), but {expr} is of type {}",
-                    other.name()
-                ),
-                hint: Some("Compare it with something, e.g. status = 'Enable'.".to_string()),
-            })
-        }
-    };
+    let root = c.condition(&expr)?;
     let mut columns = Vec::new();
     root.columns(&mut columns);
     columns.sort_unstable();
@@ -263,11 +250,7 @@ impl Checker<'_> {
                         whole.join("."),
                         self.table.name
                     ),
-                    hint: Some(format!(
-                        "The columns of {} are: {}.",
-                        self.table.name,
-                        self.table.column_names()
-                    )),
+                    hint: Some(self.table.columns_hint()),
                 });
             }
         };
@@ -275,11 +258,7 @@ impl Checker<'_> {
             Some(i) => Ok((Node::Column(i), Ty::of(self.table.columns[i].ty))),
             None => Err(WhereError {
                 message: format!("--where: unknown column \"{name}\" in {}", self.table.name),
-                hint: Some(format!(
-                    "The columns of {} are: {}.",
-                    self.table.name,
-                    self.table.column_names()
-                )),
+                hint: Some(self.table.columns_hint()),
             }),
         }
     }
@@ -299,14 +278,12 @@ impl Checker<'_> {
         })
     }
 
-    /// A literal string of type `Unknown` read as `to`; anything else unchanged.
-    fn coerce(&self, node: Node, from: Ty, to: Ty, context: &Expr) -> Result<Node, WhereError> {
+    /// A literal string (of type `Unknown`, the only type it has) read as `to`; anything else
+    /// unchanged.
+    fn coerce(&self, node: Node, to: Ty, context: &Expr) -> Result<Node, WhereError> {
         let Node::Lit(Lit::Text(s)) = &node else {
             return Ok(node);
         };
-        if from != Ty::Unknown {
-            return Ok(node);
-        }
         let bad = |what: &str, hint: &str| WhereError {
             message: format!("--where: '{s}' is not a valid {what} (in {context})"),
             hint: Some(hint.to_string()),
@@ -346,8 +323,8 @@ impl Checker<'_> {
     ) -> Result<(Node, Node, Ty), WhereError> {
         let ty = common(ta, tb, context)?;
         Ok((
-            self.coerce(a, ta, ty, context)?,
-            self.coerce(b, tb, ty, context)?,
+            self.coerce(a, ty, context)?,
+            self.coerce(b, ty, context)?,
             ty,
         ))
     }
@@ -356,11 +333,14 @@ impl Checker<'_> {
         let (node, ty) = self.expr(e)?;
         match ty {
             Ty::Boolean | Ty::Null => Ok(node),
-            Ty::Unknown => self.coerce(node, ty, Ty::Boolean, e),
-            other => Err(error(format!(
-                "--where: {e} is of type {}, where a condition (true or false) is needed",
-                other.name()
-            ))),
+            Ty::Unknown => self.coerce(node, Ty::Boolean, e),
+            other => Err(WhereError {
+                message: format!(
+                    "--where must be a condition (true or false), but {e} is of type {}",
+                    other.name()
+                ),
+                hint: Some("Compare it with something, e.g. status = 'Enable'.".to_string()),
+            }),
         }
     }
 
@@ -471,11 +451,11 @@ impl Checker<'_> {
                 }
                 let list = items
                     .into_iter()
-                    .map(|(n, t)| self.coerce(n, t, ty, e))
+                    .map(|(n, _)| self.coerce(n, ty, e))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok((
                     Node::In {
-                        expr: Box::new(self.coerce(x, tx, ty, e)?),
+                        expr: Box::new(self.coerce(x, ty, e)?),
                         list,
                         negated: *negated,
                     },

@@ -229,13 +229,8 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         }
         for s in &report.skipped {
             let line = format!(
-                "alicloud-export: warning: skipping region {}: {} failed with {} ({}), which --ignore-error-codes lists",
-                s.region,
-                s.action,
-                s.code,
-                s.request_id
-                    .as_deref()
-                    .map_or("no request id".to_string(), |r| format!("request id {r}")),
+                "alicloud-export: warning: {}",
+                s.warning("--ignore-error-codes")
             );
             eprintln!("{}", alicloud_api::redact(&line, secrets));
         }
@@ -338,8 +333,7 @@ impl Writer {
                     .map(|(c, &n)| if n { (c.value)(&source) } else { Value::Null })
                     .collect();
                 if self.filter.as_ref().is_none_or(|f| f.matches(&row)) {
-                    let values: Vec<Value<'_>> =
-                        self.selected.iter().map(|&i| row[i].clone()).collect();
+                    let values: Vec<&Value<'_>> = self.selected.iter().map(|&i| &row[i]).collect();
                     sink.row(&values)?;
                     written += 1;
                 }
@@ -359,13 +353,6 @@ fn select(table: &TableDef, spec: Option<&str>) -> Result<Vec<usize>, Failure> {
     if spec.trim() == "*" {
         return Ok(all());
     }
-    let valid = || {
-        Some(format!(
-            "The columns of {} are: {}.",
-            table.name,
-            table.column_names()
-        ))
-    };
     let mut out: Vec<usize> = Vec::new();
     for part in spec.split(',') {
         let name = part.trim().to_lowercase();
@@ -378,7 +365,7 @@ fn select(table: &TableDef, spec: Option<&str>) -> Result<Vec<usize>, Failure> {
         let Some(i) = table.column_index(&name) else {
             return Err(Failure::usage(
                 format!("--select: unknown column \"{name}\" in {}", table.name),
-                valid(),
+                Some(table.columns_hint()),
             ));
         };
         if out.contains(&i) {

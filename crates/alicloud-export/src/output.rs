@@ -14,7 +14,7 @@ use unicode_width::UnicodeWidthStr;
 /// A writer of one output format.
 pub trait Sink {
     /// One row.
-    fn row(&mut self, values: &[Value<'_>]) -> io::Result<()>;
+    fn row(&mut self, values: &[&Value<'_>]) -> io::Result<()>;
     /// After the last row.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -61,9 +61,12 @@ impl<W: Write> Csv<W> {
 }
 
 impl<W: Write> Sink for Csv<W> {
-    fn row(&mut self, values: &[Value<'_>]) -> io::Result<()> {
+    fn row(&mut self, values: &[&Value<'_>]) -> io::Result<()> {
+        for v in values {
+            self.out.write_field(v.to_text().as_bytes())?;
+        }
         self.out
-            .write_record(values.iter().map(|v| v.to_text().into_owned()))
+            .write_record(None::<&[u8]>)
             .map_err(io::Error::from)
     }
 
@@ -80,7 +83,7 @@ struct Json<W: Write> {
 }
 
 impl<W: Write> Json<W> {
-    fn object(&mut self, values: &[Value<'_>]) -> io::Result<()> {
+    fn object(&mut self, values: &[&Value<'_>]) -> io::Result<()> {
         // Written by hand, so the keys keep the select order (serde_json's map sorts them).
         self.out.write_all(b"{")?;
         for (i, (c, v)) in self.columns.iter().zip(values).enumerate() {
@@ -89,14 +92,22 @@ impl<W: Write> Json<W> {
             }
             serde_json::to_writer(&mut self.out, c.name)?;
             self.out.write_all(b":")?;
-            serde_json::to_writer(&mut self.out, &v.to_json())?;
+            // Text and times are written as strings straight away; only JSON documents need
+            // reading (and a JSON document's text may hold line breaks, which jsonl cannot).
+            match v {
+                Value::Text(t) => serde_json::to_writer(&mut self.out, t)?,
+                Value::Timestamp(t) => {
+                    serde_json::to_writer(&mut self.out, &Value::timestamp_text(t))?
+                }
+                v => serde_json::to_writer(&mut self.out, &v.to_json())?,
+            }
         }
         self.out.write_all(b"}")
     }
 }
 
 impl<W: Write> Sink for Json<W> {
-    fn row(&mut self, values: &[Value<'_>]) -> io::Result<()> {
+    fn row(&mut self, values: &[&Value<'_>]) -> io::Result<()> {
         if !self.lines {
             self.out
                 .write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
@@ -151,8 +162,8 @@ fn pad(out: &mut impl Write, s: &str, width: usize) -> io::Result<()> {
 }
 
 impl<W: Write> Sink for Table<W> {
-    fn row(&mut self, values: &[Value<'_>]) -> io::Result<()> {
-        self.rows.push(values.iter().map(cell).collect());
+    fn row(&mut self, values: &[&Value<'_>]) -> io::Result<()> {
+        self.rows.push(values.iter().map(|v| cell(v)).collect());
         Ok(())
     }
 
@@ -213,7 +224,7 @@ mod tests {
         {
             let mut s = sink(format, columns(names), &mut buf).unwrap();
             for r in rows {
-                s.row(r).unwrap();
+                s.row(&r.iter().collect::<Vec<_>>()).unwrap();
             }
             s.finish().unwrap();
         }

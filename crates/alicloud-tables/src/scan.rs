@@ -204,11 +204,12 @@ pub struct Skipped {
     pub request_id: Option<String>,
 }
 
-impl fmt::Display for Skipped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "skipping region {}: {} failed with {} ({}), which ignore_error_codes lists",
+impl Skipped {
+    /// The warning, naming the option as the front end calls it (`ignore_error_codes`,
+    /// `--ignore-error-codes`).
+    pub fn warning(&self, option: &str) -> String {
+        format!(
+            "skipping region {}: {} failed with {} ({}), which {option} lists",
             self.region,
             self.action,
             self.code,
@@ -217,6 +218,13 @@ impl fmt::Display for Skipped {
                 None => "no request id".to_string(),
             }
         )
+    }
+}
+
+/// The warning with the option's own name, as the extension and the configure function call it.
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.warning("ignore_error_codes"))
     }
 }
 

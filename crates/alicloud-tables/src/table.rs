@@ -159,13 +159,10 @@ impl TableDef {
             .any(|i| self.columns.get(i).is_some_and(|c| c.needs_account_id))
     }
 
-    /// The column names, comma-separated, for messages.
-    pub fn column_names(&self) -> String {
-        self.columns
-            .iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// The hint of every front end's "unknown column" error: "The columns of <table> are: …".
+    pub fn columns_hint(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
+        format!("The columns of {} are: {}.", self.name, names.join(", "))
     }
 }
 
