@@ -134,15 +134,18 @@ impl TrailList {
 
     /// A list from its parts as [`TrailList::spans`] gave them (a cache reads back what it stored,
     /// without parsing the body again). Each span must lie within the body, on character
-    /// boundaries, and hold an object's braces; what is inside is read leniently, later.
+    /// boundaries, after the one before it, and hold an object's braces; what is inside is read
+    /// leniently, later.
     pub fn from_parts(
         body: String,
         spans: Vec<(u32, u32)>,
         request_id: Option<String>,
     ) -> Result<TrailList, String> {
+        let mut previous_end = 0;
         for &(start, end) in &spans {
             let (s, e) = (start as usize, end as usize);
             let fits = s < e
+                && s >= previous_end
                 && e <= body.len()
                 && body.is_char_boundary(s)
                 && body.is_char_boundary(e)
@@ -153,6 +156,7 @@ impl TrailList {
                     "the span {start}..{end} is not an object of the body"
                 ));
             }
+            previous_end = e;
         }
         Ok(TrailList {
             body: Arc::new(body),
@@ -412,12 +416,17 @@ impl Client {
         request: &DescribeTrailsRequest,
     ) -> Outcome<TrailList> {
         let call = Call::new("DescribeTrails", region);
-        self.call_with_own_credentials(Service::ActionTrail, &call.action, region, request.params())
-            .await
-            .map(|body| {
+        self.call_with_own_credentials(
+            Service::ActionTrail,
+            &call.action,
+            region,
+            request.params(),
+            |body| {
                 TrailList::from_body(body)
                     .map_err(|(why, body)| Error::decode(&call, 200, why, &body))
-            })
+            },
+        )
+        .await
     }
 
     /// ActionTrail `DescribeRegions`, asked of the global region's endpoint: every region id
@@ -584,6 +593,10 @@ mod tests {
         assert!(TrailList::from_body(vec![0xff, 0xfe]).is_err());
     }
 
+    fn body_of(r: &TrailList) -> String {
+        r.body().to_string()
+    }
+
     #[test]
     fn parts_round_trip_and_are_checked() {
         let r =
@@ -597,6 +610,14 @@ mod tests {
         assert_eq!(again.trail(1).text("Name").as_deref(), Some("é"));
         assert_eq!(again.request_id(), Some("r"));
         let body = r.body().to_string();
+        let spans = r.spans().to_vec();
+        for reordered in [
+            vec![spans[1], spans[0]],
+            vec![spans[0], spans[0]],
+            vec![spans[0], spans[1], spans[1]],
+        ] {
+            assert!(TrailList::from_parts(body_of(&r), reordered, None).is_err());
+        }
         for bad in [(0, 1), (5, 4), (0, 10_000), (1, 3)] {
             assert!(
                 TrailList::from_parts(body.clone(), vec![bad], None).is_err(),

@@ -55,6 +55,16 @@ pub struct ClientConfig {
     pub user_agent: String,
 }
 
+impl ClientConfig {
+    /// The longest one call can take, all attempts and backoffs included: the deadline when
+    /// there is one, else every attempt timing out after the longest backoffs. A session that
+    /// waits for another session's call of the same request waits no longer than this.
+    pub fn call_limit(&self) -> Duration {
+        let longest = self.retry.longest(self.attempt_timeout);
+        self.deadline.map_or(longest, |d| d.min(longest))
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
@@ -106,15 +116,6 @@ pub struct Outcome<T> {
     pub result: Result<T>,
     /// Attempts, throttling, time and bytes of the call.
     pub report: CallReport,
-}
-
-impl<T> Outcome<T> {
-    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> Result<U>) -> Outcome<U> {
-        Outcome {
-            result: self.result.and_then(f),
-            report: self.report,
-        }
-    }
 }
 
 /// A client for Alibaba Cloud's RPC APIs with one credential source.
@@ -256,26 +257,58 @@ impl Client {
     ) -> Outcome<T> {
         let region = self.inner.config.global_region.clone();
         let call = Call::new(action, &region);
-        self.call_with_own_credentials(service, action, &region, params)
-            .await
-            .map(|body| read_json(&body, read).map_err(|why| Error::decode(&call, 200, why, &body)))
+        self.call_with_own_credentials(service, action, &region, params, |body| {
+            read_json(&body, read).map_err(|why| Error::decode(&call, 200, why, &body))
+        })
+        .await
     }
 
-    /// A call signed with the client's own credentials (refreshed when temporary).
-    pub(crate) async fn call_with_own_credentials(
+    /// A call signed with the client's own credentials (refreshed when temporary), its answer
+    /// read by `read`. Every error, the answer's excerpt in a decode error included, comes back
+    /// with the credentials' secrets and token redacted.
+    pub(crate) async fn call_with_own_credentials<T>(
         &self,
         service: Service,
         action: &str,
         region: &str,
         params: BTreeMap<String, String>,
-    ) -> Outcome<Vec<u8>> {
+        read: impl FnOnce(Vec<u8>) -> Result<T>,
+    ) -> Outcome<T> {
         match self.credentials().await {
-            Ok(creds) => self.call(service, action, region, params, &creds).await,
+            Ok(creds) => {
+                let outcome = self.call(service, action, region, params, &creds).await;
+                let secrets: Vec<&str> = creds.secrets().collect();
+                Outcome {
+                    result: outcome
+                        .result
+                        .and_then(read)
+                        .map_err(|e| e.redacted(&secrets)),
+                    report: outcome.report,
+                }
+            }
             Err(e) => Outcome {
                 result: Err(e),
                 report: CallReport::default(),
             },
         }
+    }
+
+    /// Every secret value the client signs with now: the secret and token of its own keys, and
+    /// of the temporary credentials it holds (a role's, the instance's). For checks that no
+    /// answer kept or shown holds one.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .inner
+            .source
+            .signing_keys()
+            .into_iter()
+            .flat_map(|k| k.secrets())
+            .map(str::to_string)
+            .collect();
+        if let Ok(held) = self.inner.temporary.try_lock() {
+            out.extend(held.iter().flat_map(|c| c.secrets()).map(str::to_string));
+        }
+        out
     }
 
     /// One RPC call with retries, signed with `creds`: a fresh nonce, timestamp and signature per

@@ -5,6 +5,8 @@
 //! PostgreSQL extension, the SQLite extension, the export CLI) turns it into advice that names its
 //! own knobs. No variant ever holds a secret, a security token, a signature or a signed URL.
 
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -18,7 +20,7 @@ const MAX_MESSAGE_CHARS: usize = 500;
 const MAX_FIELD_CHARS: usize = 120;
 
 /// Which call failed: the operation and the region it was sent for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
     /// The API action, e.g. `DescribeTrails`.
     pub action: String,
@@ -43,7 +45,7 @@ impl fmt::Display for Call {
 }
 
 /// An error answer from the API (`{"RequestId","HostId","Code","Message","Recommend"}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// The call that got this answer.
     pub call: Call,
@@ -82,8 +84,9 @@ impl ApiError {
     }
 }
 
-/// Every way a call can fail.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Every way a call can fail. Serializable, so that one session's failure can be handed to the
+/// sessions that waited for the same call (see `alicloud-tables`' cache).
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Error {
     /// The service answered with an error code.
@@ -107,7 +110,7 @@ pub enum Error {
         /// The call.
         call: Call,
         /// "connecting", "waiting for the response", or "the overall deadline".
-        what: &'static str,
+        what: Cow<'static, str>,
         /// The limit that was reached.
         after: Duration,
     },
@@ -320,6 +323,53 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same error with every secret of `secrets` replaced in each of its texts (see
+    /// [`redact`]): the API may echo a request (a `SignatureDoesNotMatch` StringToSign, a proxy's
+    /// error page), and an unreadable answer is quoted in an excerpt.
+    pub fn redacted<S: AsRef<str>>(self, secrets: &[S]) -> Error {
+        if secrets.is_empty() {
+            return self;
+        }
+        let r = |t: &mut String| {
+            if contains_secret(t, secrets) {
+                *t = redact(t, secrets);
+            }
+        };
+        let mut e = self;
+        match &mut e {
+            Error::Api(a) => {
+                let a = a.as_mut();
+                for t in [&mut a.code, &mut a.message] {
+                    r(t);
+                }
+                for t in [&mut a.request_id, &mut a.host_id, &mut a.recommend]
+                    .into_iter()
+                    .flatten()
+                {
+                    r(t);
+                }
+            }
+            Error::Transport {
+                endpoint, message, ..
+            } => {
+                r(endpoint);
+                r(message);
+            }
+            Error::Decode {
+                message, excerpt, ..
+            } => {
+                r(message);
+                *excerpt = redact_cut(excerpt, secrets);
+            }
+            Error::Redirect { target, .. } => r(target),
+            Error::Credentials { message } | Error::Config { message } => r(message),
+            Error::Timeout { .. } | Error::TooLarge { .. } => {}
+        }
+        e
+    }
+}
+
 fn api_remedy(code: &str) -> Option<Remedy> {
     Some(if code.starts_with("InvalidAccessKeyId") {
         Remedy::CheckKeyId
@@ -370,20 +420,59 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// The forms a secret takes in text: percent-encoded twice (as a StringToSign echoed by
+/// `SignatureDoesNotMatch` holds it), once (as a signed query holds it), and as is. Secrets
+/// shorter than 4 characters are not looked for (they would match ordinary text).
+fn secret_forms<S: AsRef<str>>(secrets: &[S]) -> impl Iterator<Item = String> + '_ {
+    secrets
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| s.len() >= 4)
+        .flat_map(|s| {
+            let once = crate::signer::percent_encode(s);
+            let twice = crate::signer::percent_encode(&once);
+            [twice, once, s.to_string()]
+        })
+}
+
 /// Replaces every occurrence of each secret in `text` with `<redacted>`: as is, percent-encoded,
 /// and percent-encoded twice (the form a StringToSign echoed by `SignatureDoesNotMatch` holds).
 pub fn redact<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
     let mut out = text.to_string();
-    for s in secrets.iter().map(AsRef::as_ref).filter(|s| s.len() >= 4) {
-        let once = crate::signer::percent_encode(s);
-        let twice = crate::signer::percent_encode(&once);
-        for form in [twice, once, s.to_string()] {
-            if out.contains(&form) {
-                out = out.replace(&form, "<redacted>");
-            }
+    for form in secret_forms(secrets) {
+        if out.contains(&form) {
+            out = out.replace(&form, "<redacted>");
         }
     }
     out
+}
+
+/// [`redact`] for an excerpt that may have been cut (it ends with `…`): a secret cut in the middle
+/// leaves its first characters at the end, which are removed too (4 or more of them).
+fn redact_cut<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
+    let out = redact(text, secrets);
+    let Some(head) = out.strip_suffix('…') else {
+        return out;
+    };
+    let cut = secret_forms(secrets)
+        .filter_map(|form| {
+            (4..form.len())
+                .rev()
+                .filter(|&k| form.is_char_boundary(k))
+                .find(|&k| head.ends_with(&form[..k]))
+                .map(|k| head.len() - k)
+        })
+        .min();
+    match cut {
+        Some(at) => format!("{}<redacted>…", &head[..at]),
+        None => out,
+    }
+}
+
+/// Whether `text` holds any of `secrets`, in any form [`redact`] replaces. Copies nothing, so it
+/// suits whole answers (a cache refuses to store one that echoes the request's secrets).
+pub fn contains_secret<S: AsRef<str>>(text: &str, secrets: &[S]) -> bool {
+    secret_forms(secrets).any(|form| text.contains(&form))
 }
 
 /// "outer: inner: innermost", without repeating a message its source already says.
@@ -411,6 +500,77 @@ mod tests {
         let out = redact(text, &["CAIS+AF1/tok="]);
         assert!(!out.contains("CAIS"), "{out}");
         assert_eq!(out.matches("<redacted>").count(), 3);
+    }
+
+    #[test]
+    fn every_text_of_an_error_is_redacted() {
+        let mut api = ApiError::new(
+            Call::new("DescribeTrails", "cn-beijing"),
+            400,
+            "SignatureDoesNotMatch",
+            "StringToSign POST&%2F&SecurityToken%3DTOKEN%252Bxyz",
+            Some("REQ".into()),
+        );
+        api.recommend = Some("see TOKEN+xyz".into());
+        let errors = [
+            Error::Api(Box::new(api)),
+            Error::Decode {
+                call: Call::new("DescribeTrails", "cn-beijing"),
+                status: 200,
+                message: "expected a JSON object".into(),
+                excerpt: "hush-hush-secret echoed".into(),
+            },
+            Error::Transport {
+                call: Call::new("a", "r"),
+                endpoint: "http://x/".into(),
+                message: "hush-hush-secret".into(),
+            },
+        ];
+        for e in errors {
+            let secrets = ["hush-hush-secret", "TOKEN+xyz"];
+            let before = format!("{e:?}");
+            assert!(contains_secret(&before, &secrets), "{before}");
+            let text = format!(
+                "{:?} {}",
+                e.clone().redacted(&secrets),
+                e.redacted(&secrets)
+            );
+            assert!(!contains_secret(&text, &secrets), "{text}");
+            assert!(text.contains("<redacted>"), "{text}");
+        }
+        assert!(!contains_secret("abc", &["ab"]), "too short to look for");
+        // An excerpt cut in the middle of a token keeps none of it.
+        let cut = Error::Decode {
+            call: Call::new("DescribeTrails", "cn-beijing"),
+            status: 200,
+            message: "expected a JSON object".into(),
+            excerpt: "upstream error SecurityToken: CAIS+longtoke…".into(),
+        };
+        let text = cut.redacted(&["CAIS+longtoken/value"]).to_string();
+        assert!(text.ends_with("SecurityToken: <redacted>…"), "{text}");
+        assert!(!text.contains("CAIS"), "{text}");
+    }
+
+    #[test]
+    fn errors_survive_a_round_trip_through_json() {
+        let e = Error::Timeout {
+            call: Call::new("DescribeTrails", "cn-beijing"),
+            what: "the overall deadline".into(),
+            after: Duration::from_millis(2000),
+        };
+        let back: Error = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back.to_string(), e.to_string());
+        let api = Error::Api(Box::new(ApiError::new(
+            Call::new("DescribeTrails", "cn-beijing"),
+            503,
+            "ServiceUnavailable",
+            "try later",
+            Some("REQ-9".into()),
+        )));
+        let back: Error = serde_json::from_str(&serde_json::to_string(&api).unwrap()).unwrap();
+        assert_eq!(back.code(), Some("ServiceUnavailable"));
+        assert_eq!(back.request_id(), Some("REQ-9"));
+        assert_eq!(back.to_string(), api.to_string());
     }
 
     #[test]

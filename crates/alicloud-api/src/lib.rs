@@ -37,6 +37,6 @@ pub use credentials::{
     REGION_VARS, SECURITY_TOKEN_VARS,
 };
 pub use endpoint::{parse_base_url, validate_region_id, Endpoint, Product};
-pub use error::{redact, ApiError, Call, Error, Remedy, Result};
+pub use error::{contains_secret, redact, ApiError, Call, Error, Remedy, Result};
 pub use retry::{CallReport, RetryPolicy};
 pub use sts::CallerIdentity;

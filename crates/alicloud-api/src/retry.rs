@@ -125,7 +125,7 @@ impl RetryPolicy {
         let deadline = limits.deadline.map(|d| started + d);
         let deadline_error = || Error::Timeout {
             call: call.clone(),
-            what: "the overall deadline",
+            what: "the overall deadline".into(),
             after: limits.deadline.unwrap_or_default(),
         };
         let mut nonce_retry_used = false;
@@ -142,7 +142,7 @@ impl RetryPolicy {
                 Err(_) if limit < limits.attempt => break Err(deadline_error()),
                 Err(_) => Failure::from(Error::Timeout {
                     call: call.clone(),
-                    what: "waiting for the response",
+                    what: "waiting for the response".into(),
                     after: limit,
                 }),
             };
@@ -173,6 +173,21 @@ impl RetryPolicy {
         };
         report.elapsed = started.elapsed();
         outcome
+    }
+
+    /// The longest a call can take when each attempt may take `attempt`: every attempt timing
+    /// out, with the longest backoff before each retry.
+    pub fn longest(&self, attempt: Duration) -> Duration {
+        let attempts = self.max_attempts.max(1);
+        let backoffs = (2..=attempts).fold(Duration::ZERO, |sum, next| {
+            let exp = next.saturating_sub(2).min(20);
+            sum.saturating_add(
+                self.base_delay
+                    .saturating_mul(1u32 << exp)
+                    .min(self.max_delay),
+            )
+        });
+        attempt.saturating_mul(attempts).saturating_add(backoffs)
     }
 
     /// The wait before attempt `next_attempt` (2 for the first retry): "full jitter", a uniform
@@ -259,6 +274,25 @@ mod tests {
         ] {
             assert_eq!(classify(&e), Decision::Fail, "{e}");
         }
+    }
+
+    #[test]
+    fn the_longest_call() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(150),
+        };
+        // 3 attempts of 1 s, backoffs of at most 100 ms and 150 ms (capped).
+        assert_eq!(
+            p.longest(Duration::from_secs(1)),
+            Duration::from_millis(3250)
+        );
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..p
+        };
+        assert_eq!(once.longest(Duration::from_secs(1)), Duration::from_secs(1));
     }
 
     #[test]

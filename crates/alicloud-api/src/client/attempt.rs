@@ -120,7 +120,7 @@ impl Attempt<'_> {
         Failure::from(if timed_out {
             Error::Timeout {
                 call: self.call.clone(),
-                what: "connecting",
+                what: "connecting".into(),
                 after: self.connect_timeout,
             }
         } else {

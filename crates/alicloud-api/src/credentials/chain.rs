@@ -10,6 +10,12 @@
 //! An explicit [`CredentialChain::role_arn`] then turns the static keys found into a
 //! [`CredentialSource::RamRoleArn`].
 //!
+//! A source named explicitly is the only one used: with [`CredentialChain::profile`] the chain
+//! never reaches the environment (the profile must exist), and with
+//! [`CredentialChain::profile_file`] it reads that file alone, never the environment's keys or
+//! profile name. A caller who picks a source (a database administrator choosing a profile file
+//! for a user mapping) never gets the host's ambient credentials instead.
+//!
 //! The chain holds no global state: [`CredentialChain::with_env`] takes the environment and home
 //! directory as values, and only [`CredentialChain::from_process_env`] reads the process's own.
 //! An empty (or blank) variable or field counts as unset.
@@ -219,7 +225,8 @@ impl CredentialChain {
         self
     }
 
-    /// Read this file instead of `~/.aliyun/config.json`.
+    /// Read this file instead of `~/.aliyun/config.json`, and nothing else: the environment's
+    /// keys and profile name are not used (the file's current or `default` profile is).
     pub fn profile_file(mut self, path: PathBuf) -> Self {
         self.profile_file = Some(path);
         self
@@ -321,8 +328,17 @@ impl CredentialChain {
             self.profile_file_path().as_deref(),
             self.profile
                 .as_deref()
-                .or_else(|| self.first_env(&PROFILE_VARS).map(|(_, v)| v)),
+                .or_else(|| self.env_profile().map(|(_, v)| v)),
         )
+    }
+
+    /// The profile the environment names, unless a profile file was named (whose own current
+    /// profile then applies).
+    fn env_profile(&self) -> Option<(&'static str, &str)> {
+        if self.profile_file.is_some() {
+            return None;
+        }
+        self.first_env(&PROFILE_VARS)
     }
 
     fn first_env(&self, names: &[&'static str]) -> Option<(&'static str, &str)> {
@@ -403,8 +419,12 @@ impl CredentialChain {
         self.use_profile(&file, &path, name, None)
     }
 
-    /// Step 3: keys in the environment; half a pair fails the chain.
+    /// Step 3: keys in the environment; half a pair fails the chain. Skipped when a profile file
+    /// was named: that file is then the only source.
     fn environment_step(&self) -> Result<Step> {
+        if self.profile_file.is_some() {
+            return Ok(Step::NotHere(Vec::new()));
+        }
         match (
             self.first_env(&ACCESS_KEY_ID_VARS),
             self.first_env(&ACCESS_KEY_SECRET_VARS),
@@ -439,14 +459,20 @@ impl CredentialChain {
     /// Step 4: the profile the environment or the file names, in the profile file (a missing
     /// file, or one that names no profile, is skipped).
     fn current_profile_step(&self) -> Result<Step> {
-        let profile_vars = match self.first_env(&PROFILE_VARS) {
+        let profile_vars = match self.env_profile() {
             Some((var, name)) => format!("the profile {name:?} named by {var}"),
+            None if self.profile_file.is_some() => String::new(),
             None => format!(
                 "the profile variables {} (none set)",
                 PROFILE_VARS.join(", ")
             ),
         };
-        let not_here = |file: String| Ok(Step::NotHere(vec![profile_vars.clone(), file]));
+        let not_here = |file: String| {
+            let places = [profile_vars.clone(), file];
+            Ok(Step::NotHere(
+                places.into_iter().filter(|p| !p.is_empty()).collect(),
+            ))
+        };
         let Some(path) = self.profile_file_path() else {
             return not_here("the CLI profile file (none: no home directory is known)".to_string());
         };
@@ -456,7 +482,7 @@ impl CredentialChain {
                 path.display()
             ));
         };
-        let (name, why) = if let Some((var, name)) = self.first_env(&PROFILE_VARS) {
+        let (name, why) = if let Some((var, name)) = self.env_profile() {
             (name.to_string(), format!("named by {var}"))
         } else if let Some(current) = &file.current {
             (current.clone(), "the file's current profile".to_string())

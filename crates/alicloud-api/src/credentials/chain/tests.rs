@@ -593,6 +593,52 @@ fn profile_file_overrides_the_home_file() {
 }
 
 #[test]
+fn a_named_profile_file_is_the_only_source() {
+    // The host's environment has keys and names a profile; a chain told to read a file uses the
+    // file's current profile, never those.
+    let h = home(Some(ALL_MODES));
+    let other = tempfile::tempdir().unwrap();
+    let path = other.path().join("creds.json");
+    fs::write(
+        &path,
+        r#"{"current":"x","profiles":[{"name":"x","mode":"AK","access_key_id":"LTAIotherFileKeyId","access_key_secret":"hush-other"},
+           {"name":"sts","mode":"AK","access_key_id":"LTAIotherFileSts","access_key_secret":"hush-other-sts"}]}"#,
+    )
+    .unwrap();
+    let vars = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIenvKeyId"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "hush-env"),
+        ("ALIBABA_CLOUD_PROFILE", "sts"),
+    ];
+    let ch = chain(&vars, &h).profile_file(path.clone());
+    assert_eq!(static_of(resolve(&ch)).access_key_id, "LTAIotherFileKeyId");
+    // A file that does not exist, or names no profile, is an error: never the environment.
+    let missing = chain(&vars, &h).profile_file(other.path().join("nope.json"));
+    let e = err_of(resolve(&missing));
+    assert!(e.contains("nope.json"), "{e}");
+    assert!(!e.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{e}");
+    fs::write(&path, r#"{"profiles":[{"name":"y","mode":"AK","access_key_id":"LTAIy","access_key_secret":"hush-y"}]}"#).unwrap();
+    let e = err_of(resolve(&chain(&vars, &h).profile_file(path.clone())));
+    assert!(e.contains("no current profile"), "{e}");
+    // With a role to assume, the base keys come from the file too.
+    fs::write(&path, r#"{"current":"x","profiles":[{"name":"x","mode":"AK","access_key_id":"LTAIotherFileKeyId","access_key_secret":"hush-other"}]}"#).unwrap();
+    let ch = chain(&vars, &h)
+        .profile_file(path)
+        .role_arn("acs:ram::1:role/r".into(), None, None);
+    match resolve(&ch).unwrap() {
+        CredentialSource::RamRoleArn { base, .. } => {
+            assert_eq!(base.access_key_id, "LTAIotherFileKeyId")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without a profile file, the environment still comes before the home file.
+    assert_eq!(
+        static_of(resolve(&chain(&vars, &h))).access_key_id,
+        "LTAIenvKeyId"
+    );
+}
+
+#[test]
 fn malformed_profile_file() {
     let bad = r#"{"current":"default","profiles":[{"name":"default","mode":"AK","access_key_id":"LTAIbadFile","access_key_secret":"hush-bad-file",}]}"#;
     let h = home(Some(bad));
