@@ -70,6 +70,17 @@ pub struct Fault {
     /// Answer 200 with a body that never ends (sent as fast as the client reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endless: Option<bool>,
+    /// Answer 200 with a plain-text page that quotes the whole request line, signed query and
+    /// all (`SecurityToken`, `AccessKeyId`, filters), as a misconfigured proxy's error page does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_request: Option<bool>,
+    /// Add an `Echo` member to a successful JSON answer, quoting the whole request line (signed
+    /// query and all), as an API gateway that reflects requests would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_in_answer: Option<bool>,
+    /// Answer 200 with this text as the body (`text/plain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
     /// Actions the fault applies to; absent: the ActionTrail actions. `*` in the list: all actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
@@ -151,7 +162,7 @@ impl Fault {
                         .map(String::from)
                         .collect::<Vec<_>>(),
                 )
-            } else if key == "error_code" || key == "request_id" {
+            } else if key == "error_code" || key == "request_id" || key == "body_text" {
                 serde_json::Value::from(value)
             } else if let Ok(n) = value.parse::<u64>() {
                 serde_json::Value::from(n)
@@ -172,6 +183,7 @@ impl Fault {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Effect {
     pub latency_ms: u64,
+    pub echo_in_answer: bool,
     pub trickle_ms: u64,
     pub pad_bytes: u64,
     pub append_item: Option<serde_json::Value>,
@@ -203,6 +215,10 @@ pub(crate) enum EffectKind {
         location: String,
     },
     Endless,
+    /// 200, the request line quoted in plain text.
+    Echo,
+    /// 200, this text.
+    Text(String),
 }
 
 /// Picks the fault for (`region`, `action`) and consumes one unit of its counters.
@@ -221,6 +237,7 @@ pub(crate) fn take_effect(
     let f = faults.get_mut(key).expect("key was just found");
     let mut effect = Effect {
         latency_ms: f.latency_ms.unwrap_or(0),
+        echo_in_answer: f.echo_in_answer == Some(true),
         trickle_ms: f.trickle_ms.unwrap_or(0),
         pad_bytes: f.pad_bytes.unwrap_or(0),
         append_item: f.append_item.clone(),
@@ -237,6 +254,10 @@ pub(crate) fn take_effect(
         };
     } else if f.endless == Some(true) {
         effect.kind = EffectKind::Endless;
+    } else if f.echo_request == Some(true) {
+        effect.kind = EffectKind::Echo;
+    } else if let Some(text) = &f.body_text {
+        effect.kind = EffectKind::Text(text.clone());
     } else if let Some(n @ 1..) = f.throttle {
         f.throttle = Some(n - 1);
         effect.kind = EffectKind::Throttle {

@@ -169,7 +169,23 @@ pub(crate) async fn api(
         .unwrap_or_else(|| DEFAULT_REGION.to_string());
     let action = params.get("Action").cloned().unwrap_or_default();
 
-    let (answer, effect) = decide(shared, method.as_str(), &region, &action, &params);
+    let (mut answer, effect) = decide(shared, method.as_str(), &region, &action, &params);
+    if effect.kind == EffectKind::Echo {
+        let token = params.get("SecurityToken").map_or("-", String::as_str);
+        let key = params.get("AccessKeyId").map_or("-", String::as_str);
+        answer.body = format!(
+            "upstream error\nSecurityToken: {token}\nAccessKeyId: {key}\nrequest: {method} {uri}\n"
+        )
+        .into_bytes();
+    }
+    if effect.echo_in_answer && answer.status == StatusCode::OK {
+        if let Ok(serde_json::Value::Object(mut obj)) =
+            serde_json::from_slice::<serde_json::Value>(&answer.body)
+        {
+            obj.insert("Echo".to_string(), format!("{method} {uri}").into());
+            answer.body = serde_json::to_vec(&obj).expect("JSON values serialize");
+        }
+    }
 
     let call = Call {
         region: region.clone(),
@@ -285,6 +301,20 @@ fn decide(
             content_type: "text/plain",
             headers: vec![("location", location.clone())],
             outcome: "redirect".to_string(),
+        },
+        EffectKind::Echo => Answer {
+            status: StatusCode::OK,
+            body: Vec::new(),
+            content_type: "text/plain",
+            headers: Vec::new(),
+            outcome: "echo_request".to_string(),
+        },
+        EffectKind::Text(text) => Answer {
+            status: StatusCode::OK,
+            body: text.clone().into_bytes(),
+            content_type: "text/plain",
+            headers: Vec::new(),
+            outcome: "body_text".to_string(),
         },
         EffectKind::Endless => Answer {
             status: StatusCode::OK,

@@ -17,7 +17,7 @@ Options:
   --fault SPEC         REGION:key=value,key=value (REGION is a region id or *); repeatable.
                        keys: latency_ms, throttle, retry_after_ms, server_error, server_error_status,
                        malformed_json, html_error, hang, trickle_ms, error_code, error_status,
-                       actions (names separated by |). A bare key means true.
+                       echo_request, body_text, endless, actions (names separated by |). A bare key means true.
                        e.g. --fault '*:latency_ms=100' --fault cn-beijing:throttle=2,retry_after_ms=50
   --extra-trails N     add N generated trails of the default account, spread over the regions
                        (each listed by its home region only), for benchmarks
