@@ -10,7 +10,12 @@
 #      backend's peak memory, next to a heap table holding the same rows; and the peak for one answer
 #      over the size limit;
 #   6. how long pg_cancel_backend and statement_timeout take to stop a query whose region never
-#      answers.
+#      answers;
+#   7. 16 sessions querying one region that always fails (503) at once, with the shared cache on
+#      and off: each session's time and the calls made; and with deadline_ms 2000 against a region
+#      that never answers, when the last session ends;
+#   8. the shared cache's cost per store and lookup as it fills to its default 64 MiB limit (about
+#      500,000 small entries) and once full (cargo bench -p alicloud-tables --bench cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -22,7 +27,7 @@ LATENCY_MS=100
 BIG_TRAILS=100000
 
 echo "== 1. client fan-out (cargo bench)"
-cargo bench -q -p alicloud-api --bench fanout 2>/dev/null
+cargo bench -q -p alicloud-api --bench fanout
 
 install_extension
 build_mock
@@ -182,3 +187,38 @@ for i in 1 2 3; do
   end=$(date +%s%N)
   echo "statement_timeout 300 ms run $i: psql returned after $(( (end - start) / 1000000 )) ms"
 done
+
+echo
+echo "== 7. 16 sessions at once on a region that always fails (503 ServiceUnavailable, 3 attempts each)"
+# storm CACHE [SETUP]: 16 sessions run the query at once; prints the median and the largest of their
+# times (each measured around its own psql) and the DescribeTrails calls the mock received.
+storm() {
+  curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/calls"
+  local pids=() i
+  for i in $(seq 16); do
+    ( start=$(date +%s%N)
+      psql -X -q -c "SET alicloud_fdw.cache = $1" \
+        -c "SELECT count(*) FROM slow.alicloud_action_trail WHERE region = 'cn-beijing'" >/dev/null 2>&1 || true
+      echo $(( ($(date +%s%N) - start) / 1000000 )) > "$WORK/storm.$i" ) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  local calls
+  calls=$(curl -s "$MOCK_URL/_admin/calls?format=text" | grep -c DescribeTrails || true)
+  cat "$WORK"/storm.* | sort -n | awk -v calls="$calls" '{a[NR]=$1} END {printf "median %5d ms, slowest %5d ms; DescribeTrails calls: %d", a[int((NR+1)/2)], a[NR], calls}'
+}
+curl -s -o /dev/null -X PUT "$MOCK_URL/_admin/faults/cn-beijing" -d '{"server_error":1000000,"latency_ms":100}'
+psql -X -q -c "SELECT alicloud_fdw_clear_cache('slow')" >/dev/null
+echo "cache off: $(storm off)"
+echo "cache on:  $(storm on)"
+echo "   target: with the cache on, the median no higher than with it off"
+curl -s -o /dev/null -X PUT "$MOCK_URL/_admin/faults/cn-beijing" -d '{"hang":true}'
+psql -X -q -c "ALTER SERVER slow OPTIONS (ADD deadline_ms '2000')"
+echo "deadline_ms 2000, a region that never answers, cache on: $(storm on)"
+echo "   target: every session ends within its deadline (2000 ms, plus starting psql)"
+psql -X -q -c "ALTER SERVER slow OPTIONS (DROP deadline_ms)"
+curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/faults/cn-beijing"
+
+echo
+echo "== 8. the shared cache's cost per store and per lookup, up to its default limit"
+cargo bench -q -p alicloud-tables --bench cache

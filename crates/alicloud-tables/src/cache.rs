@@ -2,26 +2,65 @@
 //! end chooses (PostgreSQL: under the data directory; the CLI: the user's cache directory), so it
 //! works without shared memory or a preloaded library.
 //!
-//! Every entry is keyed by a digest of its [`ScopeId`] (the credentials, secret included, the
-//! endpoints and the options in effect) and what was asked, so an answer is only ever served to a
-//! caller who would have been given it by the API. An entry older than the TTL is never served.
-//! The directory is kept under a size limit by deleting the oldest entries. Failures to read or
-//! write are not errors: the cache then simply misses.
+//! **What is stored.** Every entry is keyed by a digest of its [`ScopeId`] (the credentials, secret
+//! included, the endpoints and the options in effect) and what was asked, so an answer is only
+//! ever served to a caller who would have been given it by the API. Answers that echo a secret or
+//! token of the credentials in use are never stored, and errors are never stored.
+//!
+//! **Damage.** An entry file starts with a header holding its format, the time the answer was
+//! fetched, the payload's length and a SHA-256 over the entry's key, that time, the length and
+//! the payload. An entry whose header, length or checksum does not match (a torn write after a
+//! crash, a disk error, an edit) is deleted and the answer fetched again; so is anything at an
+//! entry's path that is not a regular file. Writes go to a private temporary file that is renamed
+//! into place, so a reader sees the old entry or the new one. They are not flushed to disk
+//! (`fsync`): after a crash an entry may be lost or torn, and the checksum turns that into a miss.
+//!
+//! **Bounds.** Entries live in 256 shard directories (by the first byte of their digest). A small
+//! usage file keeps the bytes of each shard; a store adds to it in constant time. When the total
+//! passes the limit, the store trims a few shards in turn (their expired entries, then their
+//! oldest ones) until the total is back under 90% of the limit, so no store ever lists more than
+//! a few shards: its cost does not grow with the number of entries. Claim files exist only while
+//! a fetch runs; temporary files only while an entry is written (a crash's leftovers are removed
+//! when their shard is next trimmed).
+//!
+//! **Concurrent misses** share one fetch: the first caller holds a claim (a lock on a claim file)
+//! while it calls the API; the others wait, and when the holder ends they take its outcome, the
+//! stored answer or its error, which the holder writes into the claim file before it removes it.
+//! So one failing call fails every session that waited for it, at once, and a session that comes
+//! later calls again: errors are never kept beyond the sessions that waited.
+//!
+//! Failures to read or write are not errors: the cache then simply misses.
 
+use crate::files;
+use alicloud_api::Error;
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The first line of every entry file: a format tag and the time the answer was fetched.
-const HEADER_TAG: &str = "alicloud-cache-v1";
+/// The format tag that starts every entry.
+const ENTRY_TAG: &str = "alicloud-cache-v2";
 /// Entry files end with this.
 const ENTRY_SUFFIX: &str = ".entry";
-/// Claim files (see [`Cache::try_claim`]) end with this.
-const LOCK_SUFFIX: &str = ".lock";
-/// Claim files older than this are removed when the directory is trimmed.
-const STALE_LOCK: Duration = Duration::from_secs(3600);
+/// Claim files end with this.
+const CLAIM_SUFFIX: &str = ".claim";
+/// Temporary files (entries being written) end with this.
+const TEMP_SUFFIX: &str = ".tmp";
+/// The usage file, in the cache's directory.
+const USAGE_FILE: &str = "usage";
+/// The usage file's format tag.
+const USAGE_TAG: &[u8; 8] = b"alcusg01";
+/// Shard directories.
+const SHARDS: usize = 256;
+/// A store that finds the cache over its limit trims it to this share of the limit.
+const TRIM_TO: f64 = 0.9;
+/// The most shards one store trims.
+const MAX_SHARDS_PER_TRIM: usize = 2;
+/// Temporary files older than this are a crash's leftovers.
+const STALE_TEMP: Duration = Duration::from_secs(60);
+/// The longest header an entry may have.
+const MAX_HEADER: u64 = 200;
 
 /// Who may be served an answer: a digest of the credentials (secret included), the endpoints and
 /// every option in effect. Two callers with the same scope would get the same answers from the API.
@@ -46,22 +85,36 @@ impl ScopeBuilder {
     }
 }
 
-impl ScopeId {
-    /// The digest of this scope and `what` (an entry's name within the scope), in hex.
-    fn entry_name(&self, what: &str) -> String {
-        let digest = Sha256::new()
-            .chain_update(self.0)
-            .chain_update(what.as_bytes())
-            .finalize();
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut name = String::with_capacity(64 + ENTRY_SUFFIX.len());
-        for b in digest {
-            name.push(HEX[usize::from(b >> 4)] as char);
-            name.push(HEX[usize::from(b & 0xf)] as char);
-        }
-        name.push_str(ENTRY_SUFFIX);
-        name
+/// Where one entry lives: its key (the digest of its scope and name) and its files.
+struct Slot {
+    key: [u8; 32],
+    shard: PathBuf,
+    /// The entry's digest in hex.
+    name: String,
+}
+
+impl Slot {
+    fn entry(&self) -> PathBuf {
+        self.shard.join(format!("{}{ENTRY_SUFFIX}", self.name))
     }
+
+    fn claim(&self) -> PathBuf {
+        self.shard.join(format!("{}{CLAIM_SUFFIX}", self.name))
+    }
+
+    fn shard_index(&self) -> usize {
+        usize::from(self.key[0])
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    s
 }
 
 /// A cache directory with its time-to-live and size limit.
@@ -70,17 +123,6 @@ pub struct Cache {
     dir: PathBuf,
     ttl: Duration,
     max_bytes: u64,
-}
-
-/// The outcome of [`Cache::try_claim`].
-#[derive(Debug)]
-pub enum Claim {
-    /// This caller fetches the entry; others wait until it is dropped.
-    Held(fs::File),
-    /// Another caller (in this process or another) is fetching it.
-    Busy,
-    /// No claim can be made here (the directory is not writable): fetch without one.
-    Unavailable,
 }
 
 /// A cached answer.
@@ -92,10 +134,61 @@ pub struct Hit {
     pub age: Duration,
 }
 
-fn now_millis() -> u128 {
+/// Why an answer was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStored {
+    /// The cache is off.
+    Off,
+    /// The answer is larger than the cache's limit.
+    TooLarge,
+    /// The answer holds a secret or token of the credentials in use (an endpoint that echoes
+    /// requests): it must not reach the disk.
+    EchoesSecret,
+    /// The directory could not be written.
+    Io,
+}
+
+fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The checksum of an entry: over its key, its time, its length and its payload.
+fn checksum(key: &[u8; 32], fetched: u64, payload: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(key)
+        .chain_update(fetched.to_le_bytes())
+        .chain_update((payload.len() as u64).to_le_bytes())
+        .chain_update(payload)
+        .finalize();
+    hex(&digest)
+}
+
+/// Reads an entry file's bytes: `(fetched, payload)` when its header, length and checksum hold.
+fn read_entry(key: &[u8; 32], bytes: Vec<u8>) -> Option<(u64, String)> {
+    let newline = bytes
+        .iter()
+        .take(MAX_HEADER as usize)
+        .position(|&b| b == b'\n')?;
+    let header = std::str::from_utf8(&bytes[..newline]).ok()?;
+    let mut parts = header.split(' ');
+    if parts.next()? != ENTRY_TAG {
+        return None;
+    }
+    let fetched: u64 = parts.next()?.parse().ok()?;
+    let len: usize = parts.next()?.parse().ok()?;
+    let sum = parts.next()?;
+    if parts.next().is_some() || bytes.len() - newline - 1 != len {
+        return None;
+    }
+    let payload = &bytes[newline + 1..];
+    if checksum(key, fetched, payload) != sum {
+        return None;
+    }
+    let mut bytes = bytes;
+    bytes.drain(..=newline);
+    String::from_utf8(bytes).ok().map(|p| (fetched, p))
 }
 
 impl Cache {
@@ -128,70 +221,103 @@ impl Cache {
         !self.ttl.is_zero()
     }
 
-    /// The time-to-live.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
+    fn slot(&self, scope: &ScopeId, what: &str) -> Slot {
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(scope.0)
+            .chain_update(what.as_bytes())
+            .finalize()
+            .into();
+        Slot {
+            key,
+            shard: self.dir.join(hex(&key[..1])),
+            name: hex(&key),
+        }
     }
 
-    /// The entry `what` of `scope`, if it is there and younger than the TTL.
+    /// The entry `what` of `scope`, if it is there, intact and younger than the TTL. A damaged
+    /// or expired entry is deleted.
     pub fn get(&self, scope: &ScopeId, what: &str) -> Option<Hit> {
         if !self.enabled() {
             return None;
         }
-        let path = self.dir.join(scope.entry_name(what));
-        let text = fs::read_to_string(&path).ok()?;
-        let (header, payload) = text.split_once('\n')?;
-        let fetched: u128 = header.strip_prefix(HEADER_TAG)?.trim().parse().ok()?;
-        let age = Duration::from_millis(now_millis().checked_sub(fetched)? as u64);
-        if age >= self.ttl {
-            let _ = fs::remove_file(&path);
-            return None;
+        let slot = self.slot(scope, what);
+        let path = slot.entry();
+        let bytes = files::read_at_most(&path, self.max_bytes + MAX_HEADER).ok()??;
+        let size = bytes.len() as u64;
+        let fetched = read_entry(&slot.key, bytes);
+        let now = now_millis();
+        match fetched {
+            Some((fetched, payload)) if fetched <= now + 60_000 => {
+                let age = Duration::from_millis(now.saturating_sub(fetched));
+                if age < self.ttl {
+                    return Some(Hit { payload, age });
+                }
+            }
+            _ => {}
         }
-        Some(Hit {
-            payload: payload.to_string(),
-            age,
-        })
+        // Expired, damaged, or from a clock far ahead: never served again.
+        if fs::remove_file(&path).is_ok() {
+            self.account(slot.shard_index(), -(size as i64), false);
+        }
+        None
     }
 
-    /// Claims the entry `what` of `scope` for fetching, so that concurrent callers that miss it
-    /// wait for one fetch instead of each making their own (a file lock, released when the
-    /// returned file is dropped, also if the process dies).
-    pub fn try_claim(&self, scope: &ScopeId, what: &str) -> Claim {
-        let name = scope.entry_name(what).replace(ENTRY_SUFFIX, LOCK_SUFFIX);
-        let Ok(file) = lock_file(&self.dir, &name) else {
-            return Claim::Unavailable;
-        };
-        match file.try_lock() {
-            Ok(()) => Claim::Held(file),
-            Err(fs::TryLockError::WouldBlock) => Claim::Busy,
-            Err(fs::TryLockError::Error(_)) => Claim::Unavailable,
+    /// Stores the entry `what` of `scope`, unless it is larger than the limit or holds any of
+    /// `secrets` (the secrets and tokens of the credentials in use, in any form an echoed request
+    /// would hold them). Then trims the cache if it is over its limit. Best effort.
+    pub fn put<S: AsRef<str>>(
+        &self,
+        scope: &ScopeId,
+        what: &str,
+        payload: &str,
+        secrets: &[S],
+    ) -> Result<(), NotStored> {
+        if !self.enabled() {
+            return Err(NotStored::Off);
         }
+        if payload.len() as u64 > self.max_bytes {
+            return Err(NotStored::TooLarge);
+        }
+        if alicloud_api::contains_secret(payload, secrets) {
+            return Err(NotStored::EchoesSecret);
+        }
+        let slot = self.slot(scope, what);
+        let added = self.write(&slot, payload).map_err(|_| NotStored::Io)?;
+        self.account(slot.shard_index(), added, true);
+        Ok(())
     }
 
-    /// Stores the entry `what` of `scope`, then trims the directory to the size limit. Best
-    /// effort: a cache that cannot be written is a cache that misses.
-    pub fn put(&self, scope: &ScopeId, what: &str, payload: &str) {
-        if !self.enabled() || payload.len() as u64 > self.max_bytes {
-            return;
-        }
-        if self.write(&scope.entry_name(what), payload).is_ok() {
-            self.trim();
-        }
-    }
-
-    fn write(&self, name: &str, payload: &str) -> std::io::Result<()> {
-        create_private_dir(&self.dir)?;
-        let tmp = self.dir.join(format!(
-            ".{name}.{}.{}",
+    /// Writes the entry of `slot`; returns the change in bytes.
+    fn write(&self, slot: &Slot, payload: &str) -> std::io::Result<i64> {
+        files::private_dir(&slot.shard)?;
+        let fetched = now_millis();
+        let header = format!(
+            "{ENTRY_TAG} {fetched} {} {}\n",
+            payload.len(),
+            checksum(&slot.key, fetched, payload.as_bytes())
+        );
+        let tmp = slot.shard.join(format!(
+            ".{}.{}.{:x}{TEMP_SUFFIX}",
+            slot.name,
             std::process::id(),
             fastrand::u64(..)
         ));
+        let path = slot.entry();
         let result = (|| {
-            let mut f = private_file(&tmp)?;
-            writeln!(f, "{HEADER_TAG} {}", now_millis())?;
+            let mut f = files::create_new(&tmp)?;
+            f.write_all(header.as_bytes())?;
             f.write_all(payload.as_bytes())?;
-            f.flush()?;
-            fs::rename(&tmp, self.dir.join(name))
+            drop(f);
+            let old = match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_file() => m.len(),
+                Ok(_) => {
+                    files::remove_junk(&path);
+                    0
+                }
+                Err(_) => 0,
+            };
+            fs::rename(&tmp, &path)?;
+            Ok((header.len() + payload.len()) as i64 - old as i64)
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
@@ -199,39 +325,324 @@ impl Cache {
         result
     }
 
-    /// Deletes the oldest entries until the directory is within its size limit, and claim files
-    /// nobody has used for an hour.
-    fn trim(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+    /// Adds `delta` bytes to shard `shard`'s usage; with `trim`, trims when the total is over
+    /// the limit.
+    fn account(&self, shard: usize, delta: i64, trim: bool) {
+        let Ok(mut usage) = Usage::open(&self.dir) else {
             return;
         };
-        let mut files: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
-        for e in entries.flatten() {
+        usage.add(shard, delta);
+        if trim && usage.total() > self.max_bytes {
+            let target = (self.max_bytes as f64 * TRIM_TO) as u64;
+            for _ in 0..MAX_SHARDS_PER_TRIM {
+                if usage.total() <= target {
+                    break;
+                }
+                let s = usage.next_shard();
+                // Each shard keeps its share of the target: entries are spread evenly over the
+                // shards by their digests, so this keeps about the newest entries overall.
+                let share = target / SHARDS as u64;
+                let kept = self.trim_shard(s, share);
+                usage.set(s, kept);
+            }
+        }
+        usage.save();
+    }
+
+    /// Trims shard `s` to at most `share` bytes: a crash's leftovers and expired entries first,
+    /// then the oldest. Returns the bytes its entries hold afterwards.
+    fn trim_shard(&self, s: usize, share: u64) -> u64 {
+        let dir = self.dir.join(hex(&[s as u8]));
+        let Ok(list) = fs::read_dir(&dir) else {
+            return 0;
+        };
+        let mut entries: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
+        for e in list.flatten() {
+            let path = e.path();
             let Ok(m) = e.metadata() else { continue };
-            let Ok(modified) = m.modified() else { continue };
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.ends_with(ENTRY_SUFFIX) {
-                files.push((modified, m.len(), e.path()));
-            } else if name.ends_with(LOCK_SUFFIX)
-                && modified.elapsed().is_ok_and(|age| age > STALE_LOCK)
-            {
-                let _ = fs::remove_file(e.path());
+            let age = m.modified().ok().and_then(|t| t.elapsed().ok());
+            if !m.file_type().is_file() {
+                files::remove_junk(&path);
+            } else if name.ends_with(ENTRY_SUFFIX) {
+                if age.is_none_or(|a| a >= self.ttl) {
+                    let _ = fs::remove_file(&path);
+                } else if let Ok(t) = m.modified() {
+                    entries.push((t, m.len(), path));
+                }
+            } else if name.ends_with(TEMP_SUFFIX) {
+                if age.is_some_and(|a| a > STALE_TEMP) {
+                    let _ = fs::remove_file(&path);
+                }
+            } else if name.ends_with(CLAIM_SUFFIX) {
+                remove_abandoned_claim(&path);
+            } else {
+                let _ = fs::remove_file(&path);
             }
         }
-        let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
-        if total <= self.max_bytes {
-            return;
-        }
-        files.sort();
-        for (_, len, path) in files {
-            if total <= self.max_bytes {
-                break;
+        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+        if total > share {
+            entries.sort();
+            for (_, len, path) in entries {
+                if total <= share {
+                    break;
+                }
+                if fs::remove_file(&path).is_ok() {
+                    total -= len;
+                }
             }
-            if fs::remove_file(&path).is_ok() {
-                total -= len;
+        }
+        total
+    }
+
+    /// Claims the entry `what` of `scope` for fetching, so that concurrent callers that miss it
+    /// wait for one fetch instead of each making their own.
+    pub fn claim(&self, scope: &ScopeId, what: &str) -> Claim {
+        if !self.enabled() {
+            return Claim::Unavailable;
+        }
+        let slot = self.slot(scope, what);
+        if files::private_dir(&slot.shard).is_err() {
+            return Claim::Unavailable;
+        }
+        let path = slot.claim();
+        // A claim file removed by its holder between our open and our lock is not a claim:
+        // open again (a few times at most; each round means another caller finished).
+        for _ in 0..8 {
+            let Ok(file) = files::open_rw(&path) else {
+                return Claim::Unavailable;
+            };
+            match file.try_lock() {
+                Ok(()) if files::same_file(&file, &path) => {
+                    // A crashed holder's file: clear what it wrote.
+                    if file.set_len(0).is_err() {
+                        return Claim::Unavailable;
+                    }
+                    return Claim::Held(Held { file, path });
+                }
+                Ok(()) => continue,
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Claim::Busy(Waiting { file, path });
+                }
+                Err(fs::TryLockError::Error(_)) => return Claim::Unavailable,
             }
         }
+        Claim::Unavailable
+    }
+}
+
+/// Removes a claim file nobody holds (a crashed holder's).
+fn remove_abandoned_claim(path: &Path) {
+    if let Ok(f) = files::open_rw(path) {
+        if f.try_lock().is_ok() && files::same_file(&f, path) {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// The outcome of [`Cache::claim`].
+#[derive(Debug)]
+pub enum Claim {
+    /// This caller fetches the entry; others wait for it to [`Held::finish`].
+    Held(Held),
+    /// Another caller (in this process or another) is fetching it.
+    Busy(Waiting),
+    /// No claim can be made here (the cache is off, the directory is not writable): fetch
+    /// without one.
+    Unavailable,
+}
+
+/// A held claim. Dropping it without [`Held::finish`] (a cancelled fetch) releases it with no
+/// outcome: the callers waiting for it then claim it themselves.
+#[derive(Debug)]
+pub struct Held {
+    file: fs::File,
+    path: PathBuf,
+}
+
+const OUTCOME_OK: &[u8] = b"ok\n";
+const OUTCOME_ERROR: &[u8] = b"error\n";
+
+impl Held {
+    /// Ends the fetch: tells the waiting callers its outcome (`None`: the answer is stored;
+    /// `Some`: it failed with this error, which every caller waiting now gets too).
+    pub fn finish(mut self, error: Option<&Error>) {
+        let text = match error {
+            None => OUTCOME_OK.to_vec(),
+            Some(e) => {
+                let mut t = OUTCOME_ERROR.to_vec();
+                if serde_json::to_writer(&mut t, e).is_err() {
+                    return;
+                }
+                t
+            }
+        };
+        let _ = self.file.write_all(&text);
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // Removed before it is released, so that a caller who opens the path afterwards makes a
+        // new claim, and those who waited read the outcome from the file they have open.
+        if files::same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Waiting for another caller's claim.
+#[derive(Debug)]
+pub struct Waiting {
+    file: fs::File,
+    path: PathBuf,
+}
+
+/// How a fetch another caller held ended.
+#[derive(Debug)]
+pub enum Finished {
+    /// The answer is stored: read it from the cache.
+    Stored,
+    /// It failed with this error.
+    Failed(Box<Error>),
+    /// It ended without an outcome (cancelled, or its process died): claim again.
+    Abandoned,
+}
+
+impl Waiting {
+    /// `None` while the holder still fetches; else how it ended.
+    pub fn poll(&mut self) -> Option<Finished> {
+        match self.file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return None,
+            Err(fs::TryLockError::Error(_)) => return Some(Finished::Abandoned),
+        }
+        let mut text = Vec::new();
+        let read = self
+            .file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| (&self.file).take(1 << 20).read_to_end(&mut text));
+        // Let the other waiters read it too.
+        let _ = self.file.unlock();
+        if read.is_err() {
+            return Some(Finished::Abandoned);
+        }
+        if text == OUTCOME_OK {
+            return Some(Finished::Stored);
+        }
+        if let Some(json) = text.strip_prefix(OUTCOME_ERROR) {
+            if let Ok(e) = serde_json::from_slice::<Error>(json) {
+                return Some(Finished::Failed(Box::new(e)));
+            }
+        }
+        if files::same_file(&self.file, &self.path) {
+            // A holder that died without an outcome left its file: it is ours to remove.
+            let _ = fs::remove_file(&self.path);
+        }
+        Some(Finished::Abandoned)
+    }
+}
+
+/// The usage file: the bytes of each shard's entries, and which shard a trim visits next. Open
+/// means locked (exclusively: a store adds to it under the lock).
+struct Usage {
+    file: fs::File,
+    shards: Vec<u64>,
+    next: usize,
+}
+
+impl Usage {
+    const LEN: usize = 8 + SHARDS * 8 + 8 + 32;
+
+    fn open(dir: &Path) -> std::io::Result<Usage> {
+        files::private_dir(dir)?;
+        let mut file = files::open_rw(&dir.join(USAGE_FILE))?;
+        file.lock()?;
+        let mut bytes = Vec::with_capacity(Self::LEN);
+        (&mut file)
+            .take(Self::LEN as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        let mut usage = Usage {
+            file,
+            shards: vec![0; SHARDS],
+            next: 0,
+        };
+        if !usage.read(&bytes) {
+            usage.recount(dir);
+        }
+        Ok(usage)
+    }
+
+    fn read(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() != Self::LEN || &bytes[..8] != USAGE_TAG {
+            return false;
+        }
+        let (body, sum) = bytes.split_at(Self::LEN - 32);
+        if Sha256::digest(body).as_slice() != sum {
+            return false;
+        }
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&body[8 + i * 8..16 + i * 8]);
+            u64::from_le_bytes(w)
+        };
+        for s in 0..SHARDS {
+            self.shards[s] = word(s);
+        }
+        self.next = word(SHARDS) as usize % SHARDS;
+        true
+    }
+
+    /// The usage file was missing or damaged: count every shard's entries.
+    fn recount(&mut self, dir: &Path) {
+        for s in 0..SHARDS {
+            let Ok(list) = fs::read_dir(dir.join(hex(&[s as u8]))) else {
+                continue;
+            };
+            self.shards[s] = list
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(ENTRY_SUFFIX))
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.file_type().is_file())
+                .map(|m| m.len())
+                .sum();
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.shards.iter().sum()
+    }
+
+    fn add(&mut self, shard: usize, delta: i64) {
+        let v = &mut self.shards[shard % SHARDS];
+        *v = v.saturating_add_signed(delta);
+    }
+
+    fn set(&mut self, shard: usize, bytes: u64) {
+        self.shards[shard % SHARDS] = bytes;
+    }
+
+    fn next_shard(&mut self) -> usize {
+        let s = self.next;
+        self.next = (self.next + 1) % SHARDS;
+        s
+    }
+
+    fn save(mut self) {
+        let mut body = Vec::with_capacity(Self::LEN);
+        body.extend_from_slice(USAGE_TAG);
+        for v in &self.shards {
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        body.extend_from_slice(&(self.next as u64).to_le_bytes());
+        let sum = Sha256::digest(&body);
+        body.extend_from_slice(&sum);
+        let _ = self
+            .file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.file.write_all(&body))
+            .and_then(|_| self.file.set_len(Self::LEN as u64));
     }
 }
 
@@ -263,139 +674,29 @@ fn count_entries(dir: &Path) -> usize {
     };
     entries
         .flatten()
-        .map(|e| {
-            let path = e.path();
-            if path.is_dir() {
-                count_entries(&path)
-            } else {
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => count_entries(&e.path()),
+            Ok(t) if t.is_file() => {
                 usize::from(e.file_name().to_string_lossy().ends_with(ENTRY_SUFFIX))
             }
+            _ => 0,
         })
         .sum()
 }
 
-/// Makes `dir` (and its parents) readable by the owner only.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// Opens the file `name` of `dir`, made (with `dir`) when missing, for its lock only.
-pub(crate) fn lock_file(dir: &Path, name: &str) -> std::io::Result<fs::File> {
-    create_private_dir(dir)?;
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(name))
-}
-
-/// Creates (or truncates) a file readable by the owner only.
-pub(crate) fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+/// Files of every kind in `dir`, its shards included (for tests and benchmarks of the bounds).
+pub fn file_count(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => file_count(&e.path()),
+            _ => 1,
+        })
+        .sum()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(s: &str) -> ScopeId {
-        ScopeBuilder::default().part(s.as_bytes()).finish()
-    }
-
-    #[test]
-    fn scopes_differ_by_every_part_and_its_boundaries() {
-        let a = ScopeBuilder::default().part(b"ab").part(b"c").finish();
-        let b = ScopeBuilder::default().part(b"a").part(b"bc").finish();
-        assert_ne!(a, b);
-        assert_eq!(a, ScopeBuilder::default().part(b"ab").part(b"c").finish());
-    }
-
-    #[test]
-    fn served_within_the_ttl_and_scope_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("c"), Duration::from_secs(60), 1 << 20);
-        assert_eq!(cache.get(&scope("alice"), "trails"), None);
-        cache.put(&scope("alice"), "trails", "{\"x\":1}\nsecond line");
-        let hit = cache.get(&scope("alice"), "trails").unwrap();
-        assert_eq!(hit.payload, "{\"x\":1}\nsecond line");
-        assert!(hit.age < Duration::from_secs(5));
-        assert_eq!(cache.get(&scope("bob"), "trails"), None);
-        assert_eq!(cache.get(&scope("alice"), "regions"), None);
-        // Entries are private to the owner.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let dir_mode = fs::metadata(dir.path().join("c"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(dir_mode & 0o777, 0o700);
-            let entry = fs::read_dir(dir.path().join("c"))
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                entry.metadata().unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
-        // Expired: not served, and removed.
-        let short = Cache::new(dir.path().join("c"), Duration::from_millis(1), 1 << 20);
-        std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(short.get(&scope("alice"), "trails"), None);
-        assert_eq!(cache.get(&scope("alice"), "trails"), None);
-        // A zero TTL stores nothing.
-        let off = Cache::new(dir.path().join("off"), Duration::ZERO, 1 << 20);
-        off.put(&scope("alice"), "trails", "x");
-        assert!(!dir.path().join("off").exists());
-        assert_eq!(clear(&dir.path().join("c")), 0);
-    }
-
-    #[test]
-    fn a_zero_ttl_means_no_user_cache() {
-        let mut settings =
-            crate::options::Settings::from_options(&Default::default(), || None).unwrap();
-        settings.cache_ttl = Duration::ZERO;
-        assert!(Cache::for_user(&settings).is_none());
-    }
-
-    #[test]
-    fn one_claim_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
-        let s = scope("s");
-        let Claim::Held(first) = cache.try_claim(&s, "e") else {
-            panic!("the first claim is held")
-        };
-        assert!(matches!(cache.try_claim(&s, "e"), Claim::Busy));
-        assert!(matches!(cache.try_claim(&s, "other"), Claim::Held(_)));
-        drop(first);
-        assert!(matches!(cache.try_claim(&s, "e"), Claim::Held(_)));
-    }
-
-    #[test]
-    fn the_oldest_entries_go_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 300);
-        let s = scope("s");
-        for i in 0..5 {
-            cache.put(&s, &format!("e{i}"), &"x".repeat(60));
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let kept: Vec<bool> = (0..5)
-            .map(|i| cache.get(&s, &format!("e{i}")).is_some())
-            .collect();
-        assert_eq!(kept, [false, false, true, true, true]);
-        assert_eq!(clear(dir.path()), 3);
-        assert!(!dir.path().exists());
-    }
-}
+mod tests;

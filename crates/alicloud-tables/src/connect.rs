@@ -89,7 +89,7 @@ pub fn connect(
     config.user_agent = front_end.user_agent();
     let client = Client::new(config, source).map_err(ConnectError::Api)?;
     Ok(Connected {
-        connection: Connection::new(client, settings, partition, options),
+        connection: Connection::new(client, settings, partition, options, secrets.clone()),
         secrets,
     })
 }

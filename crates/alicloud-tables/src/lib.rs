@@ -18,6 +18,7 @@
 
 pub mod cache;
 pub mod connect;
+mod files;
 pub mod options;
 pub mod plan;
 pub mod scan;

@@ -3,21 +3,28 @@
 //! configured cap), with the partial-failure policy (`ignore_error_codes`) and the account id.
 //! Every front end runs exactly this; it only blocks on the future in its own way.
 
-use crate::cache::{Cache, Claim, ScopeBuilder, ScopeId};
+use crate::cache::{Cache, Claim, Finished, ScopeBuilder, ScopeId};
 use crate::options::{Regions, Settings};
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
 #[cfg(doc)]
 use alicloud_api::Trail;
 use alicloud_api::{
-    CallReport, Client, CredentialSource, Credentials, DescribeTrailsRequest, Error, TrailList,
+    Call, CallReport, Client, CredentialSource, Credentials, DescribeTrailsRequest, Error, Outcome,
+    TrailList,
 };
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a session waiting for another session's fetch of the same answer looks again.
 const CLAIM_POLL: Duration = Duration::from_millis(10);
+/// How long a connection keeps the region list of `regions '*'` (`DescribeRegions`): region
+/// lists change a few times a year, so this is metadata of the connection, not an answer with
+/// the cache's TTL.
+pub const REGION_LIST_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// An API client with its settings and the scope its answers belong to.
 #[derive(Clone)]
@@ -28,6 +35,12 @@ pub struct Connection {
     pub settings: Settings,
     /// Who may be served its answers.
     pub scope: ScopeId,
+    /// The secret values it was made from (options, and the keys the credential chain found),
+    /// to scrub from anything shown or kept; temporary credentials are added by
+    /// [`Connection::secrets`].
+    pub secrets: Vec<String>,
+    /// The region list of `regions '*'`, with when it was fetched.
+    regions: Arc<Mutex<Option<RegionList>>>,
 }
 
 impl Connection {
@@ -39,6 +52,7 @@ impl Connection {
         settings: Settings,
         partition: &str,
         options: &BTreeMap<String, String>,
+        secrets: Vec<String>,
     ) -> Connection {
         let keys = |b: ScopeBuilder, c: &Credentials| {
             b.part(c.access_key_id.as_bytes())
@@ -76,9 +90,38 @@ impl Connection {
             client,
             settings,
             scope: b.finish(),
+            secrets,
+            regions: Arc::default(),
         }
     }
+
+    /// Every secret in use: those it was made from, and those of the temporary credentials the
+    /// client holds now.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all = self.secrets.clone();
+        for s in self.client.secrets() {
+            if !all.contains(&s) {
+                all.push(s);
+            }
+        }
+        all
+    }
+
+    fn remembered_regions(&self) -> Option<Vec<String>> {
+        let held = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref()
+            .filter(|(at, _)| at.elapsed() < REGION_LIST_LIFETIME)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn remember_regions(&self, regions: &[String]) {
+        *self.regions.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), regions.to_vec()));
+    }
 }
+
+/// A region list and when it was fetched.
+type RegionList = (Instant, Vec<String>);
 
 /// Where an answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +133,9 @@ pub enum Source {
     },
     /// The shared cache.
     Cache,
+    /// Another session's call of the same request, made while this one waited for it (its
+    /// answer through the cache, or its error).
+    Coalesced,
     /// The statement's snapshot.
     Snapshot,
 }
@@ -122,12 +168,15 @@ pub struct ErrorRecord {
     pub request_id: Option<String>,
 }
 
-impl From<&Error> for ErrorRecord {
-    fn from(e: &Error) -> Self {
+impl ErrorRecord {
+    /// The record of `e`, with `secrets` scrubbed from its texts (the client scrubs its own
+    /// credentials already; this is the second line).
+    pub fn new(e: &Error, secrets: &[String]) -> ErrorRecord {
+        let scrub = |t: &str| alicloud_api::redact(t, secrets);
         ErrorRecord {
-            code: e.label().to_string(),
-            message: e.to_string(),
-            request_id: e.request_id().map(str::to_string),
+            code: scrub(e.label()),
+            message: scrub(&e.to_string()),
+            request_id: e.request_id().map(scrub),
         }
     }
 }
@@ -151,11 +200,11 @@ impl ScanReport {
             .count()
     }
 
-    /// Answers served by the shared cache.
+    /// Answers served by the shared cache (another session's call waited for included).
     pub fn cache_hits(&self) -> usize {
         self.records
             .iter()
-            .filter(|r| r.source == Source::Cache)
+            .filter(|r| matches!(r.source, Source::Cache | Source::Coalesced))
             .count()
     }
 
@@ -475,87 +524,150 @@ impl Fetch<'_> {
         region: String,
         names: Option<&[String]>,
     ) -> (Result<TrailList, Error>, CallRecord) {
-        let record = |source, report, rows, error| CallRecord {
-            action: "DescribeTrails",
-            region: region.clone(),
-            source,
-            report,
-            rows,
-            error,
-        };
-        let found = |list: TrailList, source| {
-            let rows = list.len() as u64;
-            (Ok(list), record(source, CallReport::default(), rows, None))
-        };
         let scope = self.scope();
         if let Some(list) = self.snapshot.trails(scope, &region, names) {
-            return found(list, Source::Snapshot);
+            let rows = list.len() as u64;
+            let record = self.record("DescribeTrails", &region, Source::Snapshot, rows);
+            return (Ok(list), record);
         }
         // A second, different NameList in one statement: ask for the full listing once, which
         // then answers every later name too.
         let ask = names.filter(|_| !self.snapshot.has_partial(scope, &region));
-        let mut _claim = None;
-        if let Some(cache) = self.cache() {
-            if let Some(list) = self.cached_trails(cache, &region, names) {
-                return found(list, Source::Cache);
-            }
-            // Sessions that miss the same entry at once wait for one of them to fetch it.
-            let entry = trails_entry(&region, ask);
-            let waited = Instant::now();
-            loop {
-                match cache.try_claim(scope, &entry) {
-                    Claim::Held(held) => {
-                        _claim = Some(held);
-                        break;
-                    }
-                    Claim::Unavailable => break,
-                    Claim::Busy
-                        if waited.elapsed() >= self.connection.settings.client.attempt_timeout =>
-                    {
-                        break
-                    }
-                    Claim::Busy => tokio::time::sleep(CLAIM_POLL).await,
-                }
-                if let Some(list) = self.cached_trails(cache, &region, names) {
-                    return found(list, Source::Cache);
-                }
-            }
-            // The holder before us may have just stored it.
-            if let Some(list) = self.cached_trails(cache, &region, names) {
-                return found(list, Source::Cache);
-            }
-        }
         let request = DescribeTrailsRequest {
             include_shadow_trails: true,
             include_organization_trail: true,
             name_list: ask.map(<[String]>::to_vec).unwrap_or_default(),
         };
-        let outcome = self
-            .connection
-            .client
-            .describe_trails(&region, &request)
+        let entry = trails_entry(&region, ask);
+        let got = self
+            .through_cache(
+                Call::new("DescribeTrails", &region),
+                &entry,
+                |cache| self.cached_trails(cache, &region, names),
+                || self.connection.client.describe_trails(&region, &request),
+                trails_payload,
+            )
             .await;
-        let source = Source::Api {
-            cache_missed: self.cache().is_some(),
-        };
-        match outcome.result {
-            Ok(list) => {
-                if let Some(cache) = self.cache() {
-                    cache.put(scope, &trails_entry(&region, ask), &trails_payload(&list));
-                }
+        let (source, result, report) = got;
+        let result = result.map(|list| match source {
+            Source::Api { .. } => {
                 let asked = ask.map(<[String]>::to_vec);
                 self.snapshot
                     .keep_trails(scope, &region, asked, list.clone());
-                let list = match (ask, names) {
+                match (ask, names) {
                     (None, Some(wanted)) => list.only_names(wanted),
                     _ => list,
-                };
-                let rows = list.len() as u64;
-                (Ok(list), record(source, outcome.report, rows, None))
+                }
             }
-            Err(e) => {
-                let error = Some(ErrorRecord::from(&e));
-                (Err(e), record(source, outcome.report, 0, error))
+            _ => list,
+        });
+        let rows = result.as_ref().map_or(0, |l| l.len() as u64);
+        let mut record = self.record("DescribeTrails", &region, source, rows);
+        record.report = report;
+        record.error = result.as_ref().err().map(|e| self.error_record(e));
+        (result, record)
+    }
+
+    fn record(&self, action: &'static str, region: &str, source: Source, rows: u64) -> CallRecord {
+        CallRecord {
+            action,
+            region: region.to_string(),
+            source,
+            report: CallReport::default(),
+            rows,
+            error: None,
+        }
+    }
+
+    fn error_record(&self, e: &Error) -> ErrorRecord {
+        ErrorRecord::new(e, &self.connection.secrets())
+    }
+
+    /// One answer through the shared cache: read from it (`read`); else fetched once for every
+    /// session that misses it at the same time: the first one claims it, calls the API (`fetch`)
+    /// and stores the answer (as `payload` writes it), the others wait and take its outcome,
+    /// the answer or the error. No session waits longer than its own call could take (its
+    /// `deadline_ms`, else its attempts and backoffs). Without a cache, just `fetch`.
+    async fn through_cache<T, F, Fut>(
+        &self,
+        call: Call,
+        entry: &str,
+        read: impl Fn(&Cache) -> Option<T>,
+        fetch: F,
+        payload: impl Fn(&T) -> String,
+    ) -> (Source, Result<T, Error>, CallReport)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Outcome<T>>,
+    {
+        let Some(cache) = self.cache() else {
+            let outcome = fetch().await;
+            let source = Source::Api {
+                cache_missed: false,
+            };
+            return (source, outcome.result, outcome.report);
+        };
+        if let Some(hit) = read(cache) {
+            return (Source::Cache, Ok(hit), CallReport::default());
+        }
+        let scope = self.scope();
+        let limits = &self.connection.settings.client;
+        let budget = limits.call_limit();
+        let started = Instant::now();
+        let out_of_time = || {
+            let what = if limits.deadline.is_some() {
+                "the overall deadline"
+            } else {
+                "waiting for another session's call of the same request"
+            };
+            let e = Error::Timeout {
+                call: call.clone(),
+                what: what.into(),
+                after: budget,
+            };
+            (Source::Coalesced, Err(e), CallReport::default())
+        };
+        loop {
+            match cache.claim(scope, entry) {
+                Claim::Busy(mut waiting) => loop {
+                    if let Some(hit) = read(cache) {
+                        return (Source::Coalesced, Ok(hit), CallReport::default());
+                    }
+                    match waiting.poll() {
+                        None => {}
+                        Some(Finished::Failed(e)) => {
+                            return (Source::Coalesced, Err(*e), CallReport::default())
+                        }
+                        // Stored but not there (trimmed at once, or too large): claim again.
+                        Some(Finished::Stored | Finished::Abandoned) => break,
+                    }
+                    if started.elapsed() >= budget {
+                        return out_of_time();
+                    }
+                    tokio::time::sleep(CLAIM_POLL).await;
+                },
+                claim => {
+                    // The holder before us may have just stored it.
+                    if let Some(hit) = read(cache) {
+                        return (Source::Cache, Ok(hit), CallReport::default());
+                    }
+                    let left = budget.saturating_sub(started.elapsed());
+                    let Ok(outcome) = tokio::time::timeout(left, fetch()).await else {
+                        return out_of_time();
+                    };
+                    let source = Source::Api { cache_missed: true };
+                    if let Ok(answer) = &outcome.result {
+                        let _ =
+                            cache.put(scope, entry, &payload(answer), &self.connection.secrets());
+                    }
+                    if let Claim::Held(held) = claim {
+                        held.finish(outcome.result.as_ref().err());
+                    }
+                    return (source, outcome.result, outcome.report);
+                }
+            }
+            if started.elapsed() >= budget {
+                return out_of_time();
             }
         }
     }
@@ -569,68 +681,64 @@ impl Fetch<'_> {
         names: Option<&[String]>,
     ) -> Option<TrailList> {
         let scope = self.scope();
-        let (asked, hit) = match cache.get(scope, &trails_entry(region, names)) {
-            Some(hit) => (names.map(<[String]>::to_vec), hit),
-            None if names.is_some() => (None, cache.get(scope, &trails_entry(region, None))?),
+        let exact = cache
+            .get(scope, &trails_entry(region, names))
+            .and_then(|hit| trails_from_payload(hit.payload));
+        let (asked, list) = match exact {
+            Some(list) => (names.map(<[String]>::to_vec), list),
+            None if names.is_some() => {
+                let hit = cache.get(scope, &trails_entry(region, None))?;
+                (None, trails_from_payload(hit.payload)?)
+            }
             None => return None,
         };
-        let list = trails_from_payload(hit.payload)?;
         self.snapshot.keep_trails(scope, region, asked, list);
         self.snapshot.trails(scope, region, names)
     }
 
-    /// Every region ActionTrail serves (for `regions '*'`): snapshot, cache, `DescribeRegions`.
+    /// Every region ActionTrail serves (for `regions '*'`): the connection's region list while it
+    /// is younger than [`REGION_LIST_LIFETIME`], else the cache, else `DescribeRegions`.
     async fn all_regions(&self, report: &mut ScanReport) -> Result<Vec<String>, Error> {
-        let scope = self.scope();
-        if let Some(r) = self.snapshot.regions(scope) {
+        if let Some(r) = self.connection.remembered_regions() {
             return Ok(r);
         }
         let global = self.connection.settings.client.global_region.clone();
-        let record = |source, report, error| CallRecord {
-            action: "DescribeRegions",
-            region: global.clone(),
-            source,
-            report,
-            rows: 0,
-            error,
-        };
-        if let Some(cache) = self.cache() {
-            let cached = cache
-                .get(scope, REGIONS_ENTRY)
+        let read = |cache: &Cache| {
+            cache
+                .get(self.scope(), REGIONS_ENTRY)
                 .and_then(|h| serde_json::from_str::<Vec<String>>(&h.payload).ok())
                 .filter(|r| {
-                    r.iter()
-                        .all(|id| alicloud_api::validate_region_id(id).is_ok())
-                });
-            if let Some(regions) = cached {
-                self.snapshot.keep_regions(scope, regions.clone());
-                report
-                    .records
-                    .push(record(Source::Cache, CallReport::default(), None));
-                return Ok(regions);
-            }
-        }
-        let outcome = self.connection.client.describe_regions().await;
-        let source = Source::Api {
-            cache_missed: self.cache().is_some(),
+                    !r.is_empty()
+                        && r.iter()
+                            .all(|id| alicloud_api::validate_region_id(id).is_ok())
+                })
         };
-        match outcome.result {
-            Ok(list) => {
-                let regions: Vec<String> = list.into_iter().map(|r| r.region_id).collect();
-                if let (Some(cache), Ok(text)) = (self.cache(), serde_json::to_string(&regions)) {
-                    cache.put(scope, REGIONS_ENTRY, &text);
-                }
-                self.snapshot.keep_regions(scope, regions.clone());
-                report.records.push(record(source, outcome.report, None));
-                Ok(regions)
+        let fetch = || async {
+            let outcome = self.connection.client.describe_regions().await;
+            Outcome {
+                result: outcome
+                    .result
+                    .map(|l| l.into_iter().map(|r| r.region_id).collect::<Vec<_>>()),
+                report: outcome.report,
             }
-            Err(e) => {
-                report
-                    .records
-                    .push(record(source, outcome.report, Some(ErrorRecord::from(&e))));
-                Err(e)
-            }
+        };
+        let (source, result, call_report) = self
+            .through_cache(
+                Call::new("DescribeRegions", &global),
+                REGIONS_ENTRY,
+                read,
+                fetch,
+                |regions| serde_json::to_string(regions).unwrap_or_default(),
+            )
+            .await;
+        let mut record = self.record("DescribeRegions", &global, source, 0);
+        record.report = call_report;
+        record.error = result.as_ref().err().map(|e| self.error_record(e));
+        report.records.push(record);
+        if let Ok(regions) = &result {
+            self.connection.remember_regions(regions);
         }
+        result
     }
 
     /// The account id of the credentials: snapshot, cache, `GetCallerIdentity`. The record is
@@ -641,43 +749,41 @@ impl Fetch<'_> {
             return (Ok(id), None);
         }
         let global = self.connection.settings.client.global_region.clone();
-        let record = |source, report, error| CallRecord {
-            action: "GetCallerIdentity",
-            region: global.clone(),
-            source,
-            report,
-            rows: 0,
-            error,
+        let read = |cache: &Cache| {
+            cache
+                .get(scope, IDENTITY_ENTRY)
+                .map(|h| h.payload)
+                .filter(|id| is_account_id(id))
         };
-        if let Some(hit) = self.cache().and_then(|c| c.get(scope, IDENTITY_ENTRY)) {
-            self.snapshot.keep_account_id(scope, hit.payload.clone());
-            return (
-                Ok(hit.payload),
-                Some(record(Source::Cache, CallReport::default(), None)),
-            );
-        }
-        let outcome = self.connection.client.caller_identity().await;
-        let source = Source::Api {
-            cache_missed: self.cache().is_some(),
+        let fetch = || async {
+            let outcome = self.connection.client.caller_identity().await;
+            Outcome {
+                result: outcome.result.map(|identity| identity.account_id),
+                report: outcome.report,
+            }
         };
-        match outcome.result {
-            Ok(identity) => {
-                if let Some(cache) = self.cache() {
-                    cache.put(scope, IDENTITY_ENTRY, &identity.account_id);
-                }
-                self.snapshot
-                    .keep_account_id(scope, identity.account_id.clone());
-                (
-                    Ok(identity.account_id),
-                    Some(record(source, outcome.report, None)),
-                )
-            }
-            Err(e) => {
-                let error = Some(ErrorRecord::from(&e));
-                (Err(e), Some(record(source, outcome.report, error)))
-            }
+        let (source, result, call_report) = self
+            .through_cache(
+                Call::new("GetCallerIdentity", &global),
+                IDENTITY_ENTRY,
+                read,
+                fetch,
+                |id| id.clone(),
+            )
+            .await;
+        if let Ok(id) = &result {
+            self.snapshot.keep_account_id(scope, id.clone());
         }
+        let mut record = self.record("GetCallerIdentity", &global, source, 0);
+        record.report = call_report;
+        record.error = result.as_ref().err().map(|e| self.error_record(e));
+        (result, Some(record))
     }
+}
+
+/// Whether `id` has the form of an Alibaba Cloud account id (digits only), as a cached one must.
+fn is_account_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -26,7 +26,6 @@ type Answer = (Option<Vec<String>>, TrailList);
 struct Held {
     /// Per scope and region: the answers held.
     trails: HashMap<(ScopeId, String), Vec<Answer>>,
-    regions: HashMap<ScopeId, Vec<String>>,
     account_ids: HashMap<ScopeId, String>,
 }
 
@@ -89,16 +88,6 @@ impl Snapshot {
             .push((names, list));
     }
 
-    /// The region list (`DescribeRegions`) held for `scope`.
-    pub fn regions(&self, scope: &ScopeId) -> Option<Vec<String>> {
-        self.held().regions.get(scope).cloned()
-    }
-
-    /// Keeps the region list of `scope`.
-    pub fn keep_regions(&self, scope: &ScopeId, regions: Vec<String>) {
-        self.held().regions.insert(*scope, regions);
-    }
-
     /// The account id held for `scope`.
     pub fn account_id(&self, scope: &ScopeId) -> Option<String> {
         self.held().account_ids.get(scope).cloned()
@@ -107,16 +96,6 @@ impl Snapshot {
     /// Keeps the account id of `scope`.
     pub fn keep_account_id(&self, scope: &ScopeId, account_id: String) {
         self.held().account_ids.insert(*scope, account_id);
-    }
-
-    /// Bytes of answer text held (each answer counted once).
-    pub fn bytes(&self) -> usize {
-        self.held()
-            .trails
-            .values()
-            .flatten()
-            .map(|(_, l)| l.body().len())
-            .sum()
     }
 }
 

@@ -3,8 +3,14 @@
 //! error. A directory per front end's unit (e.g. one per PostgreSQL server) holds an append-only
 //! log, one short line per answer a scan obtained (cheap enough for every scan), and the folded
 //! totals, which a reader brings up to date under a file lock.
+//!
+//! The counts are everyone's. The last error, with its message and request id, belongs to whoever
+//! made the call (the front end names the owner: a PostgreSQL role): an error text can quote the
+//! request (a filter, an access key id), so a front end shows it to its owner only. At most
+//! [`MAX_OWNERS`] owners' last errors are kept per region and action, the most recent ones.
+//! Messages are scrubbed of the secrets in use before they are recorded.
 
-use crate::cache::{lock_file, private_file};
+use crate::files;
 use crate::scan::{CallRecord, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,6 +23,10 @@ const LOG_FILE: &str = "stats.log";
 const LOCK_FILE: &str = "stats.lock";
 /// A writer that finds the log longer than this folds it into the totals.
 const FOLD_AT_BYTES: u64 = 256 * 1024;
+/// The totals file is never read beyond this (it holds regions × actions × owners' errors).
+const MAX_TOTALS_BYTES: u64 = 64 * 1024 * 1024;
+/// Owners whose last error is kept, per region and action.
+pub const MAX_OWNERS: usize = 32;
 
 /// The counters of one region and action.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +41,10 @@ pub struct Counters {
     pub throttles: u64,
     /// Answers served by the shared cache.
     pub cache_hits: u64,
+    /// Outcomes taken from another session's call of the same request, made while this one
+    /// waited (an answer, also counted as a cache hit, or an error).
+    #[serde(default)]
+    pub coalesced: u64,
     /// Times the cache was asked and had nothing, so the API was called.
     pub cache_misses: u64,
     /// Rows returned (from the API and the cache).
@@ -41,8 +55,21 @@ pub struct Counters {
     pub total_ms: f64,
     /// The slowest API call, in milliseconds.
     pub max_ms: f64,
-    /// The last failure.
-    pub last_error: Option<LastError>,
+    /// The last failure of each owner (see the module docs), by owner.
+    #[serde(default)]
+    pub last_errors: BTreeMap<String, LastError>,
+}
+
+impl Counters {
+    /// The last failure `owner` may see: its own; with `all` (an administrator), anyone's most
+    /// recent.
+    pub fn last_error_for(&self, owner: &str, all: bool) -> Option<&LastError> {
+        if all {
+            self.last_errors.values().max_by(|a, b| a.at.cmp(&b.at))
+        } else {
+            self.last_errors.get(owner)
+        }
+    }
 }
 
 /// The last failure of a region and action.
@@ -66,8 +93,14 @@ pub type Stats = BTreeMap<String, BTreeMap<String, Counters>>;
 struct Line {
     region: String,
     action: String,
+    /// Who made the call.
+    #[serde(default)]
+    owner: String,
     /// From the cache (else from the API).
     cached: bool,
+    /// Taken from another session's call (see [`Source::Coalesced`]).
+    #[serde(default)]
+    coalesced: bool,
     cache_missed: bool,
     attempts: u32,
     throttled: u32,
@@ -79,16 +112,19 @@ struct Line {
 }
 
 impl Line {
-    fn of(r: &CallRecord) -> Option<Line> {
-        let (cached, cache_missed) = match r.source {
+    fn of(owner: &str, r: &CallRecord) -> Option<Line> {
+        let (cached, coalesced, cache_missed) = match r.source {
             Source::Snapshot => return None,
-            Source::Cache => (true, false),
-            Source::Api { cache_missed } => (false, cache_missed),
+            Source::Cache => (true, false, false),
+            Source::Coalesced => (r.error.is_none(), true, false),
+            Source::Api { cache_missed } => (false, false, cache_missed),
         };
         Some(Line {
             region: r.region.clone(),
             action: r.action.to_string(),
+            owner: owner.to_string(),
             cached,
+            coalesced,
             cache_missed,
             attempts: r.report.attempts,
             throttled: r.report.throttled,
@@ -107,8 +143,11 @@ impl Line {
 
 impl Counters {
     fn add(&mut self, l: Line) {
+        self.coalesced += u64::from(l.coalesced);
         if l.cached {
             self.cache_hits += 1;
+        } else if l.coalesced {
+            // Another session's failed call: its calls are counted where it made them.
         } else {
             self.calls += 1;
             self.cache_misses += u64::from(l.cache_missed);
@@ -121,8 +160,21 @@ impl Counters {
         }
         self.rows += l.rows;
         if let Some(e) = l.error {
-            *self.errors.entry(e.code.clone()).or_default() += 1;
-            self.last_error = Some(e);
+            if !l.coalesced {
+                *self.errors.entry(e.code.clone()).or_default() += 1;
+            }
+            self.last_errors.insert(l.owner, e);
+            while self.last_errors.len() > MAX_OWNERS {
+                let oldest = self
+                    .last_errors
+                    .iter()
+                    .min_by(|a, b| a.1.at.cmp(&b.1.at))
+                    .map(|(o, _)| o.clone());
+                match oldest {
+                    Some(o) => self.last_errors.remove(&o),
+                    None => break,
+                };
+            }
         }
     }
 }
@@ -140,14 +192,15 @@ impl StatsStore {
     }
 
     fn lock(&self) -> std::io::Result<fs::File> {
-        lock_file(&self.dir, LOCK_FILE)
+        files::private_dir(&self.dir)?;
+        files::open_rw(&self.dir.join(LOCK_FILE))
     }
 
-    /// Adds the records of a scan: one appended line per answer. Best effort: statistics that
-    /// cannot be written are lost, the scan is not failed for them.
-    pub fn record(&self, records: &[CallRecord]) {
+    /// Adds the records of a scan `owner` made: one appended line per answer. Best effort:
+    /// statistics that cannot be written are lost, the scan is not failed for them.
+    pub fn record(&self, owner: &str, records: &[CallRecord]) {
         let mut text = Vec::new();
-        for line in records.iter().filter_map(Line::of) {
+        for line in records.iter().filter_map(|r| Line::of(owner, r)) {
             if serde_json::to_writer(&mut text, &line).is_ok() {
                 text.push(b'\n');
             }
@@ -159,11 +212,7 @@ impl StatsStore {
             let lock = self.lock()?;
             // Shared: appenders do not exclude each other, only a fold excludes them.
             lock.lock_shared()?;
-            let mut options = fs::OpenOptions::new();
-            options.create(true).append(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut log = options.open(self.dir.join(LOG_FILE))?;
+            let mut log = files::open_append(&self.dir.join(LOG_FILE))?;
             log.write_all(&text)?;
             log.metadata().map(|m| m.len())
         })();
@@ -183,9 +232,10 @@ impl StatsStore {
     }
 
     fn totals(&self) -> Stats {
-        fs::read_to_string(self.dir.join(TOTALS_FILE))
+        files::read_at_most(&self.dir.join(TOTALS_FILE), MAX_TOTALS_BYTES)
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .flatten()
+            .and_then(|t| serde_json::from_slice(&t).ok())
             .unwrap_or_default()
     }
 
@@ -196,7 +246,8 @@ impl StatsStore {
         lock.lock()?;
         let mut stats = self.totals();
         let log_path = self.dir.join(LOG_FILE);
-        if let Ok(log) = fs::File::open(&log_path) {
+        if let Ok(Some(log)) = files::open_read(&log_path) {
+            let log = std::io::Read::take(log, MAX_TOTALS_BYTES);
             for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
                 if let Ok(l) = serde_json::from_str::<Line>(&line) {
                     stats
@@ -209,19 +260,19 @@ impl StatsStore {
             }
         }
         change(&mut stats);
-        let tmp = self
-            .dir
-            .join(format!(".{TOTALS_FILE}.{}", std::process::id()));
-        let mut f = private_file(&tmp)?;
-        f.write_all(serde_json::to_string(&stats).unwrap_or_default().as_bytes())?;
-        drop(f);
-        fs::rename(&tmp, self.dir.join(TOTALS_FILE))?;
-        if log_path.exists() {
-            fs::OpenOptions::new()
-                .write(true)
-                .open(&log_path)?
-                .set_len(0)?;
+        let tmp = self.dir.join(format!(
+            ".{TOTALS_FILE}.{}.{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let written = files::create_new(&tmp).and_then(|mut f| {
+            f.write_all(serde_json::to_string(&stats).unwrap_or_default().as_bytes())
+        });
+        if let Err(e) = written.and_then(|_| fs::rename(&tmp, self.dir.join(TOTALS_FILE))) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
         }
+        files::open_rw(&log_path)?.set_len(0)?;
         Ok(stats)
         // The lock is released when `lock` is dropped.
     }
@@ -259,13 +310,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StatsStore::new(dir.path().join("s"));
         assert!(store.load().is_empty());
-        store.record(&[
-            api("cn-beijing", 10, 1, None),
-            api("cn-hangzhou", 30, 3, Some("Throttling.User")),
-        ]);
+        store.record(
+            "alice",
+            &[
+                api("cn-beijing", 10, 1, None),
+                api("cn-hangzhou", 30, 3, Some("Throttling.User")),
+            ],
+        );
         let mut cached = api("cn-beijing", 0, 1, None);
         cached.source = Source::Cache;
-        store.record(&[api("cn-beijing", 20, 2, None), cached]);
+        store.record("alice", &[api("cn-beijing", 20, 2, None), cached]);
         let stats = store.load();
         let b = &stats["cn-beijing"]["DescribeTrails"];
         assert_eq!(
@@ -284,10 +338,57 @@ mod tests {
         assert_eq!(h.errors["Throttling.User"], 1);
         assert_eq!(h.throttles, 2);
         assert_eq!(
-            h.last_error.as_ref().unwrap().request_id.as_deref(),
+            h.last_error_for("alice", false)
+                .unwrap()
+                .request_id
+                .as_deref(),
             Some("REQ")
         );
         store.reset();
         assert!(store.load().is_empty());
+    }
+
+    #[test]
+    fn last_errors_belong_to_their_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StatsStore::new(dir.path().to_path_buf());
+        store.record(
+            "alice",
+            &[api("cn-beijing", 10, 1, Some("SignatureDoesNotMatch"))],
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        store.record("bob", &[api("cn-beijing", 10, 1, Some("Forbidden.RAM"))]);
+        let mut shared = api("cn-beijing", 0, 1, Some("ServiceUnavailable"));
+        shared.source = Source::Coalesced;
+        store.record("carol", &[shared]);
+        let stats = store.load();
+        let c = &stats["cn-beijing"]["DescribeTrails"];
+        assert_eq!(
+            c.last_error_for("alice", false).unwrap().code,
+            "SignatureDoesNotMatch"
+        );
+        assert_eq!(
+            c.last_error_for("bob", false).unwrap().code,
+            "Forbidden.RAM"
+        );
+        assert!(c.last_error_for("dave", false).is_none(), "nobody else's");
+        assert_eq!(
+            c.last_error_for("dave", true).unwrap().code,
+            "ServiceUnavailable"
+        );
+        // A coalesced error is the waiter's to see, but not a call it made.
+        assert_eq!((c.calls, c.coalesced), (2, 1));
+        assert_eq!(c.errors.values().sum::<u64>(), 2);
+        // Only the most recent owners are kept.
+        for i in 0..(MAX_OWNERS + 5) {
+            std::thread::sleep(Duration::from_millis(2));
+            store.record(&format!("o{i}"), &[api("cn-beijing", 1, 1, Some("X"))]);
+        }
+        let stats = store.load();
+        let c = &stats["cn-beijing"]["DescribeTrails"];
+        assert_eq!(c.last_errors.len(), MAX_OWNERS);
+        assert!(c
+            .last_error_for(&format!("o{}", MAX_OWNERS + 4), false)
+            .is_some());
     }
 }

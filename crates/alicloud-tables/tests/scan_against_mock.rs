@@ -38,7 +38,7 @@ fn connection(server: &MockServer, extra: &[(&str, &str)], secret: &str) -> Conn
     let settings = Settings::from_options(&options, || None).unwrap();
     let creds = Credentials::new(mock::DEFAULT_ACCESS_KEY_ID, secret);
     let client = Client::new(settings.client.clone(), CredentialSource::Static(creds)).unwrap();
-    Connection::new(client, settings, "test", &options)
+    Connection::new(client, settings, "test", &options, vec![secret.to_string()])
 }
 
 fn calls(server: &MockServer, action: &str) -> usize {
@@ -272,4 +272,189 @@ async fn sessions_missing_the_same_answer_at_once_make_one_fetch() {
         "one fetch per region in all"
     );
     assert_eq!(rb.cache_hits() + rc.cache_hits(), 8);
+}
+
+#[tokio::test]
+async fn a_failed_call_is_shared_with_the_sessions_that_waited_and_no_later_one() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-beijing",
+        Fault {
+            server_error: Some(1000),
+            latency_ms: Some(100),
+            ..Fault::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let conn = connection(
+        &server,
+        &[("regions", "cn-beijing")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    let all = ScanPlan::new(&[]);
+    let (s1, s2, s3) = (Snapshot::new(), Snapshot::new(), Snapshot::new());
+    let started = std::time::Instant::now();
+    let ((a, _), (b, rb), (c, _)) = tokio::join!(
+        run(&conn, &s1, Some(&cache), &all, false),
+        run(&conn, &s2, Some(&cache), &all, false),
+        run(&conn, &s3, Some(&cache), &all, false),
+    );
+    let took = started.elapsed();
+    let ids: Vec<String> = [a, b, c]
+        .into_iter()
+        .map(|r| {
+            let e = r.unwrap_err().error;
+            assert_eq!(e.code(), Some("ServiceUnavailable"));
+            e.request_id().unwrap().to_string()
+        })
+        .collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "one call's error: {ids:?}"
+    );
+    assert_eq!(calls(&server, "DescribeTrails"), 3, "three attempts, once");
+    assert!(rb.records.iter().any(|r| r.source == Source::Coalesced));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A session that comes afterwards calls again: the error was not kept.
+    let (later, _) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
+    assert_ne!(later.unwrap_err().error.request_id(), Some(ids[0].as_str()));
+    assert_eq!(calls(&server, "DescribeTrails"), 6);
+    assert_eq!(
+        alicloud_tables::cache::file_count(dir.path()),
+        0,
+        "no claim file is left"
+    );
+}
+
+#[tokio::test]
+async fn a_waiting_session_ends_within_its_own_deadline() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault("cn-beijing", Fault::hang());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let conn = connection(
+        &server,
+        &[("regions", "cn-beijing"), ("deadline_ms", "400")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    let all = ScanPlan::new(&[]);
+    let (s1, s2) = (Snapshot::new(), Snapshot::new());
+    let timed = |snapshot| {
+        let (conn, cache, all) = (&conn, &cache, &all);
+        async move {
+            let started = std::time::Instant::now();
+            let (r, _) = run(conn, snapshot, Some(cache), all, false).await;
+            (r, started.elapsed())
+        }
+    };
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        timed(&s2).await
+    };
+    let ((a, ta), (b, tb)) = tokio::join!(timed(&s1), second);
+    for (r, took) in [(a, ta), (b, tb)] {
+        let e = r.unwrap_err().error;
+        assert!(e.to_string().contains("the overall deadline"), "{e}");
+        assert!(took < Duration::from_millis(700), "{took:?}");
+    }
+}
+
+#[tokio::test]
+async fn damaged_cache_entries_are_fetched_again() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
+    let all = ScanPlan::new(&[]);
+    let (first, _) = run(&conn, &Snapshot::new(), Some(&cache), &all, true).await;
+    let first = first.unwrap();
+    // Every entry cut to its header and 5 bytes: "12345" would be an account id.
+    let mut damaged = 0;
+    for shard in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if !shard.path().is_dir() {
+            continue;
+        }
+        for e in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+            let mut cut = bytes[..=nl].to_vec();
+            cut.extend_from_slice(b"12345");
+            std::fs::write(e.path(), cut).unwrap();
+            damaged += 1;
+        }
+    }
+    assert_eq!(damaged, 5, "four regions and the identity");
+    server.clear_calls();
+    let (again, report) = run(&conn, &Snapshot::new(), Some(&cache), &all, true).await;
+    let again = again.unwrap();
+    assert_eq!(again.account_id.as_deref(), Some(mock::DEFAULT_ACCOUNT_ID));
+    assert_eq!(names(&again), names(&first));
+    assert_eq!((report.cache_hits(), report.api_calls()), (0, 5));
+}
+
+#[tokio::test]
+async fn answers_that_echo_the_token_never_reach_the_disk() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-beijing",
+        Fault {
+            echo_in_answer: Some(true),
+            ..Fault::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
+    let options = options(&server, &[]);
+    let settings = Settings::from_options(&options, || None).unwrap();
+    let role = CredentialSource::RamRoleArn {
+        base: Credentials::new(mock::DEFAULT_ACCESS_KEY_ID, mock::DEFAULT_ACCESS_KEY_SECRET),
+        role_arn: mock::AUDITOR_ROLE_ARN.to_string(),
+        session_name: "test".to_string(),
+        duration_seconds: 3600,
+    };
+    let client = Client::new(settings.client.clone(), role).unwrap();
+    let conn = Connection::new(client, settings, "test", &options, Vec::new());
+    let (data, _) = run(
+        &conn,
+        &Snapshot::new(),
+        Some(&cache),
+        &ScanPlan::new(&[]),
+        false,
+    )
+    .await;
+    assert_eq!(data.unwrap().row_count(), 11, "the rows are right");
+    let mut stored = Vec::new();
+    for shard in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if shard.path().is_dir() {
+            for e in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                stored.push(std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
+    assert_eq!(
+        stored.len(),
+        3,
+        "cn-beijing's answer echoed the token: not stored"
+    );
+    assert!(stored.iter().all(|t| !t.contains("SecurityToken")));
+}
+
+#[tokio::test]
+async fn the_region_list_is_kept_by_the_connection() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(
+        &server,
+        &[("regions", "*")],
+        mock::DEFAULT_ACCESS_KEY_SECRET,
+    );
+    for _ in 0..3 {
+        // A new statement each time, and no shared cache (cache_ttl 0).
+        let (data, _) = run(&conn, &Snapshot::new(), None, &ScanPlan::new(&[]), false).await;
+        assert_eq!(
+            data.unwrap().row_count(),
+            mock::DEFAULT_FIXTURE_ROWS_SHADOW_ORG
+        );
+    }
+    assert_eq!(calls(&server, "DescribeRegions"), 1);
 }

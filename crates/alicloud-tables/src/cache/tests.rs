@@ -1,0 +1,332 @@
+use super::*;
+use alicloud_api::{ApiError, Call};
+
+fn scope(s: &str) -> ScopeId {
+    ScopeBuilder::default().part(s.as_bytes()).finish()
+}
+
+const NO_SECRETS: &[&str] = &[];
+
+fn cache(dir: &Path, max_bytes: u64) -> Cache {
+    Cache::new(dir.to_path_buf(), Duration::from_secs(60), max_bytes)
+}
+
+/// The entry file of `what` in `scope`.
+fn entry_path(c: &Cache, s: &ScopeId, what: &str) -> PathBuf {
+    c.slot(s, what).entry()
+}
+
+#[test]
+fn scopes_differ_by_every_part_and_its_boundaries() {
+    let a = ScopeBuilder::default().part(b"ab").part(b"c").finish();
+    let b = ScopeBuilder::default().part(b"a").part(b"bc").finish();
+    assert_ne!(a, b);
+    assert_eq!(a, ScopeBuilder::default().part(b"ab").part(b"c").finish());
+}
+
+#[test]
+fn served_within_the_ttl_and_scope_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(&dir.path().join("c"), 1 << 20);
+    assert_eq!(c.get(&scope("alice"), "trails"), None);
+    c.put(
+        &scope("alice"),
+        "trails",
+        "{\"x\":1}\nsecond line",
+        NO_SECRETS,
+    )
+    .unwrap();
+    let hit = c.get(&scope("alice"), "trails").unwrap();
+    assert_eq!(hit.payload, "{\"x\":1}\nsecond line");
+    assert!(hit.age < Duration::from_secs(5));
+    assert_eq!(c.get(&scope("bob"), "trails"), None);
+    assert_eq!(c.get(&scope("alice"), "regions"), None);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let entry = entry_path(&c, &scope("alice"), "trails");
+        assert_eq!(mode(&dir.path().join("c")), 0o700);
+        assert_eq!(mode(entry.parent().unwrap()), 0o700);
+        assert_eq!(mode(&entry), 0o600);
+    }
+    // Expired: not served, and removed.
+    let short = Cache::new(dir.path().join("c"), Duration::from_millis(1), 1 << 20);
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(short.get(&scope("alice"), "trails"), None);
+    assert_eq!(c.get(&scope("alice"), "trails"), None);
+    // A zero TTL stores nothing.
+    let off = Cache::new(dir.path().join("off"), Duration::ZERO, 1 << 20);
+    assert_eq!(
+        off.put(&scope("alice"), "trails", "x", NO_SECRETS),
+        Err(NotStored::Off)
+    );
+    assert!(!dir.path().join("off").exists());
+    assert_eq!(clear(&dir.path().join("c")), 0);
+}
+
+#[test]
+fn a_zero_ttl_means_no_user_cache() {
+    let mut settings =
+        crate::options::Settings::from_options(&Default::default(), || None).unwrap();
+    settings.cache_ttl = Duration::ZERO;
+    assert!(Cache::for_user(&settings).is_none());
+}
+
+#[test]
+fn damaged_entries_are_discarded_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(dir.path(), 1 << 20);
+    let s = scope("s");
+    let payload = "REQ-1\n0-12,13-25\n[{\"Name\":\"a\"},{\"Name\":\"b\"}]";
+    type Damage = fn(Vec<u8>) -> Vec<u8>;
+    let damage: Vec<(&str, Damage)> = vec![
+        (
+            "cut to the header and 5 bytes",
+            (|b: Vec<u8>| {
+                let nl = b.iter().position(|&x| x == b'\n').unwrap();
+                b[..nl + 6].to_vec()
+            }),
+        ),
+        (
+            "a byte of the payload changed",
+            (|mut b: Vec<u8>| {
+                let n = b.len();
+                b[n - 5] = b'X';
+                b
+            }),
+        ),
+        (
+            "the payload replaced, same length",
+            (|b: Vec<u8>| {
+                let nl = b.iter().position(|&x| x == b'\n').unwrap();
+                let mut out = b[..=nl].to_vec();
+                out.extend(std::iter::repeat_n(b'<', b.len() - nl - 1));
+                out
+            }),
+        ),
+        (
+            "a longer payload",
+            (|mut b: Vec<u8>| {
+                b.extend_from_slice(b",{}");
+                b
+            }),
+        ),
+        ("empty", |_| Vec::new()),
+        (
+            "the old format",
+            (|b: Vec<u8>| {
+                let nl = b.iter().position(|&x| x == b'\n').unwrap();
+                let mut out = b"alicloud-cache-v1 1700000000000\n".to_vec();
+                out.extend_from_slice(&b[nl + 1..]);
+                out
+            }),
+        ),
+    ];
+    for (what, damage) in damage {
+        c.put(&s, "e", payload, NO_SECRETS).unwrap();
+        let path = entry_path(&c, &s, "e");
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, damage(bytes)).unwrap();
+        assert_eq!(c.get(&s, "e"), None, "{what}");
+        assert!(!path.exists(), "{what}: the damaged entry is deleted");
+    }
+    // Another entry's intact file under this entry's name: the key is in the checksum.
+    c.put(&s, "other", "{\"AccountId\":\"9\"}", NO_SECRETS)
+        .unwrap();
+    fs::copy(entry_path(&c, &s, "other"), entry_path(&c, &s, "e")).unwrap();
+    assert_eq!(c.get(&s, "e"), None);
+    assert!(c.get(&s, "other").is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn what_is_not_a_regular_file_is_refused_at_once() {
+    use std::ffi::CString;
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(dir.path(), 1 << 20);
+    let s = scope("s");
+    c.put(&s, "e", "payload", NO_SECRETS).unwrap();
+    let path = entry_path(&c, &s, "e");
+    fs::remove_file(&path).unwrap();
+    let fifo = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C path; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let started = std::time::Instant::now();
+    assert_eq!(c.get(&s, "e"), None);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(!path.exists());
+    // In place of a claim file too.
+    let claim = c.slot(&s, "e").claim();
+    let fifo = CString::new(claim.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    assert!(matches!(c.claim(&s, "e"), Claim::Unavailable));
+    assert!(
+        matches!(c.claim(&s, "e"), Claim::Held(_)),
+        "cleared for the next one"
+    );
+    // A link in place of an entry is not followed.
+    let outside = dir.path().join("outside");
+    fs::write(&outside, "not ours").unwrap();
+    std::os::unix::fs::symlink(&outside, &path).unwrap();
+    assert_eq!(c.get(&s, "e"), None);
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "not ours");
+}
+
+#[test]
+fn answers_that_echo_a_secret_are_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(dir.path(), 1 << 20);
+    let s = scope("s");
+    let secrets = ["CAIS+token/value=", "hush-secret-value"];
+    for echo in [
+        "proxy error: POST /?SecurityToken=CAIS%2Btoken%2Fvalue%3D&Action=DescribeTrails",
+        "{\"Echo\":\"hush-secret-value\"}",
+        "StringToSign=SecurityToken%3DCAIS%252Btoken%252Fvalue%253D",
+    ] {
+        assert_eq!(
+            c.put(&s, "e", echo, &secrets),
+            Err(NotStored::EchoesSecret),
+            "{echo}"
+        );
+        assert_eq!(c.get(&s, "e"), None);
+    }
+    c.put(&s, "e", "{\"TrailList\":[]}", &secrets).unwrap();
+    assert!(c.get(&s, "e").is_some());
+    assert_eq!(
+        c.put(&s, "big", &"x".repeat(2 << 20), NO_SECRETS),
+        Err(NotStored::TooLarge)
+    );
+}
+
+#[test]
+fn every_file_is_bounded_and_a_store_stays_cheap() {
+    let dir = tempfile::tempdir().unwrap();
+    let max = 64 * 1024;
+    let c = cache(dir.path(), max);
+    let s = scope("s");
+    let payload = "y".repeat(300);
+    for i in 0..3000 {
+        c.put(&s, &format!("e{i}"), &payload, NO_SECRETS).unwrap();
+        // Every miss makes a claim; none is left behind.
+        if let Claim::Held(h) = c.claim(&s, &format!("miss{i}")) {
+            h.finish(None);
+        }
+    }
+    let bytes: u64 = (0..SHARDS)
+        .filter_map(|sh| fs::read_dir(dir.path().join(hex(&[sh as u8]))).ok())
+        .flat_map(|l| l.flatten())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let one = (payload.len() as u64) + MAX_HEADER;
+    assert!(bytes <= max + one, "{bytes} bytes over a limit of {max}");
+    // Entries, the usage file and the shard directories: no claim or temporary file remains.
+    let entries = count_entries(dir.path());
+    assert!(entries > 100, "the newest entries are kept: {entries}");
+    assert!(
+        file_count(dir.path()) <= entries + 1,
+        "{} files for {entries} entries",
+        file_count(dir.path())
+    );
+    // The newest entries survive the trims.
+    assert!(c.get(&s, "e2999").is_some());
+    // A damaged usage file is counted again.
+    fs::write(dir.path().join(USAGE_FILE), b"garbage").unwrap();
+    c.put(&s, "after", &payload, NO_SECRETS).unwrap();
+    let usage = Usage::open(dir.path()).unwrap();
+    assert!(usage.total() > 0 && usage.total() <= max + one);
+}
+
+fn failure() -> Error {
+    Error::Api(Box::new(ApiError::new(
+        Call::new("DescribeTrails", "cn-beijing"),
+        503,
+        "ServiceUnavailable",
+        "busy",
+        Some("REQ-SHARED".into()),
+    )))
+}
+
+#[test]
+fn waiting_callers_share_the_outcome_of_one_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(dir.path(), 1 << 20);
+    let s = scope("s");
+    let claim_path = c.slot(&s, "e").claim();
+
+    // A failure reaches every caller that waited, and only them.
+    let Claim::Held(held) = c.claim(&s, "e") else {
+        panic!("the first claim is held")
+    };
+    let Claim::Busy(mut a) = c.claim(&s, "e") else {
+        panic!("busy")
+    };
+    let Claim::Busy(mut b) = c.claim(&s, "e") else {
+        panic!("busy")
+    };
+    assert!(a.poll().is_none());
+    assert!(matches!(c.claim(&s, "other"), Claim::Held(_)));
+    held.finish(Some(&failure()));
+    assert!(
+        !claim_path.exists(),
+        "the claim file is gone with its holder"
+    );
+    for w in [&mut a, &mut b] {
+        match w.poll() {
+            Some(Finished::Failed(e)) => {
+                assert_eq!(e.code(), Some("ServiceUnavailable"));
+                assert_eq!(e.request_id(), Some("REQ-SHARED"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    drop((a, b));
+    // A caller that comes afterwards fetches again: the error is not kept.
+    let Claim::Held(held) = c.claim(&s, "e") else {
+        panic!("a fresh claim")
+    };
+    let Claim::Busy(mut w) = c.claim(&s, "e") else {
+        panic!("busy")
+    };
+    held.finish(None);
+    assert!(matches!(w.poll(), Some(Finished::Stored)));
+    drop(w);
+    // A holder that goes without an outcome (cancelled): the waiters claim again.
+    let Claim::Held(held) = c.claim(&s, "e") else {
+        panic!("held")
+    };
+    let Claim::Busy(mut w) = c.claim(&s, "e") else {
+        panic!("busy")
+    };
+    drop(held);
+    assert!(matches!(w.poll(), Some(Finished::Abandoned)));
+    drop(w);
+    assert!(matches!(c.claim(&s, "e"), Claim::Held(_)));
+    assert!(!claim_path.exists());
+}
+
+#[test]
+fn a_crashed_holders_file_is_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(dir.path(), 1 << 20);
+    let s = scope("s");
+    let path = c.slot(&s, "e").claim();
+    files::private_dir(path.parent().unwrap()).unwrap();
+    // What a holder killed after writing its outcome (but before removing the file) leaves.
+    let mut stale = OUTCOME_ERROR.to_vec();
+    serde_json::to_writer(&mut stale, &failure()).unwrap();
+    fs::write(&path, &stale).unwrap();
+    let Claim::Held(held) = c.claim(&s, "e") else {
+        panic!("nobody holds it")
+    };
+    let Claim::Busy(mut w) = c.claim(&s, "e") else {
+        panic!("busy")
+    };
+    held.finish(None);
+    assert!(
+        matches!(w.poll(), Some(Finished::Stored)),
+        "the old outcome is not read"
+    );
+}
