@@ -36,7 +36,7 @@ cargo pgrx test "pg${PG_MAJOR}" --runas postgres --pgdata "$WORK/pgrx-data"
 log "4/5 SQL regression tests"
 install_extension
 build_mock
-cleanup() { stop_cluster "$WORK/pg"; stop_mock; }
+cleanup() { stop_cluster "$WORK/pg"; stop_cluster "$WORK/pg-ambient"; stop_mock; }
 trap cleanup EXIT
 start_mock "$WORK/mock"
 # The database server's own home, where tests/sql/security.sql writes a CLI profile file (the
@@ -50,20 +50,26 @@ START_CLUSTER_ENV="HOME=$SERVER_HOME" START_CLUSTER_OPTS="-c log_min_error_state
 
 # The tests read the mock's address and the default key (MOCK_KEY_ID, MOCK_KEY_SECRET, set by
 # build_mock) from the environment (\getenv), so neither is written in the SQL and the echoed SQL
-# holds no secret; `\! mock-admin ...` drives the mock's admin endpoint.
+# holds no secret; `\! mock-admin ...` drives the mock's admin endpoint. Shell commands of the tests
+# that look into the data directory (owned by the postgres OS user) run with $AS_ROOT.
 export PGDATABASE=alicloud_fdw_regress
 export PATH="$REPO_ROOT/scripts:$PATH"
+if [ "$(id -u)" -eq 0 ]; then export AS_ROOT=""; else export AS_ROOT="sudo -n"; fi
 PG_REGRESS="/usr/lib/postgresql/${PG_MAJOR}/lib/pgxs/src/test/regress/pg_regress"
-rm -rf "$WORK/regress" && mkdir -p "$WORK/regress" && as_root chmod 777 "$WORK/regress"
-status=0
-"$PG_REGRESS" --host="$PGHOST" --port="$PGPORT" --user=postgres \
-  --bindir="$PG_BIN" --inputdir=tests --outputdir="$WORK/regress" \
-  --dbname=alicloud_fdw_regress --schedule=tests/schedule || status=$?
-if [ "$status" -ne 0 ]; then
-  log "SQL regression tests failed; differences:"
-  cat "$WORK/regress/regression.diffs" >&2 || true
-  exit "$status"
-fi
+# regress SCHEDULE OUTPUT_DIR: one pg_regress run against the cluster PGHOST/PGPORT point at.
+regress() {
+  rm -rf "$2" && mkdir -p "$2" && as_root chmod 777 "$2"
+  local status=0
+  "$PG_REGRESS" --host="$PGHOST" --port="$PGPORT" --user=postgres \
+    --bindir="$PG_BIN" --inputdir=tests --outputdir="$2" \
+    --dbname=alicloud_fdw_regress --schedule="$1" || status=$?
+  if [ "$status" -ne 0 ]; then
+    log "SQL regression tests failed; differences:"
+    cat "$2/regression.diffs" >&2 || true
+    exit "$status"
+  fi
+}
+regress tests/schedule "$WORK/regress"
 
 # Server-side prepared statements from several clients at once, as drivers (pgJDBC, ...) make
 # them: every execution after the first reuses a cached plan.
@@ -81,27 +87,42 @@ if ! grep -q "^number of failed transactions: 0 " "$WORK/pgbench.out"; then
   log "pgbench had failed transactions"; cat "$WORK/pgbench.out" >&2; exit 1
 fi
 
+# The database server's ambient credentials: a second cluster whose environment holds the keys of
+# the mock's second account (tests/sql/ambient_credentials.sql).
+log "SQL tests of the database server's ambient credentials (a second cluster)"
+AMBIENT_HOME=/tmp/alicloud_fdw_ambient_home
+as_root rm -rf "$AMBIENT_HOME" && as_root mkdir -p "$AMBIENT_HOME"
+as_root chown postgres:postgres "$AMBIENT_HOME"
+main_host=$PGHOST main_port=$PGPORT
+START_CLUSTER_ENV="HOME=$AMBIENT_HOME ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tMockAccessKey0002 ALIBABA_CLOUD_ACCESS_KEY_SECRET=MockSecret2ndAccount0123456789ab" \
+  START_CLUSTER_OPTS="-c log_min_error_statement=panic" start_cluster "$WORK/pg-ambient" "$((PORT + 1))"
+regress tests/schedule-ambient "$WORK/regress-ambient"
+stop_cluster "$WORK/pg-ambient"
+export PGHOST=$main_host PGPORT=$main_port
+
 # No backend may have crashed in any of the above.
-crashes=$(as_root grep -E "terminated by signal|server process .* was terminated" "$WORK/pg/data/server.log" || true)
+crashes=$(as_root grep -hE "terminated by signal|server process .* was terminated" \
+  "$WORK/pg/data/server.log" "$WORK/pg-ambient/data/server.log" || true)
 if [ -n "$crashes" ]; then
   log "a backend crashed:"; printf '%s\n' "$crashes" >&2; exit 1
 fi
 
 # No secret may appear in what the extension says: messages, result rows, \! output, and the
 # server log. The SQL the tests echo does hold the secrets they set on purpose, so every output
-# line that is verbatim a line of the test's own SQL file is left out; the cluster runs with
-# log_min_error_statement=panic so the server log holds no statement text.
+# line that is verbatim a line of the test's own SQL file is left out; the clusters run with
+# log_min_error_statement=panic so the server logs hold no statement text.
 secrets="$MOCK_KEY_SECRET|MockSecretNoPermission|MockSecret2ndAccount|wrong-secret-0123456789|not-a-real-secret|do-not-store-me|hunter2-secret"
-leaks=$( { for out in "$WORK"/regress/results/*.out; do
+leaks=$( { for out in "$WORK"/regress/results/*.out "$WORK"/regress-ambient/results/*.out; do
              grep -vxF -f "tests/sql/$(basename "$out" .out).sql" "$out"
            done
-           as_root cat "$WORK/pg/data/server.log"; } | grep -E "$secrets" || true)
+           as_root cat "$WORK/pg/data/server.log" "$WORK/pg-ambient/data/server.log"; } \
+         | grep -E "$secrets" || true)
 if [ -n "$leaks" ]; then
   log "a secret appears in the extension's output:"
   printf '%s\n' "$leaks" >&2
   exit 1
 fi
-count=$(grep -c '^test: ' tests/schedule)
+count=$(cat tests/schedule tests/schedule-ambient | grep -c '^test: ')
 echo "regression: ${count} passed, 0 failed; pgbench -M prepared: no crash, no failed transaction"
 
 # The other front ends against the same mock, compared with what PostgreSQL returns (the cluster,

@@ -44,10 +44,11 @@ CREATE EVENT TRIGGER alicloud_fdw_comment_imported_tables
   EXECUTE FUNCTION alicloud_fdw_comment_imported_tables();
 
 -- Call statistics of the servers the current user may use, per region and action, shared by all
--- sessions (see docs/configuration.md).
+-- sessions (see docs/configuration.md). The last error columns show the current user's own last
+-- error (a superuser's: anyone's).
 CREATE VIEW alicloud_fdw_stats AS
 SELECT server_name AS server, region, action, calls, errors, retries, throttles,
-       cache_hits, cache_misses, rows, bytes,
+       cache_hits, cache_misses, coalesced, rows, bytes,
        round(total_ms::numeric, 1) AS total_ms,
        round(max_ms::numeric, 1) AS max_ms,
        CASE WHEN calls > 0 THEN round((total_ms / calls)::numeric, 1) END AS mean_ms,
@@ -55,4 +56,4 @@ SELECT server_name AS server, region, action, calls, errors, retries, throttles,
 FROM alicloud_fdw_stats_rows();
 -- Safe for everyone: alicloud_fdw_stats_rows() shows only servers the caller may use.
 GRANT SELECT ON alicloud_fdw_stats TO PUBLIC;
-COMMENT ON VIEW alicloud_fdw_stats IS 'alicloud_fdw API calls per server, region and action: calls, errors by code, retries, throttling, cache hits and misses, rows, bytes, latency, last error';
+COMMENT ON VIEW alicloud_fdw_stats IS 'alicloud_fdw API calls per server, region and action: calls, errors by code, retries, throttling, cache hits and misses, calls shared with other sessions, rows, bytes, latency, and your own last error';

@@ -45,7 +45,10 @@ fn known_servers() -> Vec<catalog::Server> {
 }
 
 /// Call statistics of every server of this database the current user may use, per region and
-/// action (the view `alicloud_fdw_stats` presents them).
+/// action (the view `alicloud_fdw_stats` presents them). The counts are everyone's; the last
+/// error (its time, code, message and request id) is the current user's own, or for a superuser
+/// the most recent of any role's, as postgres_fdw shows a user mapping's options only to its
+/// user.
 // pgrx reads the result's column names from this signature, so the tuple cannot be an alias.
 #[allow(clippy::type_complexity)]
 #[pg_extern]
@@ -62,6 +65,7 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
         name!(throttles, i64),
         name!(cache_hits, i64),
         name!(cache_misses, i64),
+        name!(coalesced, i64),
         name!(rows, i64),
         name!(bytes, i64),
         name!(total_ms, f64),
@@ -73,6 +77,8 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
     ),
 > {
     let user = catalog::current_user();
+    let owner = store::owner(user);
+    let everyone = catalog::current_user_is_superuser();
     let mut rows = Vec::new();
     for server in known_servers() {
         if !catalog::may_use_server(server.oid, user) {
@@ -80,7 +86,7 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
         }
         for (region, actions) in store::stats(server.oid).load() {
             for (action, c) in actions {
-                let e = c.last_error.clone();
+                let e = c.last_error_for(&owner, everyone).cloned();
                 let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
                 rows.push((
                     server.oid,
@@ -93,6 +99,7 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
                     n(c.throttles),
                     n(c.cache_hits),
                     n(c.cache_misses),
+                    n(c.coalesced),
                     n(c.rows),
                     n(c.bytes),
                     c.total_ms,

@@ -21,6 +21,8 @@ use pgrx::{pg_sys, PgList};
 pub struct ScanState {
     plan: PlanData,
     server: pg_sys::Oid,
+    /// The role whose user mapping the scan uses (the owner of its statistics' errors).
+    user: pg_sys::Oid,
     resolved: Resolved,
     /// The conditions' expressions, initialised for this execution (executor memory).
     exprs: Vec<*mut pg_sys::ExprState>,
@@ -91,6 +93,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     let state = ScanState {
         plan: data,
         server: server.oid,
+        user,
         resolved,
         exprs,
         constraints: None,
@@ -162,7 +165,7 @@ impl ScanState {
         let mut report = ScanReport::default();
         let result = runtime::block_on(fetch.run(&plan, self.plan.needs_account_id(), &mut report))
             .unwrap_or_else(|e| raise(FdwError::Internal(e)));
-        store::stats(self.server).record(&report.records);
+        store::stats(self.server).record(&store::owner(self.user), &report.records);
         for skipped in &report.skipped {
             warn(&skipped.to_string());
         }

@@ -62,6 +62,12 @@ pub fn cache(server: pg_sys::Oid, settings: &Settings) -> Option<Cache> {
     })
 }
 
+/// The owner of a role's calls in the statistics (see `alicloud_tables::stats`): its OID, which
+/// outlives a rename.
+pub fn owner(role: pg_sys::Oid) -> String {
+    role.to_u32().to_string()
+}
+
 /// The statistics of `server`.
 pub fn stats(server: pg_sys::Oid) -> StatsStore {
     StatsStore::new(server_dir(server).join("stats"))

@@ -26,9 +26,10 @@ EXCEPTION WHEN OTHERS THEN
   IF hint <> '' THEN RETURN NEXT 'HINT:   ' || hint; END IF;
 END $$;
 CREATE FUNCTION regress_mask(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT regexp_replace(regexp_replace(t,
+  SELECT regexp_replace(regexp_replace(regexp_replace(t,
     '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}', '<uuid>', 'g'),
-    '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}%253A[0-9]{2}%253A[0-9]{2}Z', '<timestamp>', 'g')
+    '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}%253A[0-9]{2}%253A[0-9]{2}Z', '<timestamp>', 'g'),
+    'STS\.[A-Za-z0-9]{25}', 'STS.<temporary key id>', 'g')
 $$;
 \dew alicloud_fdw
 CREATE SERVER alicloud FOREIGN DATA WRAPPER alicloud_fdw
