@@ -62,7 +62,7 @@ echo
 echo "== alicloud_fdw in PostgreSQL: regions ${regions}"
 # The four example queries of docs/tables/alicloud_action_trail.md, from the file the SQL tests
 # also run, echoed with their titles.
-psql -X -d postgres -P pager=off -a -f tests/sql/seed_examples.sql
+psql -X -d postgres -P pager=off -a -f tests/sql/table_page_examples.sql
 
 echo
 echo "== What a query did (EXPLAIN ANALYZE), and what the API calls cost so far (alicloud_fdw_stats)"
@@ -78,7 +78,7 @@ export ALIBABA_CLOUD_ACCESS_KEY_ID="$key_id" ALIBABA_CLOUD_ACCESS_KEY_SECRET="$k
 [ -n "$token" ] && export ALIBABA_CLOUD_SECURITY_TOKEN="$token"
 export XDG_CACHE_HOME="$WORK/cache"
 echo
-echo "== The same examples in SQLite (the sqlite3 shell), from crates/alicloud-sqlite/tests/seed_queries.sql"
+echo "== The same examples in SQLite (the sqlite3 shell), from tests/frontends/table_page_examples.sqlite.sql"
 {
   echo ".load target/release/libalicloud_sqlite"
   echo ".output /dev/null"
@@ -87,7 +87,7 @@ echo "== The same examples in SQLite (the sqlite3 shell), from crates/alicloud-s
   echo ".headers on"
   echo ".mode column"
   echo ".echo on"
-  cat crates/alicloud-sqlite/tests/seed_queries.sql
+  cat tests/frontends/table_page_examples.sqlite.sql
 } | sqlite3
 
 echo

@@ -5,11 +5,12 @@
 CREATE FOREIGN DATA WRAPPER alicloud_fdw
   HANDLER alicloud_fdw_handler
   VALIDATOR alicloud_fdw_validator;
-COMMENT ON FOREIGN DATA WRAPPER alicloud_fdw IS 'Alibaba Cloud (ActionTrail trails) as foreign tables';
+COMMENT ON FOREIGN DATA WRAPPER alicloud_fdw IS 'Alibaba Cloud (ActionTrail) as foreign tables';
 
 -- Postgres lets an FDW's import return only CREATE FOREIGN TABLE statements, so the table and
--- column comments are added here, right after IMPORT FOREIGN SCHEMA creates the table. The texts
--- come from the table's one declaration (crates/alicloud-tables, via alicloud_fdw_table_comments()).
+-- column comments are added here, right after IMPORT FOREIGN SCHEMA creates the tables. The texts
+-- come from each table's one declaration (crates/alicloud-tables, via
+-- alicloud_fdw_table_comments(relation)).
 CREATE FUNCTION alicloud_fdw_comment_imported_tables() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,12 +23,10 @@ BEGIN
     JOIN pg_foreign_table ft ON ft.ftrelid = e.objid
     JOIN pg_foreign_server s ON s.oid = ft.ftserver
     JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
-    JOIN pg_class r ON r.oid = e.objid
     WHERE e.command_tag = 'CREATE FOREIGN TABLE'
       AND w.fdwname = 'alicloud_fdw'
-      AND r.relname = 'alicloud_action_trail'
   LOOP
-    FOR c IN SELECT * FROM alicloud_fdw_table_comments() LOOP
+    FOR c IN SELECT * FROM alicloud_fdw_table_comments(cmd.objid) LOOP
       IF c.column_name IS NULL THEN
         EXECUTE format('COMMENT ON FOREIGN TABLE %s IS %L', cmd.objid::regclass, c.comment);
       ELSE

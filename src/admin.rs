@@ -1,4 +1,4 @@
-//! SQL functions for users: the table's comments (for the import's event trigger), call
+//! SQL functions for users: the tables' comments (for the import's event trigger), call
 //! statistics, and clearing the shared cache.
 
 use crate::catalog;
@@ -8,17 +8,19 @@ use alicloud_tables::cache;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
 
-/// The comments of `alicloud_action_trail` and its columns (`column_name` NULL: the table's own),
-/// from the table's declaration.
+/// The comments of the table foreign table `relation` scans and of its columns (`column_name`
+/// NULL: the table's own), from the table's declaration.
 #[pg_extern]
-fn alicloud_fdw_table_comments() -> TableIterator<
+fn alicloud_fdw_table_comments(
+    relation: pg_sys::Oid,
+) -> TableIterator<
     'static,
     (
         name!(column_name, Option<&'static str>),
         name!(comment, &'static str),
     ),
 > {
-    let t = crate::planner::table();
+    let t = crate::columns::table_of(relation).unwrap_or_else(|e| raise(e));
     TableIterator::new(
         std::iter::once((None, t.description))
             .chain(t.columns.iter().map(|c| (Some(c.name), c.description))),

@@ -82,6 +82,12 @@ pub fn server_of_table(table: pg_sys::Oid) -> pg_sys::Oid {
     unsafe { (*pg_sys::GetForeignTable(table)).serverid }
 }
 
+/// The options of foreign table `table`.
+pub fn table_options(table: pg_sys::Oid) -> BTreeMap<String, String> {
+    // SAFETY: as in `server`; the foreign table's options list is read on the backend's thread.
+    unsafe { options((*pg_sys::GetForeignTable(table)).options) }
+}
+
 /// The server called `name`, if there is one.
 pub fn server_by_name(name: &str) -> Option<pg_sys::Oid> {
     let name = std::ffi::CString::new(name).ok()?;

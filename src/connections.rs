@@ -1,6 +1,6 @@
-//! The backend's connections: one API client per (server, user), with its HTTP connection pool
-//! and cached temporary credentials, made on first use and dropped when `ALTER`/`DROP SERVER` or
-//! `USER MAPPING` invalidates the catalog entries (as postgres_fdw keys its connections by user
+//! The backend's connections: one API connection per (server, user), with its HTTP connection
+//! pool and cached temporary credentials, made on first use and dropped when `ALTER`/`DROP SERVER`
+//! or `USER MAPPING` invalidates the catalog entries (as postgres_fdw keys its connections by user
 //! mapping and drops them on invalidation).
 //!
 //! The security rule is applied here (and stated in `options.rs`): a user whose mapping gives no
@@ -8,16 +8,14 @@
 //! file, ECS instance role). Only superusers may, or users whose mapping a superuser marked
 //! `use_server_credentials`, or a mapping whose `profile` a superuser chose.
 
-use crate::catalog::{Mapping, Server};
+use crate::catalog::{self, Mapping, Server};
 use crate::error::FdwError;
 use crate::options::{credential_options, usable_without_superuser};
-use alicloud_api::CredentialChain;
-use alicloud_tables::connect::{connect, ConnectError, FrontEnd};
-use alicloud_tables::options::secrets;
-use alicloud_tables::scan::Connection;
+use alicloud_tables::connect::{self, ConnectErrorKind, Connection, FrontEnd};
+use alicloud_tables::options::Settings;
 use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How the extension names itself in requests (`User-Agent`) and in the roles it assumes.
 const FRONT_END: FrontEnd = FrontEnd {
@@ -25,20 +23,28 @@ const FRONT_END: FrontEnd = FrontEnd {
     version: env!("CARGO_PKG_VERSION"),
 };
 
-/// A connection and the secrets it was made from (to scrub from messages).
-#[derive(Clone)]
-pub struct Resolved {
-    /// The connection.
-    pub connection: Connection,
-    /// Secret values of the user mapping.
-    pub secrets: Vec<String>,
-}
-
 thread_local! {
-    static CONNECTIONS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), Resolved>> = RefCell::new(HashMap::new());
+    static CONNECTIONS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), Connection>> = RefCell::new(HashMap::new());
     /// Set by the invalidation callback; the map is emptied at the next lookup (never inside the
     /// callback, which must not do more than flag).
     static STALE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The options a scan of `server` by a user with `mapping` runs with: the server's, and the
+/// mapping's in the shared vocabulary.
+fn options(server: &Server, mapping: &Mapping) -> BTreeMap<String, String> {
+    let mut options = server.options.clone();
+    options.extend(credential_options(&mapping.options));
+    options
+}
+
+/// The settings a scan of foreign table `table` by `user` runs with (no network call), for the
+/// planner's estimate and EXPLAIN: the same the scan uses, the regions of a profile the mapping
+/// names included.
+pub fn settings(table: pg_sys::Oid, user: pg_sys::Oid) -> Result<Settings, FdwError> {
+    let server = catalog::server(catalog::server_of_table(table));
+    let mapping = catalog::mapping(user, server.oid);
+    connect::settings(&options(&server, &mapping)).map_err(FdwError::from)
 }
 
 /// The connection of `user` to `server` through `mapping`, made on first use. `superuser` is
@@ -49,7 +55,7 @@ pub fn connection(
     user: pg_sys::Oid,
     superuser: bool,
     user_name: impl FnOnce() -> String,
-) -> Result<Resolved, FdwError> {
+) -> Result<Connection, FdwError> {
     if !superuser && !usable_without_superuser(&mapping.options) {
         return Err(FdwError::ServerCredentials {
             role: user_name(),
@@ -63,33 +69,20 @@ pub fn connection(
     if let Some(found) = CONNECTIONS.with(|c| c.borrow().get(&key).cloned()) {
         return Ok(found);
     }
-    let made = make(server, mapping)?;
-    CONNECTIONS.with(|c| c.borrow_mut().insert(key, made.clone()));
-    Ok(made)
-}
-
-fn make(server: &Server, mapping: &Mapping) -> Result<Resolved, FdwError> {
-    let mut options = server.options.clone();
-    options.extend(credential_options(&mapping.options));
     let partition = format!(
         "postgres:{}:{}",
-        crate::catalog::database().to_u32(),
+        catalog::database().to_u32(),
         server.oid.to_u32()
     );
-    let connected = connect(
-        &options,
-        CredentialChain::from_process_env(),
-        FRONT_END,
-        &partition,
-    )
-    .map_err(|e| match e {
-        ConnectError::Option(e) => FdwError::from(e),
-        ConnectError::Api(e) => FdwError::api(e, &secrets(&options)),
-    })?;
-    Ok(Resolved {
-        connection: connected.connection,
-        secrets: connected.secrets,
-    })
+    let made =
+        connect::connect(&options(server, mapping), FRONT_END, &partition).map_err(|e| match *e
+            .kind
+        {
+            ConnectErrorKind::Option(o) => FdwError::from(o),
+            ConnectErrorKind::Api(a) => FdwError::api(a, &e.secrets),
+        })?;
+    CONNECTIONS.with(|c| c.borrow_mut().insert(key, made.clone()));
+    Ok(made)
 }
 
 #[pgrx::pg_guard]
@@ -109,13 +102,13 @@ unsafe extern "C-unwind" {
 /// Drops the backend's connections whenever a foreign server or user mapping changes. Called once,
 /// when the library is loaded.
 pub fn register_invalidation() {
-    // SAFETY: registering a plain function (that only sets a flag) for two syscaches, once per
-    // backend, from _PG_init on the backend's thread.
-    unsafe {
-        for cache in [
-            pg_sys::SysCacheIdentifier::FOREIGNSERVEROID,
-            pg_sys::SysCacheIdentifier::USERMAPPINGOID,
-        ] {
+    for cache in [
+        pg_sys::SysCacheIdentifier::FOREIGNSERVEROID,
+        pg_sys::SysCacheIdentifier::USERMAPPINGOID,
+    ] {
+        // SAFETY: registering a plain function (that only sets a flag) for a syscache, once per
+        // backend, from _PG_init on the backend's thread.
+        unsafe {
             pg_sys::ffi::pg_guard_ffi_boundary(|| {
                 CacheRegisterSyscacheCallback(
                     cache as i32,

@@ -1,32 +1,24 @@
-//! Row mapping: a trail's row into a tuple slot, each neutral [`Value`] as a PostgreSQL datum of
-//! the column's type. Datums are made in the current memory context, which during a scan is the
-//! executor's per-tuple context: only the current row's datums exist at any time.
+//! Row mapping: a row of the table layer into a tuple slot, each neutral [`Value`] as a PostgreSQL
+//! datum of the column's type. Datums are made in the current memory context, which during a scan
+//! is the executor's per-tuple context: only the current row's datums exist at any time.
 
-use crate::planner::{table, Retrieved};
-use alicloud_api::Trail;
-use alicloud_tables::table::{RowSource, Value};
+use crate::jsonb::NulInJson;
+use crate::planner::Retrieved;
+use crate::quals::PG_EPOCH_OFFSET_MICROS;
+use alicloud_tables::scan::Row;
+use alicloud_tables::table::{JsonObject, TableDef, Value};
 use pgrx::{pg_sys, IntoDatum};
 
-/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
-const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
 /// PostgreSQL's timestamp range, in its own microseconds (`MIN_TIMESTAMP`, `END_TIMESTAMP`).
 const PG_TIMESTAMP_RANGE: std::ops::Range<i64> =
     -211_813_488_000_000_000..9_223_371_331_200_000_000;
 
-/// One row to store: a trail's JSON text, the region that listed it, the account id.
-pub struct Row<'a> {
-    /// The trail's JSON text.
-    pub raw: &'a str,
-    /// The region that listed it.
-    pub region: &'a str,
-    /// The account id, when a column needs it.
-    pub account_id: Option<&'a str>,
-}
-
 /// A value of a row that PostgreSQL cannot store: which, and where.
 #[derive(Debug)]
 pub struct BadValue {
-    trail: Option<String>,
+    table: &'static str,
+    /// The object's name (its `name` column), when it has one.
+    item: Option<String>,
     region: String,
     column: &'static str,
     why: Unstorable,
@@ -40,8 +32,9 @@ impl std::fmt::Display for BadValue {
         };
         write!(
             f,
-            "the trail {} listed by region {} has {what} in column {}, which PostgreSQL {ty} cannot hold",
-            self.trail
+            "the {} row {} listed by region {} has {what} in column {}, which PostgreSQL {ty} cannot hold",
+            self.table,
+            self.item
                 .as_ref()
                 .map_or_else(|| "without a name".to_string(), |n| format!("{n:?}")),
             self.region,
@@ -50,49 +43,58 @@ impl std::fmt::Display for BadValue {
     }
 }
 
-/// Stores `row` in `slot`: the `columns` the query uses get their values, the others are NULL.
+/// Stores `row` of `table` in `slot`: the `columns` the query uses get their values, the others
+/// are NULL.
 ///
 /// # Safety
 /// `slot` must be the scan's cleared tuple slot, in the per-tuple memory context.
 pub unsafe fn store_row(
     slot: *mut pg_sys::TupleTableSlot,
+    table: &TableDef,
     columns: &[Retrieved],
     row: &Row,
 ) -> Result<(), BadValue> {
-    let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
-    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+    // SAFETY: the caller's: the slot's arrays have one entry per attribute.
+    let (values, nulls) = unsafe {
+        let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+        (
+            std::slice::from_raw_parts_mut((*slot).tts_values, natts),
+            std::slice::from_raw_parts_mut((*slot).tts_isnull, natts),
+        )
+    };
     nulls.fill(true);
     if !columns.is_empty() {
-        // count(*) and the like read no column, so not the trail either.
-        let trail = Trail::parse(row.raw);
-        let source = RowSource {
-            trail: &trail,
-            region: row.region,
-            account_id: row.account_id,
-        };
-        let t = table();
+        // count(*) and the like read no column, so not the object either.
+        let object = row.object();
         for r in columns {
-            let column = &t.columns[r.column];
+            let column = &table.columns[r.column];
             let i = (r.attno - 1) as usize;
-            match to_datum((column.value)(&source), Some(&trail)) {
+            let value = row.value(&object, column);
+            let parsed = column.raw.then_some(&object);
+            // SAFETY: the caller's: datums go in the current (per-tuple) memory context.
+            match unsafe { to_datum(value, parsed) } {
                 Ok(Some(d)) => {
                     values[i] = d;
                     nulls[i] = false;
                 }
                 Ok(None) => {}
                 Err(why) => {
+                    let name = table
+                        .column("name")
+                        .map(|c| row.value(&object, c).to_text().into_owned());
                     return Err(BadValue {
-                        trail: trail.text("Name").map(String::from),
+                        table: table.name,
+                        item: name.filter(|n| !n.is_empty()),
                         region: row.region.to_string(),
                         column: column.name,
                         why,
-                    })
+                    });
                 }
             }
         }
     }
-    pg_sys::ExecStoreVirtualTuple(slot);
+    // SAFETY: the caller's.
+    unsafe { pg_sys::ExecStoreVirtualTuple(slot) };
     Ok(())
 }
 
@@ -105,14 +107,14 @@ pub enum Unstorable {
     NulInJson,
 }
 
-/// The datum of `value` (`None`: SQL NULL). `trail` is the row's trail, already split into
-/// members: the `raw` column's JSON text is its text, and `jsonb` is built from the members.
+/// The datum of `value` (`None`: SQL NULL). `parsed` is the object `value` is the JSON text of,
+/// already split into members (the `raw` column): `jsonb` is then built from the members.
 ///
 /// # Safety
 /// Must run on the backend's thread, in a memory context that lives as long as the datum is used.
 pub unsafe fn to_datum(
     value: Value<'_>,
-    trail: Option<&Trail>,
+    parsed: Option<&JsonObject>,
 ) -> Result<Option<pg_sys::Datum>, Unstorable> {
     Ok(match value {
         Value::Null => None,
@@ -128,9 +130,10 @@ pub unsafe fn to_datum(
             .checked_sub(PG_EPOCH_OFFSET_MICROS)
             .filter(|m| PG_TIMESTAMP_RANGE.contains(m))
             .map(pg_sys::Datum::from),
-        Value::Json(j) => {
-            let parsed = trail.filter(|t| std::ptr::eq(t.raw(), j.as_ref()));
-            Some(crate::jsonb::jsonb(&j, parsed)?)
-        }
+        // SAFETY: the caller's.
+        Value::Json(j) => Some(
+            unsafe { crate::jsonb::jsonb(&j, parsed) }
+                .map_err(|NulInJson| Unstorable::NulInJson)?,
+        ),
     })
 }

@@ -3,9 +3,11 @@
 //! from the API client, whose errors never hold a secret; as a second line of defence every text
 //! is scrubbed of the secrets in use.
 
+use crate::import::REMOTE_SCHEMA;
 use crate::options::{Catalog, OptionError, USE_SERVER_CREDENTIALS};
 use alicloud_api::Remedy;
 use alicloud_tables::scan::ScanError;
+use alicloud_tables::wording::{self, join, join_quoted, Wording};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
@@ -35,12 +37,30 @@ pub enum FdwError {
         /// The server.
         server: String,
     },
-    /// A column of a foreign table is not a column of the table.
+    /// A foreign table names no table of the wrapper.
+    UnknownTable {
+        /// The foreign table.
+        relation: String,
+        /// The name it gives.
+        name: String,
+        /// Every table's name.
+        tables: String,
+    },
+    /// A foreign table made by hand could scan several tables: its columns are in each.
+    AmbiguousTable {
+        /// The foreign table.
+        relation: String,
+        /// The tables it could scan.
+        tables: String,
+    },
+    /// A column of a foreign table is not a column of the table it scans.
     UnknownColumn {
         /// The foreign table.
         table: String,
         /// The column.
         column: String,
+        /// The table it scans.
+        of: &'static str,
         /// The hint that lists the valid columns.
         hint: String,
     },
@@ -52,8 +72,17 @@ pub enum FdwError {
         column: String,
         /// Its declared type.
         found: String,
+        /// The table it scans.
+        of: &'static str,
         /// The type it must have.
         expected: &'static str,
+    },
+    /// The API listed the rows of an ordered scan out of order.
+    OutOfOrder {
+        /// The table.
+        table: &'static str,
+        /// The region that did.
+        region: String,
     },
     /// A value the API sent cannot be stored in PostgreSQL.
     BadValue {
@@ -91,20 +120,46 @@ impl From<alicloud_tables::options::OptionError> for FdwError {
     }
 }
 
+/// How the extension names its knobs: server options, user mappings.
+struct PostgresWording;
+
+impl Wording for PostgresWording {
+    fn option(&self, name: &str) -> String {
+        format!("option \"{name}\"")
+    }
+
+    fn options(&self, names: &[&str]) -> String {
+        format!("options {}", join_quoted(names, "and"))
+    }
+
+    fn name(&self, name: &str) -> String {
+        format!("\"{name}\"")
+    }
+
+    fn settings(&self, names: &[&str], conj: &str) -> String {
+        match names {
+            [one] => format!("the server option {one}"),
+            _ => format!("the server options {}", join(names, conj)),
+        }
+    }
+
+    fn credentials(&self, names: &[&str], conj: &str, existing: bool) -> String {
+        let mapping = if existing {
+            "the user mapping"
+        } else {
+            "a user mapping"
+        };
+        format!("{} in {mapping}", join(names, conj))
+    }
+
+    fn host(&self) -> &'static str {
+        "the database server"
+    }
+}
+
 /// The advice for a remedy, naming this front end's knobs.
 fn hint(remedy: Remedy) -> String {
-    match remedy {
-        Remedy::RaiseTimeouts => "The region did not answer in time. Raise the server options timeout_ms or max_attempts, or leave the region out of the regions option.".into(),
-        Remedy::CheckNetwork => "Check network access from the database server to the endpoint, or the server options endpoint and endpoint_type.".into(),
-        Remedy::ProvideCredentials => "Give access_key_id and access_key_secret in a user mapping, or see docs/configuration.md for the other credential sources.".into(),
-        Remedy::CheckKeyId => "The access key id is unknown or disabled: check access_key_id in the user mapping (or the credential source in use).".into(),
-        Remedy::CheckSecret => "The access key secret does not match the access key id: check access_key_secret in the user mapping.".into(),
-        Remedy::RenewToken => "The security token is invalid or expired: renew security_token in the user mapping.".into(),
-        Remedy::SlowDown => "The API is throttling requests: retry later, or lower the server option max_concurrency.".into(),
-        Remedy::RaiseResponseLimit => "The answer is larger than the server option max_response_mb allows: raise it if such answers are expected.".into(),
-        Remedy::CheckEndpoint => "The endpoint answered as the API never does: check the server options endpoint and sts_endpoint.".into(),
-        other => other.neutral().to_string(),
-    }
+    wording::hint(remedy, &PostgresWording)
 }
 
 fn scrub(text: &str, secrets: &[String]) -> String {
@@ -248,18 +303,36 @@ impl From<FdwError> for ErrorReport {
             .set_hint(format!(
                 "Give access_key_id and access_key_secret in the user mapping, or have a superuser set the user mapping option {USE_SERVER_CREDENTIALS} 'true'."
             )),
-            FdwError::UnknownColumn { table, column, hint } => ErrorReport::new(
+            FdwError::UnknownTable { relation, name, tables } => ErrorReport::new(
+                ERRCODE_FDW_TABLE_NOT_FOUND,
+                format!("alicloud_fdw: foreign table \"{relation}\" scans \"{name}\", which is not a table of alicloud_fdw"),
+                "",
+            )
+            .set_hint(format!("Name the table with OPTIONS (table '...'), or name the foreign table after it. The tables are: {tables}.")),
+            FdwError::AmbiguousTable { relation, tables } => ErrorReport::new(
+                ERRCODE_FDW_TABLE_NOT_FOUND,
+                format!("alicloud_fdw: foreign table \"{relation}\" could scan any of {tables}: each has all its columns"),
+                "",
+            )
+            .set_hint("Name the table with OPTIONS (table '...')."),
+            FdwError::UnknownColumn { table, column, of, hint } => ErrorReport::new(
                 ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
-                format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" is not a column of alicloud_action_trail"),
+                format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" is not a column of {of}"),
                 "",
             )
             .set_hint(hint),
-            FdwError::ColumnType { table, column, found, expected } => ErrorReport::new(
+            FdwError::ColumnType { table, column, found, of, expected } => ErrorReport::new(
                 ERRCODE_FDW_INVALID_DATA_TYPE,
-                format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" has type {found}, but alicloud_action_trail.{column} is {expected}"),
+                format!("alicloud_fdw: column \"{column}\" of foreign table \"{table}\" has type {found}, but {of}.{column} is {expected}"),
                 "",
             )
             .set_hint("Declare the column with the type IMPORT FOREIGN SCHEMA gives it."),
+            FdwError::OutOfOrder { table, region } => ErrorReport::new(
+                ERRCODE_FDW_ERROR,
+                format!("alicloud_fdw: region {region} listed the rows of {table} out of their order, so an ordered scan cannot go on"),
+                "",
+            )
+            .set_hint("Order by an expression of the column (ORDER BY column + interval '0 s'), so that PostgreSQL sorts the rows itself."),
             FdwError::BadValue { message } => {
                 ErrorReport::new(ERRCODE_FDW_INVALID_STRING_FORMAT, format!("alicloud_fdw: {message}"), "")
             }
@@ -268,7 +341,7 @@ impl From<FdwError> for ErrorReport {
                 format!("alicloud_fdw: IMPORT FOREIGN SCHEMA: remote schema \"{schema}\" does not exist"),
                 "",
             )
-            .set_hint("The remote schema is \"alicloud\": IMPORT FOREIGN SCHEMA alicloud FROM SERVER ... INTO ..."),
+            .set_hint(format!("The remote schema is \"{REMOTE_SCHEMA}\": IMPORT FOREIGN SCHEMA {REMOTE_SCHEMA} FROM SERVER ... INTO ...")),
             FdwError::NotOwner(what) => ErrorReport::new(
                 ERRCODE_INSUFFICIENT_PRIVILEGE,
                 format!("alicloud_fdw: {what}"),

@@ -2,44 +2,53 @@
 //! used; with ANALYZE, what it took (API calls, cache and snapshot hits, retries, the slowest
 //! region). Server options hold no secrets (the validator refuses them there).
 
-use crate::executor;
-use crate::planner::{self, table, PlanData};
+use crate::planner::{constant_plan, PlanData};
 use crate::quals::Values;
-use crate::{catalog, store};
+use crate::{connections, executor, store};
 use alicloud_tables::options::Regions;
-use alicloud_tables::plan::{Constraint, ScanPlan};
-use alicloud_tables::table::KeyColumn;
+use alicloud_tables::table::{ColumnDef, Pushdown, TableDef};
 use pgrx::{pg_sys, PgList};
 use std::ffi::CString;
 
-unsafe fn property(es: *mut pg_sys::ExplainState, label: &str, value: &str) {
+// SAFETY (this module): ExplainForeignScan runs on the backend's thread with the scan's node, its
+// plan and the ExplainState, alive for the call.
+
+fn property(es: *mut pg_sys::ExplainState, label: &str, value: &str) {
     let label = CString::new(label).unwrap_or_default();
     let value = CString::new(value.replace('\0', "")).unwrap_or_default();
-    pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+    // SAFETY: see above; the strings outlive the call, which copies them.
+    unsafe { pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es) };
 }
 
-unsafe fn count(es: *mut pg_sys::ExplainState, label: &str, value: i64) {
+fn count(es: *mut pg_sys::ExplainState, label: &str, value: i64) {
     let label = CString::new(label).unwrap_or_default();
-    pg_sys::ExplainPropertyInteger(label.as_ptr(), std::ptr::null(), value, es);
+    // SAFETY: as in `property`.
+    unsafe { pg_sys::ExplainPropertyInteger(label.as_ptr(), std::ptr::null(), value, es) };
 }
 
-/// The SQL of the conditions' expressions on `key`, as EXPLAIN prints expressions.
-unsafe fn expressions(
+/// The key columns whose values come from expressions (known when the scan starts), each with
+/// the SQL of its expression, as EXPLAIN prints expressions.
+fn expressions(
+    table: &'static TableDef,
     data: &PlanData,
-    key: KeyColumn,
     exprs: &PgList<pg_sys::Node>,
     es: *mut pg_sys::ExplainState,
-) -> Vec<String> {
+) -> Vec<(&'static ColumnDef, String)> {
     data.conditions
         .iter()
-        .filter(|c| c.key(table()) == Some(key))
         .filter_map(|c| match c.values {
-            Values::Expression { index, .. } => exprs.get_ptr(index),
+            Values::Expression { index, .. } => {
+                Some((&table.columns[c.column], exprs.get_ptr(index)?))
+            }
             Values::Constant(_) => None,
         })
-        .map(|e| {
-            let p = pg_sys::deparse_expression(e, (*es).deparse_cxt, false, false);
-            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        .map(|(column, e)| {
+            // SAFETY: see above; deparse_expression returns a palloc'd C string.
+            let sql = unsafe {
+                let p = pg_sys::deparse_expression(e, (*es).deparse_cxt, false, false);
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            };
+            (column, sql)
         })
         .collect()
 }
@@ -50,34 +59,36 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
     es: *mut pg_sys::ExplainState,
 ) {
-    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
-    let data = PlanData::from_list((*plan).fdw_private);
-    let exprs = PgList::<pg_sys::Node>::from_pg((*plan).fdw_exprs);
-    let table_oid = (*(*node).ss.ss_currentRelation).rd_id;
-    let server = catalog::server(catalog::server_of_table(table_oid));
-    let settings = planner::settings_of(&server);
+    // SAFETY: see above.
+    let (data, exprs, table_oid) = unsafe {
+        let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+        (
+            PlanData::from_list((*plan).fdw_private),
+            PgList::<pg_sys::Node>::from_pg((*plan).fdw_exprs),
+            (*(*node).ss.ss_currentRelation).rd_id,
+        )
+    };
+    let table = data.table();
+    // SAFETY: see above.
+    let user = unsafe { executor::scan_user(node) };
+    let settings =
+        connections::settings(table_oid, user).unwrap_or_else(|e| crate::error::raise(e));
 
     // What the constant conditions leave; the others are known when the scan starts.
-    let constants: Vec<Constraint> = data
-        .conditions
+    let scan = constant_plan(table, &data);
+    let pending = expressions(table, &data, &exprs, es);
+    let region_exprs: Vec<&str> = pending
         .iter()
-        .filter_map(|c| match &c.values {
-            Values::Constant(v) => Some(Constraint {
-                key: c.key(table())?,
-                values: v.clone(),
-            }),
-            Values::Expression { .. } => None,
-        })
+        .filter(|(c, _)| c.pushdown == Some(Pushdown::Region))
+        .map(|(_, sql)| sql.as_str())
         .collect();
-    let scan = ScanPlan::new(&constants);
-    let region_exprs = expressions(&data, KeyColumn::Region, &exprs, es);
-    let name_exprs = expressions(&data, KeyColumn::Name, &exprs, es);
+    let own: Vec<(&ColumnDef, String)> = pending
+        .iter()
+        .filter(|(c, _)| c.pushdown != Some(Pushdown::Region))
+        .cloned()
+        .collect();
 
-    property(
-        es,
-        "Alibaba Cloud API",
-        "ActionTrail DescribeTrails, once per region",
-    );
+    property(es, "Alibaba Cloud API", table.listing.calls());
     let mut regions = if scan.is_empty() {
         "none: the conditions contradict each other".to_string()
     } else {
@@ -106,14 +117,8 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     }
     property(es, "Regions", &regions);
     if !scan.is_empty() {
-        let names = match (scan.names(), name_exprs.is_empty()) {
-            (Some(n), true) => Some(n.join(", ")),
-            (Some(n), false) => Some(format!("{} and {}", n.join(", "), name_exprs.join(" and "))),
-            (None, false) => Some(format!("from {}", name_exprs.join(" and "))),
-            (None, true) => None,
-        };
-        if let Some(names) = names {
-            property(es, "NameList", &names);
+        for (label, value) in table.listing.explain(scan.requests(), &own) {
+            property(es, label, &value);
         }
     }
     let cache = if settings.cache_ttl.is_zero() {
@@ -125,10 +130,12 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     };
     property(es, "Cache", &cache);
 
-    if !(*es).analyze {
+    // SAFETY: see above.
+    if !unsafe { (*es).analyze } {
         return;
     }
-    let Some(state) = executor::state_of(node) else {
+    // SAFETY: see above: the node's scan state, when it was executed.
+    let Some(state) = (unsafe { executor::state_of(node) }) else {
         return;
     };
     let report = &state.report;

@@ -1,11 +1,12 @@
 //! `IMPORT FOREIGN SCHEMA alicloud`: the `CREATE FOREIGN TABLE` statement of every declared
 //! table, from the declarations. (PostgreSQL applies LIMIT TO and EXCEPT itself, and accepts only
 //! `CREATE FOREIGN TABLE` from an import, so the comments are added by the extension's event
-//! trigger, from `alicloud_fdw_table_comments()`.)
+//! trigger, from `alicloud_fdw_table_comments(table)`.)
 
+use crate::columns::type_sql;
 use crate::error::{raise, FdwError};
-use crate::planner::type_sql;
-use alicloud_tables::table::{TableDef, TABLES};
+use alicloud_tables::table::TableDef;
+use alicloud_tables::tables::TABLES;
 use pgrx::{pg_sys, PgList};
 use std::ffi::{CStr, CString};
 

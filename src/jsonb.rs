@@ -1,12 +1,11 @@
-//! `jsonb` datums from JSON text. The JSON is split with serde (a trail's members are split
+//! `jsonb` datums from JSON text. The JSON is split with serde (a listed object's members are split
 //! already, for its typed columns) and written straight in jsonb's binary format (documented in
 //! PostgreSQL's `utils/jsonb.h`, unchanged on disk since 9.4), laid out as PostgreSQL lays it out,
 //! so the datum equals `jsonb_in`'s to the byte (a test compares them) without lexing the text
 //! again. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in`. A lone scalar, very deep
 //! nesting and very long strings go through `jsonb_in`.
 
-use crate::datum::Unstorable;
-use alicloud_api::Trail;
+use alicloud_tables::table::JsonObject;
 use pgrx::pg_sys;
 use pgrx::pg_sys::{
     JB_FARRAY, JB_FOBJECT, JB_OFFSET_STRIDE, JENTRY_HAS_OFF, JENTRY_ISBOOL_FALSE,
@@ -16,36 +15,40 @@ use pgrx::pg_sys::{
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
+/// JSON with a `\u0000` escape, which PostgreSQL jsonb cannot hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NulInJson;
+
 /// Strings longer than this take the `jsonb_in` path, which reports PostgreSQL's own error for a
-/// string over jsonb's limit (`JENTRY_OFFLENMASK`, 256 MiB); no trail comes near it.
+/// string over jsonb's limit (`JENTRY_OFFLENMASK`, 256 MiB); no listed object comes near it.
 const LONGEST_WRITTEN_STRING: usize = 1 << 20;
 /// Containers nested deeper than this take the `jsonb_in` path (with its own stack check).
 const DEEPEST_WRITTEN: usize = 32;
 
 /// `text`, valid JSON, as a `jsonb` datum in the current memory context. `parsed` is the same text
-/// already split into members, when the caller has it (the trail of the `raw` column).
+/// already split into members, when the caller has it (the object of the `raw` column).
 ///
 /// # Safety
 /// Must run on the backend's thread, inside a callback that PostgreSQL errors may unwind.
-pub unsafe fn jsonb(text: &str, parsed: Option<&Trail>) -> Result<pg_sys::Datum, Unstorable> {
+pub unsafe fn jsonb(text: &str, parsed: Option<&JsonObject>) -> Result<pg_sys::Datum, NulInJson> {
     if let Some(d) = root(text, parsed)?.and_then(|root| write(&root, text.len())) {
         return Ok(d);
     }
     if has_escaped_nul(text) {
-        return Err(Unstorable::NulInJson);
+        return Err(NulInJson);
     }
-    let c = std::ffi::CString::new(text).map_err(|_| Unstorable::NulInJson)?;
+    let c = std::ffi::CString::new(text).map_err(|_| NulInJson)?;
     pgrx::fcinfo::direct_function_call_as_datum(
         pg_sys::jsonb_in,
         &[Some(pg_sys::Datum::from(c.as_ptr()))],
     )
-    .ok_or(Unstorable::NulInJson)
+    .ok_or(NulInJson)
 }
 
 /// The object or array `text` is, ready to be written; `Ok(None)` for what is left to `jsonb_in`.
-fn root<'a>(text: &'a str, parsed: Option<&Trail<'a>>) -> Result<Option<Node<'a>>, Unstorable> {
+fn root<'a>(text: &'a str, parsed: Option<&JsonObject<'a>>) -> Result<Option<Node<'a>>, NulInJson> {
     match parsed {
-        Some(trail) => Node::object(trail, text, 0),
+        Some(object) => Node::object(object, text, 0),
         None if text.starts_with(['{', '[']) => Node::of(text, 0),
         None => Ok(None),
     }
@@ -65,13 +68,13 @@ enum Node<'a> {
 impl<'a> Node<'a> {
     /// The value of some JSON text, nested `depth` containers deep; `Ok(None)` for what is left to
     /// `jsonb_in`.
-    fn of(json: &'a str, depth: usize) -> Result<Option<Node<'a>>, Unstorable> {
+    fn of(json: &'a str, depth: usize) -> Result<Option<Node<'a>>, NulInJson> {
         let Some(first) = json.as_bytes().first() else {
             return Ok(None);
         };
         Ok(Some(match first {
             b'{' | b'[' if depth >= DEEPEST_WRITTEN => return Ok(None),
-            b'{' => return Node::object(&Trail::parse(json), json, depth),
+            b'{' => return Node::object(&JsonObject::parse(json), json, depth),
             b'[' => {
                 let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(json) else {
                     return Ok(None);
@@ -107,10 +110,10 @@ impl<'a> Node<'a> {
 
     /// The object `json`, split into `members`.
     fn object(
-        members: &Trail<'a>,
+        members: &JsonObject<'a>,
         json: &'a str,
         depth: usize,
-    ) -> Result<Option<Node<'a>>, Unstorable> {
+    ) -> Result<Option<Node<'a>>, NulInJson> {
         let mut pairs = Vec::with_capacity(32);
         for (name, value) in members.members() {
             if name.len() > LONGEST_WRITTEN_STRING {
@@ -148,9 +151,9 @@ fn is_empty_object(json: &str) -> bool {
 }
 
 /// `Err` for a string PostgreSQL cannot hold (a NUL character, from a `\u0000` escape).
-fn checked(s: &str) -> Result<(), Unstorable> {
+fn checked(s: &str) -> Result<(), NulInJson> {
     if s.contains('\0') {
-        Err(Unstorable::NulInJson)
+        Err(NulInJson)
     } else {
         Ok(())
     }
@@ -302,9 +305,8 @@ fn has_escaped_nul(json: &str) -> bool {
 #[cfg(any(test, feature = "pg_test"))]
 #[pgrx::pg_schema]
 mod tests {
-    use super::jsonb;
-    use crate::datum::Unstorable;
-    use alicloud_api::Trail;
+    use super::{jsonb, NulInJson};
+    use alicloud_tables::table::JsonObject;
     use pgrx::prelude::*;
 
     /// `jsonb_in`'s datum bytes for `text`.
@@ -409,7 +411,7 @@ mod tests {
             .chain(left_to_jsonb_in.iter().map(|t| (*t, false)))
         {
             unsafe {
-                let trail = Trail::parse(text);
+                let trail = JsonObject::parse(text);
                 let root = super::root(text, None).unwrap();
                 assert_eq!(root.is_some(), is_written, "{text}");
                 let expected = jsonb_in(text);
@@ -430,7 +432,7 @@ mod tests {
             r#"{"a":{"b":"\u0000"}}"#,
         ] {
             let result = unsafe { jsonb(text, None) };
-            assert!(matches!(result, Err(Unstorable::NulInJson)), "{text}");
+            assert!(matches!(result, Err(NulInJson)), "{text}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! The option policy of the wrapper, whole: which catalog each option goes in (the shared
-//! vocabulary's scopes mapped to SERVER and USER MAPPING), the superuser-only rules, and the one
-//! option only PostgreSQL has (`use_server_credentials`). The validator callback is one call to
-//! [`validate`].
+//! vocabulary's scopes mapped to SERVER and USER MAPPING), the superuser-only rules, and the
+//! options only PostgreSQL has (`use_server_credentials` on a user mapping, `table` on a foreign
+//! table). The validator callback is one call to [`validate`].
 //!
 //! Superuser-only, as postgres_fdw does for its own risky options:
 //! - options that send requests to any host (`endpoint`, `sts_endpoint`, `ecs_metadata_endpoint`)
@@ -9,6 +9,7 @@
 //! - `use_server_credentials`, which lets a mapping's user sign with the database server's own
 //!   credentials (its environment, profile file or instance role).
 
+use crate::columns::TABLE_OPTION;
 use alicloud_tables::options::{self as vocabulary, OptionError as Neutral, Scope};
 use pgrx::pg_sys;
 use std::collections::BTreeMap;
@@ -53,6 +54,15 @@ impl Catalog {
             Catalog::Server => Some(Scope::Connection),
             Catalog::UserMapping => Some(Scope::Credentials),
             Catalog::Wrapper | Catalog::Table => None,
+        }
+    }
+
+    /// The options only PostgreSQL has, in this catalog.
+    fn own_options(self) -> &'static [&'static str] {
+        match self {
+            Catalog::UserMapping => &[USE_SERVER_CREDENTIALS],
+            Catalog::Table => &[TABLE_OPTION],
+            Catalog::Server | Catalog::Wrapper => &[],
         }
     }
 
@@ -125,9 +135,7 @@ fn valid_in(catalog: Catalog) -> Vec<&'static str> {
         .filter(|d| Some(d.scope) == catalog.scope())
         .map(|d| d.name)
         .collect();
-    if catalog == Catalog::UserMapping {
-        names.push(USE_SERVER_CREDENTIALS);
-    }
+    names.extend(catalog.own_options());
     names
 }
 
@@ -143,20 +151,33 @@ pub fn validate(
         .flatten()
         .map(|o| o.split_once('=').unwrap_or((o.as_str(), "")))
         .collect();
-    let Some(scope) = catalog.scope() else {
-        return match pairs.first() {
-            None => Ok(()),
-            Some((name, _)) => Err(OptionError::UnknownName {
-                name: name.to_string(),
-                catalog,
-                valid: Vec::new(),
-            }),
-        };
-    };
     let (own, shared): (Vec<_>, Vec<_>) = pairs
         .iter()
         .copied()
-        .partition(|(n, _)| catalog == Catalog::UserMapping && *n == USE_SERVER_CREDENTIALS);
+        .partition(|(n, _)| catalog.own_options().contains(n));
+    let Some(scope) = catalog.scope() else {
+        if let Some((name, _)) = shared.first() {
+            return Err(OptionError::UnknownName {
+                name: name.to_string(),
+                catalog,
+                valid: valid_in(catalog),
+            });
+        }
+        for (_, value) in &own {
+            if alicloud_tables::tables::table(value).is_none() {
+                return Err(OptionError::BadValue {
+                    message: format!(
+                        "invalid value for option \"{TABLE_OPTION}\": there is no table \"{value}\""
+                    ),
+                    hint: Some(format!(
+                        "The tables are: {}.",
+                        alicloud_tables::tables::table_names()
+                    )),
+                });
+            }
+        }
+        return Ok(());
+    };
     vocabulary::validate(shared.iter().copied(), Some(scope)).map_err(|e| match e {
         Neutral::UnknownName { name, .. } => OptionError::UnknownName {
             name,
@@ -264,6 +285,18 @@ mod tests {
         );
         assert!(validate(&raw(&["object=x"]), Catalog::Table, true).is_err());
         validate(&[], Catalog::Table, false).unwrap();
+        validate(
+            &raw(&["table=alicloud_action_trail"]),
+            Catalog::Table,
+            false,
+        )
+        .unwrap();
+        match validate(&raw(&["table=alicloud_nope"]), Catalog::Table, false).unwrap_err() {
+            OptionError::BadValue { hint, .. } => {
+                assert!(hint.unwrap().contains("alicloud_action_trail"))
+            }
+            e => panic!("{e:?}"),
+        }
         match validate(
             &raw(&["use_server_credentials=true"]),
             Catalog::Server,

@@ -4,9 +4,9 @@
 # Run by scripts/test.sh after its regression suite, with the mock and the scratch cluster still up
 # and the release build done: MOCK_URL, MOCK_KEY_ID, MOCK_KEY_SECRET, PG* in the environment, and
 # mock-admin on PATH. It builds nothing. Checks:
-#   1. the seed page's four sql+sqlite queries (crates/alicloud-sqlite/tests/seed_queries.sql, verbatim)
+#   1. the table page's four sql+sqlite queries (tests/frontends/table_page_examples.sqlite.sql, verbatim)
 #      in Debian's sqlite3 shell give the same rows, as multisets, as its four sql+postgres queries
-#      (tests/sql/seed_examples.sql) through psql (booleans: 1/0 against t/f);
+#      (tests/sql/table_page_examples.sql) through psql (booleans: 1/0 against t/f);
 #   2. pushdown, in the calls the mock receives: region = and IN call only those regions, name IN
 #      sends NameList, a self-join calls each region once, each statement has its own snapshot;
 #   3. the shared cache: a second process's statement makes no call (cache_ttl left at its default);
@@ -28,8 +28,8 @@ export PATH="$PWD/scripts:$PATH"
 ROOT="$PWD"
 LIB="$ROOT/target/release/libalicloud_sqlite.so"
 PY=/usr/bin/python3
-SEED_SQLITE="$ROOT/crates/alicloud-sqlite/tests/seed_queries.sql"
-SEED_POSTGRES="$ROOT/tests/sql/seed_examples.sql"
+PAGE_SQLITE="$ROOT/tests/frontends/table_page_examples.sqlite.sql"
+PAGE_POSTGRES="$ROOT/tests/sql/table_page_examples.sql"
 
 fail() { echo "sqlite.sh: FAIL: $*" >&2; exit 1; }
 passed=0
@@ -113,17 +113,17 @@ configure nocache '{"cache_ttl": "0"}'
 # The seed page is beside the repository when the shared folder is (as in CI).
 seeds="$ROOT/../shared/seeds/steampipe-table-alicloud_action_trail.md"
 if [ -f "$seeds" ]; then
-  "$PY" - "$seeds" "$SEED_SQLITE" <<'PY' || fail "$SEED_SQLITE is not the seed page's sql+sqlite queries verbatim"
+  "$PY" - "$seeds" "$PAGE_SQLITE" <<'PY' || fail "$PAGE_SQLITE is not the seed page's sql+sqlite queries verbatim"
 import re, sys
 page, ours = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 want = [b.rstrip("\n") for b in re.findall(r"```sql\+sqlite\n(.*?)```", page, flags=re.S)]
 have = [s.strip() for s in "\n".join(l for l in ours.splitlines() if not l.startswith("--")).split(";") if s.strip()]
 assert len(want) == 4 and [w.rstrip(";") for w in want] == have, (want, have)
 PY
-  ok "seed_queries.sql holds the seed page's four sql+sqlite queries verbatim"
+  ok "table_page_examples.sqlite.sql holds the table page's four sql+sqlite queries verbatim"
 fi
-mapfile -d '' lite < <(statements "$SEED_SQLITE")
-mapfile -d '' pg < <(statements "$SEED_POSTGRES")
+mapfile -d '' lite < <(statements "$PAGE_SQLITE")
+mapfile -d '' pg < <(statements "$PAGE_POSTGRES")
 [ "${#lite[@]}" -eq 4 ] && [ "${#pg[@]}" -eq 4 ] || fail "expected 4 seed queries in each file, got ${#lite[@]} and ${#pg[@]}"
 # The mock's default fixture over the four regions: 11 rows, 9 enabled, 1 multi-account, 6 shadows.
 expected_rows=(11 9 1 6)

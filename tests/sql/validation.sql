@@ -34,8 +34,14 @@ CREATE USER MAPPING FOR PUBLIC SERVER good OPTIONS (password 'do-not-store-me');
 CREATE USER MAPPING FOR PUBLIC SERVER good OPTIONS (role_session_name 'audit');
 CREATE USER MAPPING FOR PUBLIC SERVER good OPTIONS (profile 'prod', role_arn 'acs:ram::1:role/x');
 DROP SERVER good CASCADE;
--- Foreign tables take no options.
+-- A foreign table takes one option, the table it scans (as postgres_fdw's table_name): checked
+-- when it is set.
 CREATE FOREIGN TABLE t_bad_option (name text) SERVER alicloud OPTIONS (object 'trails');
+CREATE FOREIGN TABLE t_bad_table (name text) SERVER alicloud OPTIONS (table 'alicloud_trails');
+CREATE FOREIGN TABLE trails_by_option (name text, region text) SERVER alicloud
+  OPTIONS (table 'alicloud_action_trail');
+SELECT name FROM trails_by_option WHERE region = 'cn-shanghai' ORDER BY name;
+DROP FOREIGN TABLE trails_by_option;
 -- A table made by hand may hold any subset of the columns, matched by name, in any order.
 CREATE FOREIGN TABLE my_trails (status text, name text, region text) SERVER alicloud;
 SELECT * FROM my_trails WHERE region = 'cn-beijing' ORDER BY name;

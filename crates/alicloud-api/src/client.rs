@@ -93,20 +93,12 @@ pub(crate) fn read_json<T>(
         .and_then(|v| read(&v))
 }
 
-/// The APIs this client speaks.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Service {
-    ActionTrail,
-    Sts,
-}
-
-impl Service {
-    fn version(self) -> &'static str {
-        match self {
-            Service::ActionTrail => crate::actiontrail::VERSION,
-            Service::Sts => crate::sts::VERSION,
-        }
-    }
+/// An API this client speaks: its version, and where it is (each service module declares its own,
+/// so the client names none).
+#[derive(Clone, Copy)]
+pub(crate) struct Service {
+    pub version: &'static str,
+    pub endpoint: fn(&ClientConfig) -> &Endpoint,
 }
 
 /// The result of one API call and what it took.
@@ -323,10 +315,7 @@ impl Client {
     ) -> Outcome<Vec<u8>> {
         let config = &self.inner.config;
         let call = Call::new(action, region);
-        let endpoint = match service {
-            Service::ActionTrail => config.actiontrail_endpoint.url(region),
-            Service::Sts => config.sts_endpoint.url(region),
-        };
+        let endpoint = (service.endpoint)(config).url(region);
         let bytes = AtomicU64::new(0);
         let mut report = CallReport::default();
         let limits = Limits {
@@ -340,7 +329,7 @@ impl Client {
                     http: &self.inner.http,
                     call: &call,
                     endpoint: &endpoint,
-                    version: service.version(),
+                    version: service.version,
                     params: &params,
                     credentials: creds,
                     connect_timeout: config.connect_timeout,

@@ -179,6 +179,38 @@ impl CredentialSource {
     }
 }
 
+impl CredentialSource {
+    /// Everything that tells this source's identity apart, secrets included, as parts for a
+    /// digest (a cache scope): two sources with the same parts sign as the same identity.
+    pub fn identity_parts(&self) -> Vec<&[u8]> {
+        fn keys(c: &Credentials) -> [&[u8]; 3] {
+            [
+                c.access_key_id.as_bytes(),
+                c.access_key_secret.expose().as_bytes(),
+                c.security_token
+                    .as_ref()
+                    .map_or(&b""[..], |t| t.expose().as_bytes()),
+            ]
+        }
+        match self {
+            CredentialSource::Static(c) => [&b"static"[..]].into_iter().chain(keys(c)).collect(),
+            CredentialSource::RamRoleArn {
+                base,
+                role_arn,
+                session_name,
+                ..
+            } => [&b"role"[..]]
+                .into_iter()
+                .chain(keys(base))
+                .chain([role_arn.as_bytes(), session_name.as_bytes()])
+                .collect(),
+            CredentialSource::EcsRamRole { role_name } => {
+                vec![b"ecs", role_name.as_deref().unwrap_or("").as_bytes()]
+            }
+        }
+    }
+}
+
 /// A one-line description without secrets: the kind of source and the masked key id.
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

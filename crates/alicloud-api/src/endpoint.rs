@@ -43,6 +43,19 @@ impl Endpoint {
         Ok(Endpoint::Template(t.to_string()))
     }
 
+    /// A text that tells endpoints apart, the same in every process (a cache key's part).
+    pub fn key(&self) -> String {
+        let product = |p: &Product| match p {
+            Product::ActionTrail => "actiontrail",
+            Product::Sts => "sts",
+        };
+        match self {
+            Endpoint::Default(p) => format!("default {}", product(p)),
+            Endpoint::Vpc(p) => format!("vpc {}", product(p)),
+            Endpoint::Template(t) => format!("template {t}"),
+        }
+    }
+
     /// The URL (without query) to send a request for `region` to.
     pub fn url(&self, region: &str) -> String {
         match self {

@@ -149,6 +149,16 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A listing's pages did not end: the same page token came twice, or more pages came than a
+    /// listing can have.
+    #[error("{call} failed: {message}")]
+    Paging {
+        /// The call.
+        call: Call,
+        /// What was wrong.
+        message: String,
+    },
+
     /// No usable credentials, or temporary credentials could not be obtained.
     #[error("Alibaba Cloud credentials: {message}")]
     Credentials {
@@ -271,6 +281,7 @@ impl Error {
             | Error::Timeout { call, .. }
             | Error::Decode { call, .. }
             | Error::Redirect { call, .. }
+            | Error::Paging { call, .. }
             | Error::TooLarge { call, .. } => Some(call),
             Error::Credentials { .. } | Error::Config { .. } => None,
         }
@@ -290,6 +301,7 @@ impl Error {
             Error::Decode { .. } => "unreadable answer",
             Error::Redirect { .. } => "redirect",
             Error::TooLarge { .. } => "answer too large",
+            Error::Paging { .. } => "paging",
             Error::Credentials { .. } => "credentials",
             Error::Config { .. } => "configuration",
         }
@@ -304,7 +316,7 @@ impl Error {
             Error::Credentials { .. } => Some(Remedy::ProvideCredentials),
             Error::TooLarge { .. } => Some(Remedy::RaiseResponseLimit),
             Error::Redirect { .. } => Some(Remedy::CheckEndpoint),
-            Error::Decode { .. } | Error::Config { .. } => None,
+            Error::Decode { .. } | Error::Paging { .. } | Error::Config { .. } => None,
         }
     }
 
@@ -363,6 +375,7 @@ impl Error {
                 *excerpt = redact_cut(excerpt, secrets);
             }
             Error::Redirect { target, .. } => r(target),
+            Error::Paging { message, .. } => r(message),
             Error::Credentials { message } | Error::Config { message } => r(message),
             Error::Timeout { .. } | Error::TooLarge { .. } => {}
         }

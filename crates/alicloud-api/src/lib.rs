@@ -11,7 +11,9 @@
 //! - `endpoint`: where a region's API lives;
 //! - `retry`: which failures are retried, the backoff, and the retry loop;
 //! - `client`: configuration, temporary credentials, signed calls, region fan-out;
-//! - `actiontrail`, `sts`: each service's types and operations;
+//! - `actiontrail`, `sts`: each service's requests, answers and operations;
+//! - `json`: answers kept as text with their objects' spans ([`Items`]), objects read lazily
+//!   ([`JsonObject`]);
 //! - `fields`: lenient parsing of loosely typed answer fields;
 //! - `region`: the default region (environment, CLI profile file), apart from credentials;
 //! - `error`: one error type and its [`Remedy`].
@@ -24,12 +26,13 @@ mod credentials;
 mod endpoint;
 mod error;
 mod fields;
+mod json;
 mod region;
 mod retry;
 pub mod signer;
 mod sts;
 
-pub use actiontrail::{field, DescribeTrailsRequest, RegionInfo, Trail, TrailList};
+pub use actiontrail::{DescribeTrailsRequest, RegionInfo, TRAIL_LIST};
 pub use client::{Client, ClientConfig, Outcome, DEFAULT_MAX_RESPONSE_BYTES};
 pub use credentials::{
     mask_key_id, CredentialChain, CredentialSource, Credentials, Secret, ACCESS_KEY_ID_VARS,
@@ -38,5 +41,7 @@ pub use credentials::{
 };
 pub use endpoint::{parse_base_url, validate_region_id, Endpoint, Product};
 pub use error::{contains_secret, redact, ApiError, Call, Error, Remedy, Result};
+pub use json::{Items, JsonObject, ListShape};
+pub use region::default_region;
 pub use retry::{CallReport, RetryPolicy};
 pub use sts::CallerIdentity;

@@ -3,21 +3,17 @@
 //! the same environment and file as the credential chain, but it is not a credential, so it lives
 //! apart from the chain's steps.
 
-use crate::credentials::ProfileFile;
-use std::path::Path;
+use crate::credentials::{CredentialChain, ProfileFile};
 
-/// `from_env` (the first region variable set), else the `region_id` of the profile of
-/// `profile_file` named `profile`, else of the file's current profile, else of `default`. A file
-/// that cannot be read gives `None`.
-pub(crate) fn default_region(
-    from_env: Option<&str>,
-    profile_file: Option<&Path>,
-    profile: Option<&str>,
-) -> Option<String> {
+/// The region `chain`'s environment and profile file name: the first region variable set, else
+/// the `region_id` of the profile the chain would use (named, else named by the environment,
+/// else the file's current one, else `default`). A file that cannot be read gives `None`.
+pub fn default_region(chain: &CredentialChain) -> Option<String> {
+    let (from_env, profile_file, profile) = chain.region_sources();
     if let Some(region) = from_env {
         return Some(region.to_string());
     }
-    let file = ProfileFile::load(profile_file?).ok()??;
+    let file = ProfileFile::load(&profile_file?).ok()??;
     let name = profile
         .map(str::to_string)
         .or_else(|| file.current.clone())

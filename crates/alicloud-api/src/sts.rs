@@ -11,6 +11,12 @@ use std::collections::BTreeMap;
 /// The API version these operations speak.
 pub const VERSION: &str = "2015-04-01";
 
+/// STS, as the client calls it.
+pub(crate) const SERVICE: Service = Service {
+    version: VERSION,
+    endpoint: |config| &config.sts_endpoint,
+};
+
 /// Who the credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
@@ -32,7 +38,7 @@ impl Client {
     /// STS `GetCallerIdentity`: whose credentials these are.
     pub async fn caller_identity(&self) -> Outcome<CallerIdentity> {
         self.global_call(
-            Service::Sts,
+            SERVICE,
             "GetCallerIdentity",
             BTreeMap::new(),
             parse_caller_identity,
@@ -54,7 +60,7 @@ impl Client {
         params.insert("DurationSeconds".to_string(), duration_seconds.to_string());
         let region = self.config().global_region.clone();
         let body = self
-            .call(Service::Sts, "AssumeRole", &region, params, base)
+            .call(SERVICE, "AssumeRole", &region, params, base)
             .await
             .result?;
         read_json(&body, parse_assume_role).map_err(|m| Error::Credentials {

@@ -4,7 +4,7 @@
 
 use alicloud_api::{
     Client, ClientConfig, CredentialSource, Credentials, DescribeTrailsRequest, Endpoint, Error,
-    RetryPolicy, TrailList,
+    Items, RetryPolicy,
 };
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{Fault, MockConfig, MockServer};
@@ -41,7 +41,7 @@ fn all_trails() -> DescribeTrailsRequest {
 }
 
 /// DescribeTrails in every region, results in region order.
-async fn in_regions(c: &Client, regions: &[String]) -> Vec<(String, Result<TrailList, Error>)> {
+async fn in_regions(c: &Client, regions: &[String]) -> Vec<(String, Result<Items, Error>)> {
     c.for_each_region(regions, |c, region| async move {
         c.describe_trails(&region, &all_trails()).await.result
     })
@@ -85,7 +85,7 @@ async fn describe_trails_in_one_region() {
         .await
         .result
         .unwrap();
-    let names: Vec<_> = answer.trails().filter_map(|t| t.text("Name")).collect();
+    let names: Vec<_> = answer.items().filter_map(|t| t.text("Name")).collect();
     assert!(names.iter().any(|n| n == "test-4"), "{names:?}");
     assert!(answer.request_id().is_some());
     let sent = &server.calls()[0];

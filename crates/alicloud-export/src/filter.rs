@@ -12,7 +12,7 @@
 //! `name` are also handed to the table layer as [`Constraint`]s, which narrow the API calls; the
 //! whole condition is still evaluated on every row fetched.
 
-use alicloud_tables::plan::Constraint;
+use alicloud_tables::plan::{Constraint, Op, Operand};
 use alicloud_tables::table::{ColumnType, TableDef, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlparser::ast::{BinaryOperator, Expr, Ident, UnaryOperator, Value as SqlValue};
@@ -880,16 +880,15 @@ impl Filter {
         &self.columns
     }
 
-    /// The constraints on key columns implied by the top-level `AND` terms.
+    /// The constraints on key columns implied by the top-level `AND` terms (those the table
+    /// pushes down).
     pub fn constraints(&self, table: &TableDef) -> Vec<Constraint> {
         let mut terms = Vec::new();
         conjuncts(&self.root, &mut terms);
         terms
             .into_iter()
-            .filter_map(|term| {
-                let (column, values) = key_values(term)?;
-                Constraint::on(table, table.columns[column].name, values)
-            })
+            .filter_map(constraint_of)
+            .filter(|c| c.applies_to(table))
             .collect()
     }
 }
@@ -904,29 +903,48 @@ fn conjuncts<'n>(n: &'n Node, out: &mut Vec<&'n Node>) {
     }
 }
 
-/// `column = 'v'`, `'v' = column`, `column IN ('a', 'b', NULL)`: the column and the values it
-/// may equal (none for `= NULL`, which no row satisfies).
-fn key_values(term: &Node) -> Option<(usize, Vec<String>)> {
-    let text = |n: &Node| match n {
-        Node::Lit(Lit::Text(s)) => Some(Some(s.clone())),
+/// `column op value`, `value op column` (for `=`, `<`, `<=`, `>`, `>=`), `column IN ('a', 'b',
+/// NULL)`: the column, the comparison and the values (none for NULL, which no row satisfies).
+fn constraint_of(term: &Node) -> Option<Constraint> {
+    let operand = |n: &Node| match n {
+        Node::Lit(Lit::Text(s)) => Some(Some(Operand::Text(s.clone()))),
+        Node::Lit(Lit::Time(t)) => Some(Some(Operand::Time(*t))),
         Node::Lit(Lit::Null) => Some(None),
         _ => None,
     };
     match term {
-        Node::Compare(Cmp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
-            (Node::Column(c), v) | (v, Node::Column(c)) => {
-                Some((*c, text(v)?.into_iter().collect()))
-            }
-            _ => None,
-        },
+        Node::Compare(cmp, a, b) => {
+            let (column, value, flipped) = match (a.as_ref(), b.as_ref()) {
+                (Node::Column(c), v) => (*c, v, false),
+                (v, Node::Column(c)) => (*c, v, true),
+                _ => return None,
+            };
+            let op = match (cmp, flipped) {
+                (Cmp::Eq, _) => Op::Eq,
+                (Cmp::Lt, false) | (Cmp::Gt, true) => Op::Lt,
+                (Cmp::Le, false) | (Cmp::Ge, true) => Op::Le,
+                (Cmp::Gt, false) | (Cmp::Lt, true) => Op::Gt,
+                (Cmp::Ge, false) | (Cmp::Le, true) => Op::Ge,
+                (Cmp::Ne, _) => return None,
+            };
+            Some(Constraint {
+                column,
+                op,
+                values: operand(value)?.into_iter().collect(),
+            })
+        }
         Node::In {
             expr,
             list,
             negated: false,
         } => match expr.as_ref() {
             Node::Column(c) => {
-                let values: Option<Vec<Option<String>>> = list.iter().map(text).collect();
-                Some((*c, values?.into_iter().flatten().collect()))
+                let values: Option<Vec<Option<Operand>>> = list.iter().map(operand).collect();
+                Some(Constraint {
+                    column: *c,
+                    op: Op::Eq,
+                    values: values?.into_iter().flatten().collect(),
+                })
             }
             _ => None,
         },
@@ -937,7 +955,7 @@ fn key_values(term: &Node) -> Option<(usize, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alicloud_tables::table::{self, KeyColumn};
+    use alicloud_tables::tables as table;
 
     fn t() -> &'static TableDef {
         table::table("alicloud_action_trail").unwrap()
@@ -1108,22 +1126,18 @@ mod tests {
     #[test]
     fn top_level_equalities_on_keys_are_constraints() {
         let c = |cond: &str| parse(cond, t()).unwrap().constraints(t());
-        let con = |key, values: &[&str]| Constraint {
-            key,
-            values: values.iter().map(|s| s.to_string()).collect(),
+        let con = |column: &str, values: &[&str]| {
+            Constraint::equal(
+                t().column_index(column).unwrap(),
+                values.iter().map(|s| s.to_string()),
+            )
         };
-        assert_eq!(
-            c("region = 'cn-beijing'"),
-            [con(KeyColumn::Region, &["cn-beijing"])]
-        );
+        assert_eq!(c("region = 'cn-beijing'"), [con("region", &["cn-beijing"])]);
         assert_eq!(
             c("('cn-beijing' = region) AND status = 'Enable' AND name IN ('a', 'b', NULL)"),
-            [
-                con(KeyColumn::Region, &["cn-beijing"]),
-                con(KeyColumn::Name, &["a", "b"])
-            ]
+            [con("region", &["cn-beijing"]), con("name", &["a", "b"])]
         );
-        assert_eq!(c("region = NULL"), [con(KeyColumn::Region, &[])]);
+        assert_eq!(c("region = NULL"), [con("region", &[])]);
         for none in [
             "region = 'a' OR status = 'x'",
             "NOT (region = 'a')",

@@ -10,18 +10,22 @@ mod cli;
 mod filter;
 mod output;
 
-use alicloud_api::{CredentialChain, Remedy, Trail};
 use alicloud_tables::cache::Cache;
-use alicloud_tables::connect::{connect, ConnectError, FrontEnd};
-use alicloud_tables::options::{self, OptionError, OPTIONS};
+use alicloud_tables::connect::{connect, ConnectErrorKind, Connection, FrontEnd, LOCAL_PARTITION};
+use alicloud_tables::options::{self, OptionError};
 use alicloud_tables::plan::ScanPlan;
-use alicloud_tables::scan::{configured_regions, Cursor, Fetch, ScanData, ScanError, ScanReport};
+use alicloud_tables::scan::{
+    configured_regions, Error, Fetch, Next, ScanData, ScanError, ScanReport,
+};
 use alicloud_tables::snapshot::Snapshot;
-use alicloud_tables::table::{self, ColumnType, RowSource, TableDef, Value};
+use alicloud_tables::table::{ColumnType, TableDef, Value};
+use alicloud_tables::tables;
+use alicloud_tables::wording::{self, describe, join, redact, Remedy, Wording};
 use cli::{flag_name, EXIT_API, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_USAGE};
 use filter::Filter;
 use std::ffi::OsString;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::Arc;
 
 /// How the CLI names itself in requests (`User-Agent`) and in the roles it assumes.
 const FRONT_END: FrontEnd = FrontEnd {
@@ -75,7 +79,7 @@ impl Failure {
 
     /// The text to print, every secret scrubbed.
     fn render(&self, secrets: &[String]) -> String {
-        let scrub = |t: &str| alicloud_api::redact(t, secrets);
+        let scrub = |t: &str| redact(t, secrets);
         let mut text = if self.verbatim {
             scrub(&self.message)
         } else {
@@ -130,16 +134,16 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
     let args = cli::args(&matches);
     if args.list_tables {
         let mut out = io::stdout().lock();
-        for t in table::TABLES {
+        for t in tables::TABLES {
             writeln!(out, "{}\t{}", t.name, t.description).map_err(Failure::output)?;
         }
         return Ok(());
     }
     let name = args.table.as_deref().unwrap_or_default();
-    let table = table::table(name).ok_or_else(|| {
+    let table = tables::table(name).ok_or_else(|| {
         Failure::usage(
             format!("unknown table \"{name}\""),
-            Some(format!("The tables are: {}.", table::table_names())),
+            Some(format!("The tables are: {}.", tables::table_names())),
         )
     })?;
     if args.list_columns {
@@ -158,25 +162,21 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         None,
     )
     .map_err(option_failure)?;
-    let connected = connect(
-        &args.options,
-        CredentialChain::from_process_env(),
-        FRONT_END,
-        "local",
-    )
-    .map_err(|e| match e {
-        ConnectError::Option(o) => option_failure(o),
-        ConnectError::Api(a) => api_failure(&a, None),
+    let connection = connect(&args.options, FRONT_END, LOCAL_PARTITION).map_err(|e| {
+        secrets.extend(e.secrets.iter().cloned());
+        match *e.kind {
+            ConnectErrorKind::Option(o) => option_failure(o),
+            ConnectErrorKind::Api(a) => api_failure(&a, None),
+        }
     })?;
-    secrets.extend(connected.secrets.iter().cloned());
-    let connection = &connected.connection;
+    secrets.extend(connection.secrets.iter().cloned());
     let settings = &connection.settings;
 
     let constraints = filter
         .as_ref()
         .map(|f| f.constraints(table))
         .unwrap_or_default();
-    let plan = ScanPlan::new(&constraints);
+    let plan = ScanPlan::new(table, &constraints);
     let mut needed = vec![false; table.columns.len()];
     for &i in selected
         .iter()
@@ -186,7 +186,7 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
     }
     let needs_account_id = table.needs_account_id((0..needed.len()).filter(|&i| needed[i]));
     let cache = Cache::for_user(settings);
-    let snapshot = Snapshot::new();
+    let snapshot = Arc::new(Snapshot::new());
 
     let bar = (!args.no_progress && io::stderr().is_terminal()).then(|| {
         let total = configured_regions(settings).map(|c| plan.regions(c).len());
@@ -199,7 +199,7 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         }
     };
     let fetch = Fetch {
-        connection,
+        connection: &connection,
         snapshot: &snapshot,
         cache: cache.as_ref(),
         progress: bar.as_ref().map(|_| &on_progress as &dyn Fn(usize, usize)),
@@ -214,6 +214,13 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         filter,
         limit: args.limit,
         format: args.output.clone(),
+        more: More {
+            connection: connection.clone(),
+            snapshot: snapshot.clone(),
+            cache: cache.clone(),
+            runtime: runtime.handle().clone(),
+            secrets: secrets.clone(),
+        },
     };
     let mut report = ScanReport::default();
     let outcome = runtime.block_on(async {
@@ -222,22 +229,17 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
         let scanned = tokio::select! {
             biased;
             _ = &mut interrupted => return Err(Failure::interrupted()),
-            r = fetch.run(&plan, needs_account_id, &mut report) => r,
+            r = fetch.start(table, &plan, needs_account_id, &mut report) => r,
         };
         if let Some(bar) = &bar {
             bar.finish_and_clear();
         }
-        for s in &report.skipped {
-            let line = format!(
-                "alicloud-export: warning: {}",
-                s.warning("--ignore-error-codes")
-            );
-            eprintln!("{}", alicloud_api::redact(&line, secrets));
-        }
+        warn_skipped(&report, secrets);
         let data = scanned.map_err(|e| scan_failure(&e))?;
         // The rows are written on a thread of their own, so that Ctrl-C still ends the export
-        // while a slow reader (a pager) holds the output back.
-        let written = tokio::task::spawn_blocking(move || writer.write(&data));
+        // while a slow reader (a pager) holds the output back; that thread asks this runtime for
+        // a listing's next pages, while this thread drives it.
+        let written = tokio::task::spawn_blocking(move || writer.write(data));
         tokio::select! {
             biased;
             _ = &mut interrupted => Err(Failure::interrupted()),
@@ -251,6 +253,17 @@ fn run(argv: Vec<OsString>, secrets: &mut Vec<String>) -> Result<(), Failure> {
     // that stopped reading when Ctrl-C came.
     runtime.shutdown_background();
     outcome
+}
+
+/// Warns of the regions (or the rest of their listings) a scan step skipped.
+fn warn_skipped(report: &ScanReport, secrets: &[String]) {
+    for s in &report.skipped {
+        let line = format!(
+            "alicloud-export: warning: {}",
+            s.warning("--ignore-error-codes")
+        );
+        eprintln!("{}", redact(&line, secrets));
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C). Registered when called, before the scan starts, so that no
@@ -293,7 +306,33 @@ fn progress_bar(total: Option<usize>) -> indicatif::ProgressBar {
     bar
 }
 
-/// What the rows need once the scan is done: the table, the columns, the filter, the format.
+/// What the writing thread needs to fetch a listing's next pages: the scan's connection,
+/// snapshot and cache, and the runtime the main thread drives.
+struct More {
+    connection: Connection,
+    snapshot: Arc<Snapshot>,
+    cache: Option<Cache>,
+    runtime: tokio::runtime::Handle,
+    secrets: Vec<String>,
+}
+
+impl More {
+    fn fetch(&self, data: &mut ScanData) -> Result<(), Failure> {
+        let fetch = Fetch {
+            connection: &self.connection,
+            snapshot: &self.snapshot,
+            cache: self.cache.as_ref(),
+            progress: None,
+        };
+        let mut report = ScanReport::default();
+        let result = self.runtime.block_on(fetch.more(data, &mut report));
+        warn_skipped(&report, &self.secrets);
+        result.map_err(|e| scan_failure(&e))
+    }
+}
+
+/// What the rows need once the scan has started: the table, the columns, the filter, the format,
+/// and how to fetch more pages.
 struct Writer {
     table: &'static TableDef,
     selected: Vec<usize>,
@@ -301,46 +340,62 @@ struct Writer {
     filter: Option<Filter>,
     limit: Option<u64>,
     format: String,
+    more: More,
 }
 
 impl Writer {
-    fn write(self, data: &ScanData) -> Result<(), Failure> {
+    fn write(self, mut data: ScanData) -> Result<(), Failure> {
         let columns = self
             .selected
             .iter()
             .map(|&i| &self.table.columns[i])
             .collect();
         let out = BufWriter::new(io::stdout().lock());
-        let result = (|| {
-            let mut sink = output::sink(&self.format, columns, out)?;
-            let mut cursor = Cursor::default();
-            let mut written = 0u64;
-            while let Some((region, raw)) = cursor.next(data) {
-                if self.limit.is_some_and(|l| written >= l) {
-                    break;
-                }
-                let trail = Trail::parse(raw);
-                let source = RowSource {
-                    trail: &trail,
-                    region,
-                    account_id: data.account_id.as_deref(),
-                };
-                let row: Vec<Value<'_>> = self
-                    .table
-                    .columns
-                    .iter()
-                    .zip(&self.needed)
-                    .map(|(c, &n)| if n { (c.value)(&source) } else { Value::Null })
-                    .collect();
-                if self.filter.as_ref().is_none_or(|f| f.matches(&row)) {
-                    let values: Vec<&Value<'_>> = self.selected.iter().map(|&i| &row[i]).collect();
-                    sink.row(&values)?;
-                    written += 1;
-                }
+        let mut sink = output::sink(&self.format, columns, out).map_err(Failure::output)?;
+        let mut written = 0u64;
+        loop {
+            if self.limit.is_some_and(|l| written >= l) {
+                break;
             }
-            sink.finish()
-        })();
-        result.map_err(Failure::output)
+            let row = match data.next_row() {
+                Next::Row(row) => row,
+                Next::End => break,
+                Next::More => {
+                    self.more.fetch(&mut data)?;
+                    continue;
+                }
+                Next::OutOfOrder { region } => {
+                    return Err(Failure::new(
+                        EXIT_API,
+                        format!(
+                            "region {region} listed the rows of {} out of their order",
+                            self.table.name
+                        ),
+                        None,
+                    ))
+                }
+            };
+            let object = row.object();
+            let values: Vec<Value<'_>> = self
+                .table
+                .columns
+                .iter()
+                .zip(&self.needed)
+                .map(|(c, &n)| {
+                    if n {
+                        row.value(&object, c)
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect();
+            if self.filter.as_ref().is_none_or(|f| f.matches(&values)) {
+                let selected: Vec<&Value<'_>> = self.selected.iter().map(|&i| &values[i]).collect();
+                sink.row(&selected).map_err(Failure::output)?;
+                written += 1;
+            }
+        }
+        sink.finish().map_err(Failure::output)
     }
 }
 
@@ -399,52 +454,82 @@ fn list_columns(table: &TableDef) -> io::Result<()> {
     Ok(())
 }
 
-/// An option's message in the CLI's words: `"timeout_ms"` → `--timeout-ms`.
-fn cli_words(text: &str) -> String {
-    let mut out = text.replace("option \"", "\"").replace("options \"", "\"");
-    for d in OPTIONS {
-        out = out.replace(
-            &format!("\"{}\"", d.name),
-            &format!("--{}", flag_name(d.name)),
-        );
+/// How the CLI names its knobs: flags.
+struct Flags;
+
+impl Wording for Flags {
+    fn option(&self, name: &str) -> String {
+        format!("--{}", flag_name(name))
     }
-    out
+
+    fn options(&self, names: &[&str]) -> String {
+        let flags: Vec<String> = names.iter().map(|n| self.option(n)).collect();
+        join(&flags, "and")
+    }
+
+    fn name(&self, name: &str) -> String {
+        self.option(name)
+    }
+
+    fn settings(&self, names: &[&str], conj: &str) -> String {
+        let flags: Vec<String> = names.iter().map(|n| self.option(n)).collect();
+        join(&flags, conj)
+    }
+
+    /// Each flag with the environment variable that gives the same (the CLI's first source).
+    fn credentials(&self, names: &[&str], conj: &str, _existing: bool) -> String {
+        let each: Vec<String> = names
+            .iter()
+            .map(|n| {
+                let var = match *n {
+                    "access_key_id" => Some(alicloud_api::ACCESS_KEY_ID_VARS[0]),
+                    "access_key_secret" => Some(alicloud_api::ACCESS_KEY_SECRET_VARS[0]),
+                    "security_token" => Some(alicloud_api::SECURITY_TOKEN_VARS[0]),
+                    _ => None,
+                };
+                match var {
+                    Some(v) => format!("{} or {v}", self.option(n)),
+                    None => self.option(n),
+                }
+            })
+            .collect();
+        join(&each, conj)
+    }
+
+    fn host(&self) -> &'static str {
+        "this machine"
+    }
+
+    /// The environment and the profile file are the CLI's first credential sources, and
+    /// `--ignore-error-codes` skips a refusing region.
+    fn remedy(&self, remedy: Remedy) -> Option<String> {
+        let id = alicloud_api::ACCESS_KEY_ID_VARS[0];
+        let secret = alicloud_api::ACCESS_KEY_SECRET_VARS[0];
+        Some(match remedy {
+            Remedy::ProvideCredentials => format!("Set {id} and {secret} in the environment, or name a profile of the CLI profile file with --profile (see alicloud-export --help)."),
+            Remedy::GrantPermission => format!("{} To skip regions that refuse, add the code to --ignore-error-codes.", Remedy::GrantPermission.neutral()),
+            _ => return None,
+        })
+    }
 }
 
 fn option_failure(e: OptionError) -> Failure {
-    match e {
-        OptionError::BadValue { name, why, hint } => Failure::usage(
-            format!("invalid value for --{}: {why}", flag_name(name)),
-            hint,
-        ),
-        other => Failure::usage(cli_words(&other.to_string()), None),
-    }
+    let hint = match &e {
+        OptionError::BadValue { hint, .. } => hint.clone(),
+        _ => None,
+    };
+    Failure::usage(describe(&e, &Flags), hint)
 }
 
 /// What to do about a failure, with the CLI's knobs: flags, environment variables, the profile.
 fn hint(remedy: Remedy) -> String {
-    let id = alicloud_api::ACCESS_KEY_ID_VARS[0];
-    let secret = alicloud_api::ACCESS_KEY_SECRET_VARS[0];
-    let token = alicloud_api::SECURITY_TOKEN_VARS[0];
-    match remedy {
-        Remedy::RaiseTimeouts => "The region did not answer in time: raise --timeout-ms or --max-attempts (or --deadline-ms), or leave the region out of --regions.".into(),
-        Remedy::CheckNetwork => "Check network access to the endpoint, and --endpoint or --endpoint-type.".into(),
-        Remedy::ProvideCredentials => format!("Set {id} and {secret} in the environment, or name a profile of the CLI profile file with --profile (see alicloud-export --help)."),
-        Remedy::CheckKeyId => format!("The access key id is unknown or disabled: check --access-key-id or {id} (or the profile in use)."),
-        Remedy::CheckSecret => format!("The access key secret does not match the access key id: check --access-key-secret or {secret} (or the profile in use)."),
-        Remedy::RenewToken => format!("The security token is invalid or expired: renew --security-token or {token}."),
-        Remedy::GrantPermission => format!("{} To skip regions that refuse, add the code to --ignore-error-codes.", Remedy::GrantPermission.neutral()),
-        Remedy::SlowDown => "The API is throttling requests: retry later, or lower --max-concurrency.".into(),
-        Remedy::RaiseResponseLimit => "The answer is larger than --max-response-mb allows: raise it if such answers are expected.".into(),
-        Remedy::CheckEndpoint => "The endpoint did not answer as the API does: check --endpoint and --sts-endpoint.".into(),
-        other => other.neutral().to_string(),
-    }
+    wording::hint(remedy, &Flags)
 }
 
 /// A failed call (exit 1), or credentials/configuration that cannot be used (exit 3).
-fn api_failure(e: &alicloud_api::Error, others: Option<&str>) -> Failure {
+fn api_failure(e: &Error, others: Option<&str>) -> Failure {
     let code = match e {
-        alicloud_api::Error::Credentials { .. } | alicloud_api::Error::Config { .. } => EXIT_CONFIG,
+        Error::Credentials { .. } | Error::Config { .. } => EXIT_CONFIG,
         _ => EXIT_API,
     };
     Failure {
@@ -501,7 +586,7 @@ mod tests {
 
     #[test]
     fn select_lists() {
-        let t = table::table("alicloud_action_trail").unwrap();
+        let t = tables::table("alicloud_action_trail").unwrap();
         assert_eq!(select(t, None).unwrap().len(), t.columns.len());
         assert_eq!(select(t, Some(" * ")).unwrap().len(), t.columns.len());
         assert_eq!(select(t, Some("Region, name")).unwrap(), [2, 0]);

@@ -212,10 +212,9 @@ impl<W: Write> Sink for Table<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alicloud_tables::table;
 
     fn columns(names: &[&str]) -> Vec<&'static ColumnDef> {
-        let t = table::table("alicloud_action_trail").unwrap();
+        let t = alicloud_tables::tables::table("alicloud_action_trail").unwrap();
         names.iter().map(|n| t.column(n).unwrap()).collect()
     }
 

@@ -5,11 +5,12 @@
 
 use alicloud_api::CredentialChain;
 use alicloud_mock_api::{self as mock, Fault, MockConfig, MockServer};
-use alicloud_tables::connect::{connect, FrontEnd};
+use alicloud_tables::connect::{connect_with, FrontEnd};
 use alicloud_tables::plan::ScanPlan;
-use alicloud_tables::scan::{Cursor, Fetch, ScanReport};
+use alicloud_tables::scan::{Fetch, Next, ScanReport};
 use alicloud_tables::snapshot::Snapshot;
-use alicloud_tables::table::{self, ColumnType, RowSource, TableDef};
+use alicloud_tables::table::{ColumnType, TableDef};
+use alicloud_tables::tables;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -46,7 +47,7 @@ const ROWS: [(&str, &str); 11] = [
 ];
 
 fn table() -> &'static TableDef {
-    table::table(TABLE).expect("the table exists")
+    tables::table(TABLE).expect("the table exists")
 }
 
 fn start() -> MockServer {
@@ -182,35 +183,34 @@ fn reference(server: &MockServer) -> Vec<Row> {
         version: "0",
     };
     let chain = CredentialChain::with_env(HashMap::new(), None);
-    let connected = connect(&options, chain, front_end, "reference").expect("connects");
+    let connection = connect_with(&options, chain, front_end, "reference").expect("connects");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     let snapshot = Snapshot::new();
     let fetch = Fetch {
-        connection: &connected.connection,
+        connection: &connection,
         snapshot: &snapshot,
         cache: None,
         progress: None,
     };
-    let data = runtime
-        .block_on(fetch.run(&ScanPlan::new(&[]), true, &mut ScanReport::default()))
+    let mut data = runtime
+        .block_on(fetch.start(
+            table(),
+            &ScanPlan::new(table(), &[]),
+            true,
+            &mut ScanReport::default(),
+        ))
         .expect("the reference scan");
-    let mut cursor = Cursor::default();
     let mut rows = Vec::new();
-    while let Some((region, raw)) = cursor.next(&data) {
-        let trail = alicloud_api::Trail::parse(raw);
-        let source = RowSource {
-            trail: &trail,
-            region,
-            account_id: data.account_id.as_deref(),
-        };
+    while let Next::Row(row) = data.next_row() {
+        let object = row.object();
         rows.push(
             table()
                 .columns
                 .iter()
-                .map(|c| (c.name.to_string(), (c.value)(&source).to_json()))
+                .map(|c| (c.name.to_string(), row.value(&object, c).to_json()))
                 .collect(),
         );
     }

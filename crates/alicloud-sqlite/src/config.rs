@@ -3,8 +3,8 @@
 //! strings, or JSON numbers, booleans and arrays (lists) where that reads more naturally. Also the
 //! advice of an error's [`Remedy`], worded with those keys.
 
-use alicloud_api::Remedy;
 use alicloud_tables::options::{self, OptionError, Settings, OPTIONS};
+use alicloud_tables::wording::{self, describe, join, join_quoted, Remedy, Wording};
 use std::collections::BTreeMap;
 
 /// What the configure function is called in messages.
@@ -79,6 +79,35 @@ fn option_text(key: &str, value: &serde_json::Value) -> Result<Option<String>, S
     }
 }
 
+/// How the configure function names its knobs: keys of its JSON object.
+pub struct ConfigureWording;
+
+impl Wording for ConfigureWording {
+    fn option(&self, name: &str) -> String {
+        format!("key \"{name}\"")
+    }
+
+    fn options(&self, names: &[&str]) -> String {
+        format!("keys {}", join_quoted(names, "and"))
+    }
+
+    fn name(&self, name: &str) -> String {
+        format!("\"{name}\"")
+    }
+
+    fn settings(&self, names: &[&str], conj: &str) -> String {
+        format!("{} in {FUNCTION}", join(names, conj))
+    }
+
+    fn credentials(&self, names: &[&str], conj: &str, _existing: bool) -> String {
+        self.settings(names, conj)
+    }
+
+    fn host(&self) -> &'static str {
+        "this machine"
+    }
+}
+
 /// An option error in the configure function's words (keys, not options). Never quotes a secret:
 /// the shared validator does not.
 pub fn option_message(e: &OptionError) -> String {
@@ -91,20 +120,15 @@ pub fn option_message(e: &OptionError) -> String {
             "{FUNCTION}: key \"{name}\" is not accepted here; the valid keys are: {}",
             valid_keys()
         ),
-        OptionError::BadValue { name, why, hint } => {
-            let mut m = format!("{FUNCTION}: invalid value for key \"{name}\": {why}");
+        OptionError::BadValue { hint, .. } => {
+            let mut m = format!("{FUNCTION}: {}", describe(e, &ConfigureWording));
             if let Some(h) = hint {
                 m.push_str(". ");
                 m.push_str(h.trim_end_matches('.'));
             }
             m
         }
-        OptionError::Conflict { message } => format!(
-            "{FUNCTION}: {}",
-            message
-                .replace("option \"", "key \"")
-                .replace("options \"", "keys \"")
-        ),
+        OptionError::Conflict { .. } => format!("{FUNCTION}: {}", describe(e, &ConfigureWording)),
     }
 }
 
@@ -127,19 +151,7 @@ pub fn summary(options: &BTreeMap<String, String>) -> String {
 
 /// The advice for a remedy, naming the configure function's keys.
 pub fn hint(remedy: Remedy) -> String {
-    let f = FUNCTION;
-    match remedy {
-        Remedy::RaiseTimeouts => format!("The region did not answer in time: raise timeout_ms or max_attempts in {f}, or leave the region out of regions."),
-        Remedy::CheckNetwork => format!("Check network access from this machine to the endpoint, and the keys endpoint and endpoint_type in {f}."),
-        Remedy::ProvideCredentials => format!("Give access_key_id and access_key_secret in {f}, or set up the environment variables, the CLI profile file or the ECS instance role (see docs/configuration.md)."),
-        Remedy::CheckKeyId => format!("The access key id is unknown or disabled: check access_key_id in {f} (or the credential source in use)."),
-        Remedy::CheckSecret => format!("The access key secret does not match the access key id: check access_key_secret in {f}."),
-        Remedy::RenewToken => format!("The security token is invalid or expired: renew security_token in {f}."),
-        Remedy::SlowDown => format!("The API is throttling requests: retry later, or lower max_concurrency in {f}."),
-        Remedy::RaiseResponseLimit => format!("The answer is larger than max_response_mb allows: raise it in {f} if such answers are expected."),
-        Remedy::CheckEndpoint => format!("The endpoint answered as the API never does: check endpoint and sts_endpoint in {f}."),
-        other => other.neutral().to_string(),
-    }
+    wording::hint(remedy, &ConfigureWording)
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! secrets in use (the client's errors hold none; this is a second line of defence).
 
 use crate::config;
-use alicloud_tables::connect::ConnectError;
+use alicloud_tables::connect::{ConnectError, ConnectErrorKind};
 use alicloud_tables::scan::ScanError;
+use alicloud_tables::wording::redact;
 use rusqlite::ffi;
 use std::os::raw::c_int;
 
@@ -51,7 +52,7 @@ impl Failure {
 
 /// The line for a failed call, `others` summing up the other regions that failed.
 pub fn api_message(
-    error: &alicloud_api::Error,
+    error: &alicloud_tables::scan::Error,
     others: Option<&str>,
     secrets: &[String],
 ) -> String {
@@ -65,7 +66,7 @@ pub fn api_message(
     if let Some(remedy) = error.remedy() {
         m.push_str(&format!(". Hint: {}", config::hint(remedy)));
     }
-    alicloud_api::redact(&m, secrets)
+    redact(&m, secrets)
 }
 
 /// The line for a failed scan.
@@ -74,17 +75,17 @@ pub fn scan_message(error: &ScanError, secrets: &[String]) -> String {
 }
 
 /// The line for a connection that could not be made.
-pub fn connect_message(error: &ConnectError, secrets: &[String]) -> String {
-    match error {
-        ConnectError::Option(e) => config::option_message(e),
-        ConnectError::Api(e) => api_message(e, None, secrets),
+pub fn connect_message(error: &ConnectError) -> String {
+    match error.kind.as_ref() {
+        ConnectErrorKind::Option(e) => config::option_message(e),
+        ConnectErrorKind::Api(e) => api_message(e, None, &error.secrets),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alicloud_api::{ApiError, Call, Error};
+    use alicloud_tables::scan::{ApiError, Call, Error};
 
     fn forbidden() -> Error {
         let mut e = ApiError::new(
@@ -134,10 +135,12 @@ mod tests {
             m.ends_with("check access_key_secret in alicloud_configure."),
             "{m}"
         );
-        let m = connect_message(
-            &ConnectError::Api(Error::credentials("no credentials found")),
-            &[],
-        );
+        let m = connect_message(&ConnectError {
+            kind: Box::new(ConnectErrorKind::Api(Error::credentials(
+                "no credentials found",
+            ))),
+            secrets: Vec::new(),
+        });
         assert!(m.contains("Give access_key_id and access_key_secret in alicloud_configure"));
     }
 }

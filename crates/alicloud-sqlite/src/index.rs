@@ -1,19 +1,65 @@
 //! Pushdown: which of the constraints SQLite offers in `xBestIndex` become arguments of
 //! `xFilter`, and how `xFilter` turns those arguments into the table layer's [`Constraint`]s.
 //!
-//! Only equality (`=`, and `IN`, which SQLite offers as equality) on a key column (`region`,
-//! `name`) under the BINARY collation is used; a comparison under another collation could match
-//! rows the exact value would not fetch. No constraint is ever marked "omit": SQLite checks every
-//! condition again on the rows, so a plan only has to never leave out a row that could match.
+//! Used, as the table's key columns say ([`Pushdown`]): equality (`=`, and `IN`, which SQLite
+//! offers as equality) on `region` and the equality key columns, under the BINARY collation; and
+//! `=`, `<`, `<=`, `>`, `>=` on range key columns (instants, which SQLite holds as ISO-8601 text),
+//! when the value is an instant written exactly as the table writes them (so that SQLite's text
+//! comparison and the API's time comparison agree). A comparison under another collation, or of
+//! another value, could match rows the pushed value would not fetch. No constraint is ever marked
+//! "omit": SQLite checks every condition again on the rows, so a plan only has to never leave out
+//! a row that could match.
 //!
 //! What `xBestIndex` decided reaches `xFilter` as the index string: the columns the statement uses
-//! and, for each argument, its key column and whether it is one value or a whole `IN` list.
+//! and, for each argument, its column, its comparison and whether it is one value or a whole `IN`
+//! list.
 
-use alicloud_tables::plan::Constraint;
-use alicloud_tables::table::{KeyColumn, TableDef};
+use alicloud_tables::plan::{Constraint, Op, Operand};
+use alicloud_tables::table::{Pushdown, TableDef, Value};
 
 /// `SQLITE_INDEX_CONSTRAINT_EQ`.
 pub const OP_EQ: u8 = 2;
+/// `SQLITE_INDEX_CONSTRAINT_GT`.
+pub const OP_GT: u8 = 4;
+/// `SQLITE_INDEX_CONSTRAINT_LE`.
+pub const OP_LE: u8 = 8;
+/// `SQLITE_INDEX_CONSTRAINT_LT`.
+pub const OP_LT: u8 = 16;
+/// `SQLITE_INDEX_CONSTRAINT_GE`.
+pub const OP_GE: u8 = 32;
+
+/// The comparison of SQLite's operator code.
+fn op_of(code: u8) -> Option<Op> {
+    Some(match code {
+        OP_EQ => Op::Eq,
+        OP_GT => Op::Gt,
+        OP_LE => Op::Le,
+        OP_LT => Op::Lt,
+        OP_GE => Op::Ge,
+        _ => return None,
+    })
+}
+
+fn letter(op: Op) -> char {
+    match op {
+        Op::Eq => 'e',
+        Op::Lt => 'l',
+        Op::Le => 'L',
+        Op::Gt => 'g',
+        Op::Ge => 'G',
+    }
+}
+
+fn op_of_letter(c: char) -> Option<Op> {
+    Some(match c {
+        'e' => Op::Eq,
+        'l' => Op::Lt,
+        'L' => Op::Le,
+        'g' => Op::Gt,
+        'G' => Op::Ge,
+        _ => return None,
+    })
+}
 
 /// A constraint SQLite offers, as `xBestIndex` reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,39 +78,13 @@ pub struct Offered {
 
 /// One argument of `xFilter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arg {
-    /// One value the column equals.
-    One(KeyColumn),
-    /// An `IN` list, handed over all at once.
-    List(KeyColumn),
-}
-
-impl Arg {
-    /// The key column.
-    pub fn key(self) -> KeyColumn {
-        match self {
-            Arg::One(k) | Arg::List(k) => k,
-        }
-    }
-
-    fn letter(self) -> char {
-        match self {
-            Arg::One(KeyColumn::Region) => 'r',
-            Arg::List(KeyColumn::Region) => 'R',
-            Arg::One(KeyColumn::Name) => 'n',
-            Arg::List(KeyColumn::Name) => 'N',
-        }
-    }
-
-    fn from_letter(c: char) -> Option<Arg> {
-        Some(match c {
-            'r' => Arg::One(KeyColumn::Region),
-            'R' => Arg::List(KeyColumn::Region),
-            'n' => Arg::One(KeyColumn::Name),
-            'N' => Arg::List(KeyColumn::Name),
-            _ => return None,
-        })
-    }
+pub struct Arg {
+    /// The column's index in the table.
+    pub column: usize,
+    /// The comparison.
+    pub op: Op,
+    /// An `IN` list, handed over all at once (else one value).
+    pub list: bool,
 }
 
 /// What `xBestIndex` hands to `xFilter`.
@@ -77,18 +97,38 @@ pub struct IndexPlan {
 }
 
 impl IndexPlan {
-    /// The index string: `c=<columns in hex>;a=<one letter per argument>`.
+    /// The index string: `c=<columns in hex>;a=<column><op letter><1 or L>,...`.
     pub fn encode(&self) -> String {
-        let args: String = self.args.iter().map(|a| a.letter()).collect();
-        format!("c={:x};a={args}", self.columns)
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| {
+                let n = if a.list { 'L' } else { '1' };
+                format!("{}{}{n}", a.column, letter(a.op))
+            })
+            .collect();
+        format!("c={:x};a={}", self.columns, args.join(","))
     }
 
     /// Reads an index string made by [`IndexPlan::encode`].
     pub fn decode(s: &str) -> Option<IndexPlan> {
         let (c, a) = s.strip_prefix("c=")?.split_once(";a=")?;
+        let args = a
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                let (list, rest) = match x.strip_suffix('L') {
+                    Some(rest) => (true, rest),
+                    None => (false, x.strip_suffix('1')?),
+                };
+                let op = op_of_letter(rest.chars().last()?)?;
+                let column = rest[..rest.len() - 1].parse().ok()?;
+                Some(Arg { column, op, list })
+            })
+            .collect::<Option<_>>()?;
         Some(IndexPlan {
             columns: u64::from_str_radix(c, 16).ok()?,
-            args: a.chars().map(Arg::from_letter).collect::<Option<_>>()?,
+            args,
         })
     }
 
@@ -118,31 +158,44 @@ pub fn choose(table: &TableDef, offered: &[Offered], columns: u64) -> Choice {
     let mut used = Vec::new();
     let mut args = Vec::new();
     for (i, c) in offered.iter().enumerate() {
-        if !c.usable || c.op != OP_EQ || !c.binary {
+        let Some(op) = op_of(c.op).filter(|_| c.usable) else {
             continue;
-        }
-        let Some(key) = usize::try_from(c.column)
+        };
+        let Some((column, pushdown)) = usize::try_from(c.column)
             .ok()
-            .and_then(|col| table.columns.get(col))
-            .and_then(|col| col.key)
+            .and_then(|col| Some((col, table.columns.get(col)?.pushdown?)))
         else {
             continue;
         };
+        let takes = match pushdown {
+            Pushdown::Region | Pushdown::Equal => op == Op::Eq && c.binary,
+            Pushdown::Range => c.binary,
+        };
+        if !takes {
+            continue;
+        }
         used.push(i);
-        args.push(if c.in_list {
-            Arg::List(key)
-        } else {
-            Arg::One(key)
+        args.push(Arg {
+            column,
+            op,
+            list: op == Op::Eq && c.in_list,
         });
     }
+    let pushed = |kind: Pushdown| {
+        args.iter()
+            .any(|a| table.columns[a.column].pushdown == Some(kind))
+    };
     let (mut cost, mut rows) = (1_000_000.0, 100);
-    if args.iter().any(|a| a.key() == KeyColumn::Region) {
+    if pushed(Pushdown::Region) {
         cost /= 10.0;
         rows /= 4;
     }
-    if args.iter().any(|a| a.key() == KeyColumn::Name) {
+    if pushed(Pushdown::Equal) {
         cost /= 100.0;
         rows = 4.min(rows);
+    }
+    if pushed(Pushdown::Range) {
+        cost /= 10.0;
     }
     Choice {
         used,
@@ -163,37 +216,55 @@ pub enum Given {
     Other,
 }
 
-/// The constraint "`key` equals one of `values`", or `None` when the values cannot narrow the
-/// calls (a number or blob among them: the table does not guess how SQLite would compare it).
-pub fn constraint(key: KeyColumn, values: impl IntoIterator<Item = Given>) -> Option<Constraint> {
-    let mut texts = Vec::new();
+/// The instant `text` is, when it is written exactly as the table writes instants (then SQLite's
+/// text order and the time order agree).
+fn instant(text: &str) -> Option<Operand> {
+    let t = chrono::DateTime::parse_from_rfc3339(text).ok()?.to_utc();
+    (Value::timestamp_text(&t) == text).then_some(Operand::Time(t))
+}
+
+/// The constraint `arg` states with `values`, or `None` when the values cannot narrow the calls
+/// (a number or blob among them, or text that is not an instant of the table's form for a range
+/// column: the table does not guess how SQLite would compare it).
+pub fn constraint(
+    table: &TableDef,
+    arg: Arg,
+    values: impl IntoIterator<Item = Given>,
+) -> Option<Constraint> {
+    let range = table.columns.get(arg.column)?.pushdown == Some(Pushdown::Range);
+    let mut operands = Vec::new();
     for v in values {
         match v {
             Given::Null => {}
-            Given::Text(t) => texts.push(t),
+            Given::Text(t) if range => operands.push(instant(&t)?),
+            Given::Text(t) => operands.push(Operand::Text(t)),
             Given::Other => return None,
         }
     }
-    Some(Constraint { key, values: texts })
+    Some(Constraint {
+        column: arg.column,
+        op: arg.op,
+        values: operands,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use alicloud_tables::plan::ScanPlan;
-    use alicloud_tables::table::table;
+    use alicloud_tables::tables::table;
 
     fn t() -> &'static TableDef {
         table("alicloud_action_trail").unwrap()
     }
 
-    fn col(name: &str) -> i32 {
-        t().column_index(name).unwrap() as i32
+    fn col(name: &str) -> usize {
+        t().column_index(name).unwrap()
     }
 
     fn eq(name: &str) -> Offered {
         Offered {
-            column: col(name),
+            column: col(name) as i32,
             op: OP_EQ,
             usable: true,
             binary: true,
@@ -201,14 +272,22 @@ mod tests {
         }
     }
 
+    fn one(name: &str) -> Arg {
+        Arg {
+            column: col(name),
+            op: Op::Eq,
+            list: false,
+        }
+    }
+
     #[test]
-    fn only_usable_binary_equality_on_key_columns_is_pushed() {
+    fn only_usable_binary_comparisons_a_key_column_takes_are_pushed() {
         let offered = [
             eq("status"),
             Offered {
-                op: 4,
+                op: OP_GT,
                 ..eq("region")
-            }, // region > ...
+            }, // region > ...: regions take equality only
             Offered {
                 usable: false,
                 ..eq("region")
@@ -235,7 +314,13 @@ mod tests {
         assert_eq!(c.used, [6, 7]);
         assert_eq!(
             c.plan.args,
-            [Arg::One(KeyColumn::Region), Arg::List(KeyColumn::Name)]
+            [
+                one("region"),
+                Arg {
+                    list: true,
+                    ..one("name")
+                }
+            ]
         );
         assert_eq!(c.plan.columns, 0b101);
         let none = choose(t(), &[eq("status")], 1);
@@ -250,13 +335,23 @@ mod tests {
         let plan = IndexPlan {
             columns: (1 << 27) | 1,
             args: vec![
-                Arg::One(KeyColumn::Region),
-                Arg::List(KeyColumn::Region),
-                Arg::One(KeyColumn::Name),
-                Arg::List(KeyColumn::Name),
+                one("region"),
+                Arg {
+                    list: true,
+                    ..one("region")
+                },
+                Arg {
+                    column: 12,
+                    op: Op::Ge,
+                    list: false,
+                },
+                Arg {
+                    column: 3,
+                    op: Op::Lt,
+                    list: false,
+                },
             ],
         };
-        assert_eq!(plan.encode(), "c=8000001;a=rRnN");
         assert_eq!(IndexPlan::decode(&plan.encode()), Some(plan.clone()));
         assert!(plan.uses(0) && plan.uses(27) && !plan.uses(1));
         let all = IndexPlan {
@@ -264,7 +359,15 @@ mod tests {
             args: vec![],
         };
         assert_eq!(IndexPlan::decode("c=ffffffffffffffff;a="), Some(all));
-        for bad in ["", "c=1", "c=x;a=", "c=1;a=q", "a=r;c=1"] {
+        for bad in [
+            "",
+            "c=1",
+            "c=x;a=",
+            "c=1;a=q",
+            "a=r;c=1",
+            "c=1;a=2e",
+            "c=1;a=xe1",
+        ] {
             assert_eq!(IndexPlan::decode(bad), None, "{bad}");
         }
     }
@@ -272,7 +375,8 @@ mod tests {
     #[test]
     fn filter_values_become_constraints() {
         let c = constraint(
-            KeyColumn::Name,
+            t(),
+            one("name"),
             [
                 Given::Text("a".into()),
                 Given::Null,
@@ -280,21 +384,39 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.values, ["a", "b"]);
+        assert_eq!(c.texts().collect::<Vec<_>>(), ["a", "b"]);
         // `name = NULL` matches nothing, and calls nothing.
-        let nothing = constraint(KeyColumn::Name, [Given::Null]).unwrap();
-        assert!(ScanPlan::new(&[nothing]).is_empty());
+        let nothing = constraint(t(), one("name"), [Given::Null]).unwrap();
+        assert!(ScanPlan::new(t(), &[nothing]).is_empty());
         // A number is compared as SQLite sees fit: no narrowing.
         assert_eq!(
             constraint(
-                KeyColumn::Region,
+                t(),
+                one("region"),
                 [Given::Text("cn-beijing".into()), Given::Other]
             ),
             None
         );
-        let region = constraint(KeyColumn::Region, [Given::Text("cn-beijing".into())]).unwrap();
-        let plan = ScanPlan::new(&[region]);
+        let region = constraint(t(), one("region"), [Given::Text("cn-beijing".into())]).unwrap();
+        let plan = ScanPlan::new(t(), &[region]);
         let configured = vec!["cn-hangzhou".to_string(), "cn-beijing".to_string()];
         assert_eq!(plan.regions(&configured), ["cn-beijing"]);
+    }
+
+    #[test]
+    fn only_instants_in_the_tables_own_form_bound_a_range() {
+        assert_eq!(
+            instant("2021-07-13T07:33:46Z"),
+            Some(Operand::Time("2021-07-13T07:33:46Z".parse().unwrap()))
+        );
+        for other in [
+            "2021-07-13",
+            "2021-07-13 07:33:46",
+            "2021-07-13T07:33:46+08:00",
+            "2021-07-13T07:33:46.000Z",
+            "soon",
+        ] {
+            assert_eq!(instant(other), None, "{other}");
+        }
     }
 }

@@ -12,14 +12,13 @@
 //! [`value`], [`config`], [`errors`]); the scan, its snapshot and cache are the table layer's.
 //! See docs/sqlite.md.
 
-pub mod api;
-pub mod config;
-pub mod errors;
-pub mod index;
-pub mod state;
-pub mod value;
+mod api;
+mod config;
+mod errors;
+mod index;
+mod state;
+mod value;
 mod vtab;
-pub mod wait;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;

@@ -7,8 +7,7 @@
 //! it when the statement ends, so they all share the answers, and the next statement starts afresh.
 
 use crate::errors::{self, Failure};
-use alicloud_api::CredentialChain;
-use alicloud_tables::connect::{connect, Connected, FrontEnd};
+use alicloud_tables::connect::{connect, Connection, FrontEnd, LOCAL_PARTITION};
 use alicloud_tables::snapshot::Snapshot;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -19,9 +18,6 @@ pub const FRONT_END: FrontEnd = FrontEnd {
     name: "alicloud-sqlite",
     version: env!("CARGO_PKG_VERSION"),
 };
-
-/// The cache partition of front ends that run as the user (shared with the export CLI).
-pub const PARTITION: &str = "local";
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -39,7 +35,7 @@ pub struct ConnState {
     /// The options last given to `alicloud_configure` (none: the credential chain alone).
     options: Mutex<BTreeMap<String, String>>,
     /// The connection made from them, on first use; dropped when they change.
-    connected: Mutex<Option<Connected>>,
+    connected: Mutex<Option<Connection>>,
     runtime: OnceLock<Result<Runtime, String>>,
     statement: Mutex<Statement>,
 }
@@ -52,24 +48,14 @@ impl ConnState {
     }
 
     /// The API connection of the current configuration, made on first use.
-    pub fn connected(&self) -> Result<Connected, Failure> {
+    pub fn connected(&self) -> Result<Connection, Failure> {
         let mut held = lock(&self.connected);
         if let Some(c) = held.as_ref() {
             return Ok(c.clone());
         }
         let options = lock(&self.options).clone();
-        let made = connect(
-            &options,
-            CredentialChain::from_process_env(),
-            FRONT_END,
-            PARTITION,
-        )
-        .map_err(|e| {
-            Failure::error(errors::connect_message(
-                &e,
-                &alicloud_tables::options::secrets(&options),
-            ))
-        })?;
+        let made = connect(&options, FRONT_END, LOCAL_PARTITION)
+            .map_err(|e| Failure::error(errors::connect_message(&e)))?;
         *held = Some(made.clone());
         Ok(made)
     }
@@ -143,7 +129,7 @@ mod tests {
             .collect(),
         );
         let c = s.connected().unwrap();
-        assert_eq!(c.secrets, ["secret-value"]);
+        assert_eq!(c.secrets(), ["secret-value"]);
         assert!(lock(&s.connected).is_some());
         s.configure(BTreeMap::new());
         assert!(lock(&s.connected).is_none());

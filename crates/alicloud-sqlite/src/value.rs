@@ -48,8 +48,8 @@ pub fn schema(table: &TableDef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alicloud_api::Trail;
-    use alicloud_tables::table::{table, RowSource};
+    use alicloud_tables::table::{JsonObject, RowSource};
+    use alicloud_tables::tables::table;
 
     #[test]
     fn neutral_values_become_sqlite_values() {
@@ -72,9 +72,9 @@ mod tests {
     fn a_trail_row_in_sqlite_terms() {
         let t = table("alicloud_action_trail").unwrap();
         let raw = r#"{"Name":"t","HomeRegion":"cn-hangzhou","IsOrganizationTrail":true,"CreateTime":1614580048000}"#;
-        let trail = Trail::parse(raw);
+        let trail = JsonObject::parse(raw);
         let source = RowSource {
-            trail: &trail,
+            item: &trail,
             region: "cn-beijing",
             account_id: None,
         };

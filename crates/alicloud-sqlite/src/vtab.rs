@@ -14,18 +14,17 @@
 
 use crate::api;
 use crate::errors::{Failure, PREFIX};
-use crate::index::{self, Arg, Given, IndexPlan, Offered};
+use crate::index::{self, Given, IndexPlan, Offered};
 use crate::state::ConnState;
 use crate::value::{self, Cell};
-use crate::wait::{self, Interrupted};
-use alicloud_api::Trail;
 use alicloud_tables::cache::Cache;
 use alicloud_tables::plan::ScanPlan;
-use alicloud_tables::scan::{Fetch, ScanData, ScanReport};
+use alicloud_tables::scan::{Fetch, Next, ScanData, ScanError, ScanReport};
 use alicloud_tables::snapshot::Snapshot;
-use alicloud_tables::table::{RowSource, TableDef, TABLES};
+use alicloud_tables::table::TableDef;
+use alicloud_tables::tables::TABLES;
+use alicloud_tables::wait::{self, Interrupted, OnInterrupt};
 use rusqlite::ffi;
-use std::borrow::Cow;
 use std::ffi::{c_void, CStr, CString};
 use std::os::raw::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -74,87 +73,61 @@ struct Table {
     def: &'static TableDef,
 }
 
-/// A row's place in a [`ScanData`]: region, then trail within the region's answer.
-#[derive(Debug, Clone, Copy, Default)]
-struct Position {
-    region: usize,
-    item: usize,
-}
-
-impl Position {
-    /// The first row at or after this position, with its region and trail text.
-    fn settle(mut self, data: &ScanData) -> Option<(Position, &str, &str)> {
-        loop {
-            let (region, list) = data.regions.get(self.region)?;
-            if self.item < list.len() {
-                return Some((self, region, list.raw(self.item)));
-            }
-            self.region += 1;
-            self.item = 0;
-        }
-    }
-}
-
-/// The rows of one `xFilter` and the position in them.
+/// The rows of one `xFilter` and the current one.
 struct Scan {
     plan: IndexPlan,
     data: ScanData,
-    /// Where to look for the next row.
-    next: Position,
-    /// The current row: its position and cells (`None` for a column the statement does not
-    /// use); `None` at the end.
-    row: Option<(Position, Vec<Option<Cell>>)>,
+    /// The current row's cells (`None` for a column the statement does not use, which SQLite
+    /// never asks for); `None` at the end.
+    row: Option<Vec<Option<Cell>>>,
     rowid: i64,
 }
 
+/// What moving to the next row needs.
+enum Step {
+    /// The row is there (or the end).
+    Done,
+    /// A listing's next page first.
+    More,
+}
+
 impl Scan {
-    /// Moves to the next row, converting the columns used.
-    fn advance(&mut self, def: &TableDef) {
-        let data = &self.data;
+    /// Moves to the next row held, converting the columns used.
+    fn step(&mut self, def: &TableDef) -> Result<Step, Failure> {
         let plan = &self.plan;
-        self.row = self.next.settle(data).map(|(at, region, raw)| {
-            let trail = Trail::parse(raw);
-            let source = RowSource {
-                trail: &trail,
-                region,
-                account_id: data.account_id.as_deref(),
-            };
-            let cells = def
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| plan.uses(i).then(|| Cell::from((c.value)(&source))))
-                .collect();
-            (at, cells)
-        });
-        if let Some((at, _)) = &self.row {
-            self.next = Position {
-                region: at.region,
-                item: at.item + 1,
-            };
-            self.rowid += 1;
+        match self.data.next_row() {
+            Next::Row(row) => {
+                let object = row.object();
+                let cells = def
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| plan.uses(i).then(|| Cell::from(row.value(&object, c))))
+                    .collect();
+                self.row = Some(cells);
+                self.rowid += 1;
+                Ok(Step::Done)
+            }
+            Next::End => {
+                self.row = None;
+                Ok(Step::Done)
+            }
+            Next::More => Ok(Step::More),
+            Next::OutOfOrder { region } => Err(Failure::error(format!(
+                "{PREFIX}: region {region} listed the rows of {} out of their order",
+                def.name
+            ))),
         }
     }
 
-    /// Column `i` of the current row (converted now if the statement did not declare it used).
-    fn cell(&self, def: &TableDef, i: usize) -> Cow<'_, Cell> {
-        let Some((at, cells)) = &self.row else {
-            return Cow::Owned(Cell::Null);
-        };
-        if let Some(Some(cell)) = cells.get(i) {
-            return Cow::Borrowed(cell);
-        }
-        let (Some(column), Some((_, region, raw))) = (def.columns.get(i), at.settle(&self.data))
-        else {
-            return Cow::Owned(Cell::Null);
-        };
-        let trail = Trail::parse(raw);
-        let source = RowSource {
-            trail: &trail,
-            region,
-            account_id: self.data.account_id.as_deref(),
-        };
-        Cow::Owned(Cell::from((column.value)(&source)))
+    /// Column `i` of the current row.
+    fn cell(&self, i: usize) -> &Cell {
+        const NULL: &Cell = &Cell::Null;
+        self.row
+            .as_ref()
+            .and_then(|cells| cells.get(i))
+            .and_then(Option::as_ref)
+            .unwrap_or(NULL)
     }
 }
 
@@ -231,62 +204,89 @@ impl Cursor {
         }
         let mut constraints = Vec::new();
         for (arg, &v) in plan.args.iter().zip(args) {
-            let values = match arg {
-                Arg::One(_) => vec![unsafe { given(v) }],
-                Arg::List(_) => {
-                    unsafe { api::in_values(v, |item| given(item)) }.map_err(|rc| Failure {
-                        code: rc,
-                        message: format!("{PREFIX}: could not read the values of an IN list"),
-                    })?
-                }
+            let values = if arg.list {
+                unsafe { api::in_values(v, |item| given(item)) }.map_err(|rc| Failure {
+                    code: rc,
+                    message: format!("{PREFIX}: could not read the values of an IN list"),
+                })?
+            } else {
+                vec![unsafe { given(v) }]
             };
-            constraints.extend(index::constraint(arg.key(), values));
+            constraints.extend(index::constraint(self.def, *arg, values));
         }
-        let scan_plan = ScanPlan::new(&constraints);
+        let scan_plan = ScanPlan::new(self.def, &constraints);
         let needs_account_id = self
             .def
             .needs_account_id((0..self.def.columns.len()).filter(|&i| plan.uses(i)));
-
-        let connected = self.state.connected()?;
-        let runtime = self.state.runtime()?;
-        let cache = Cache::for_user(&connected.connection.settings);
+        let connection = self.state.connected()?;
+        let cache = Cache::for_user(&connection.settings);
         let fetch = Fetch {
-            connection: &connected.connection,
+            connection: &connection,
             snapshot: &self.snapshot,
             cache: cache.as_ref(),
             progress: None,
         };
         let mut report = ScanReport::default();
-        let db = self.db;
-        let outcome = wait::block_on(
-            runtime,
-            // SAFETY: `db` is this statement's connection, and the wait runs on its thread.
-            || unsafe { api::is_interrupted(db) },
-            fetch.run(&scan_plan, needs_account_id, &mut report),
-        );
-        for skipped in &report.skipped {
-            let line = alicloud_api::redact(&format!("{PREFIX}: {skipped}"), &connected.secrets);
-            api::log(ffi::SQLITE_WARNING, &line);
-        }
-        let data = match outcome {
-            Err(Interrupted) => return Err(Failure::interrupted()),
-            Ok(Err(e)) => {
-                return Err(Failure::error(crate::errors::scan_message(
-                    &e,
-                    &connected.secrets,
-                )))
-            }
-            Ok(Ok(data)) => data,
-        };
+        let outcome = self.wait(fetch.start(self.def, &scan_plan, needs_account_id, &mut report));
+        self.warn(&report, &connection.secrets());
+        let data = self.outcome(outcome, &connection.secrets())?;
         let mut scan = Scan {
             plan,
             data,
-            next: Position::default(),
             row: None,
             rowid: 0,
         };
-        scan.advance(self.def);
+        self.advance(&mut scan)?;
         self.scan = Some(scan);
+        Ok(())
+    }
+
+    /// Runs `fut` on the connection's runtime until it ends or the statement is interrupted.
+    fn wait<F: std::future::Future>(&self, fut: F) -> Result<F::Output, Failure> {
+        let runtime = self.state.runtime()?;
+        let db = self.db;
+        // SAFETY: `db` is this statement's connection, and the wait runs on its thread.
+        wait::block_on(
+            runtime,
+            || unsafe { api::is_interrupted(db) },
+            OnInterrupt::Fail,
+            fut,
+        )
+        .map_err(|Interrupted| Failure::interrupted())
+    }
+
+    /// Logs the regions a scan step skipped (`sqlite3_log`, as a warning).
+    fn warn(&self, report: &ScanReport, secrets: &[String]) {
+        for skipped in &report.skipped {
+            let line = alicloud_tables::wording::redact(&format!("{PREFIX}: {skipped}"), secrets);
+            api::log(ffi::SQLITE_WARNING, &line);
+        }
+    }
+
+    fn outcome<T>(
+        &self,
+        outcome: Result<Result<T, ScanError>, Failure>,
+        secrets: &[String],
+    ) -> Result<T, Failure> {
+        outcome?.map_err(|e| Failure::error(crate::errors::scan_message(&e, secrets)))
+    }
+
+    /// Moves `scan` to its next row, fetching a listing's next page when the rows reach it.
+    fn advance(&self, scan: &mut Scan) -> Result<(), Failure> {
+        while let Step::More = scan.step(self.def)? {
+            let connection = self.state.connected()?;
+            let cache = Cache::for_user(&connection.settings);
+            let fetch = Fetch {
+                connection: &connection,
+                snapshot: &self.snapshot,
+                cache: cache.as_ref(),
+                progress: None,
+            };
+            let mut report = ScanReport::default();
+            let outcome = self.wait(fetch.more(&mut scan.data, &mut report));
+            self.warn(&report, &connection.secrets());
+            self.outcome(outcome, &connection.secrets())?;
+        }
         Ok(())
     }
 }
@@ -387,7 +387,7 @@ unsafe extern "C" fn x_best_index(
                     column: c.iColumn,
                     op: c.op,
                     usable,
-                    binary: equality && is_binary(info, i as c_int),
+                    binary: usable && is_binary(info, i as c_int),
                     in_list: equality && lists && api::vtab_in(info, i as c_int, -1),
                 }
             })
@@ -395,10 +395,8 @@ unsafe extern "C" fn x_best_index(
         let mut choice = index::choose(table.def, &offered, (*info).colUsed);
         for (k, &i) in choice.used.iter().enumerate() {
             // Ask for the whole list; if SQLite declines, it sends the values one at a time.
-            if let Arg::List(key) = choice.plan.args[k] {
-                if !api::vtab_in(info, i as c_int, 1) {
-                    choice.plan.args[k] = Arg::One(key);
-                }
+            if choice.plan.args[k].list && !api::vtab_in(info, i as c_int, 1) {
+                choice.plan.args[k].list = false;
             }
             let usage = &mut *(*info).aConstraintUsage.add(i);
             usage.argvIndex = k as c_int + 1;
@@ -476,11 +474,12 @@ unsafe extern "C" fn x_next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
     let r = guard("xNext", || {
         // SAFETY: made by `x_open`.
         let c = unsafe { &mut *(cursor as *mut Cursor) };
-        let def = c.def;
-        if let Some(scan) = c.scan.as_mut() {
-            scan.advance(def);
-        }
-        Ok(())
+        let Some(mut scan) = c.scan.take() else {
+            return Ok(());
+        };
+        let moved = c.advance(&mut scan);
+        c.scan = Some(scan);
+        moved
     });
     unsafe { report((*cursor).pVtab, r) }
 }
@@ -502,10 +501,10 @@ unsafe extern "C" fn x_column(
     let r = guard("xColumn", || unsafe {
         let c = &*(cursor as *const Cursor);
         let cell = match (&c.scan, usize::try_from(i)) {
-            (Some(scan), Ok(i)) => scan.cell(c.def, i),
-            _ => Cow::Owned(Cell::Null),
+            (Some(scan), Ok(i)) => scan.cell(i),
+            _ => &Cell::Null,
         };
-        match cell.as_ref() {
+        match cell {
             Cell::Null => ffi::sqlite3_result_null(ctx),
             Cell::Integer(n) => ffi::sqlite3_result_int64(ctx, *n),
             Cell::Text(t) => ffi::sqlite3_result_text64(

@@ -1,12 +1,25 @@
 //! From a front end's options to a [`Connection`]: the settings, the credential chain (explicit
 //! keys, else the host's environment, CLI profile file or instance role), and a client that names
-//! the front end in its `User-Agent` and in the session name of roles it assumes.
+//! the front end in its `User-Agent` and in the session name of roles it assumes. Every front end
+//! connects here, and reads its settings here, so that what EXPLAIN and the estimates say is what
+//! the scan does.
 
+use crate::cache::{ScopeBuilder, ScopeId};
 use crate::options::{credential_chain, secrets, OptionError, Settings};
-use crate::scan::Connection;
-use alicloud_api::{Client, CredentialChain};
+use alicloud_api::{default_region, Client, CredentialChain};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The cache partition of the front ends that run as the user (the SQLite extension, the export
+/// CLI): they share one cache directory, and answers.
+pub const LOCAL_PARTITION: &str = "local";
+
+/// How long a connection keeps the region list of `regions '*'` (`DescribeRegions`): region lists
+/// change a few times a year, so this is metadata of the connection, not an answer with the
+/// cache's TTL.
+pub const REGION_LIST_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Who is calling: it names itself in requests and in the roles it assumes.
 #[derive(Debug, Clone, Copy)]
@@ -24,35 +37,112 @@ impl FrontEnd {
     }
 }
 
-/// Why a connection could not be made.
+/// A region list and when it was fetched.
+type RegionList = (Instant, Vec<String>);
+
+/// An API client with its settings, the scope its answers belong to, and the secrets to scrub.
+#[derive(Clone)]
+pub struct Connection {
+    /// The client, with its credentials.
+    pub client: Client,
+    /// The settings it was made with.
+    pub settings: Settings,
+    /// Who may be served its answers.
+    pub scope: ScopeId,
+    /// The secret values it was made from (options, and the keys the credential chain found),
+    /// to scrub from anything shown or kept; temporary credentials are added by
+    /// [`Connection::secrets`].
+    pub secrets: Vec<String>,
+    /// The region list of `regions '*'`, with when it was fetched.
+    regions: Arc<Mutex<Option<RegionList>>>,
+}
+
+impl Connection {
+    /// A connection whose scope covers `partition` (the front end's name for where the settings
+    /// come from, e.g. a database and server), the client's credentials (secrets included: a
+    /// wrong secret is another scope), its endpoints, and every option given.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        partition: &str,
+        options: &BTreeMap<String, String>,
+        secrets: Vec<String>,
+    ) -> Connection {
+        let mut b = ScopeBuilder::default().part(partition.as_bytes());
+        for part in client.source().identity_parts() {
+            b = b.part(part);
+        }
+        b = b
+            .part(settings.client.actiontrail_endpoint.key().as_bytes())
+            .part(settings.client.sts_endpoint.key().as_bytes());
+        for (k, v) in options {
+            b = b.part(k.as_bytes()).part(v.as_bytes());
+        }
+        Connection {
+            client,
+            settings,
+            scope: b.finish(),
+            secrets,
+            regions: Arc::default(),
+        }
+    }
+
+    /// Every secret in use: those it was made from, and those of the temporary credentials the
+    /// client holds now.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all = self.secrets.clone();
+        for s in self.client.secrets() {
+            if !all.contains(&s) {
+                all.push(s);
+            }
+        }
+        all
+    }
+
+    /// The region list fetched within [`REGION_LIST_LIFETIME`].
+    pub(crate) fn remembered_regions(&self) -> Option<Vec<String>> {
+        let held = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref()
+            .filter(|(at, _)| at.elapsed() < REGION_LIST_LIFETIME)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Keeps the region list just fetched.
+    pub(crate) fn remember_regions(&self, regions: &[String]) {
+        *self.regions.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), regions.to_vec()));
+    }
+}
+
+/// What went wrong connecting.
 #[derive(Debug, Clone)]
-pub enum ConnectError {
+pub enum ConnectErrorKind {
     /// An option is wrong.
     Option(OptionError),
     /// No usable credentials, or the client could not be built.
     Api(alicloud_api::Error),
 }
 
+/// Why a connection could not be made, with the secrets of the options and of the credentials
+/// found so far, to scrub from the message.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    /// What went wrong.
+    pub kind: Box<ConnectErrorKind>,
+    /// The secrets in play.
+    pub secrets: Vec<String>,
+}
+
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConnectError::Option(e) => e.fmt(f),
-            ConnectError::Api(e) => e.fmt(f),
+        match self.kind.as_ref() {
+            ConnectErrorKind::Option(e) => e.fmt(f),
+            ConnectErrorKind::Api(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for ConnectError {}
-
-/// A connection and the secret values it signs with (to scrub from anything shown).
-#[derive(Clone)]
-pub struct Connected {
-    /// The connection.
-    pub connection: Connection,
-    /// The secret values of the options and of the credentials the chain found (environment,
-    /// profile file); temporary credentials fetched later are scrubbed by the client itself.
-    pub secrets: Vec<String>,
-}
 
 /// A current-thread tokio runtime, for a front end that blocks on a scan in one place (the
 /// futures run only while it waits, on its own thread).
@@ -63,23 +153,56 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("could not start the async runtime: {e}"))
 }
 
+/// The settings `options` give (connection and credential options in one map), with the region
+/// the credential options' profile names (else the host's environment) when `regions` is
+/// absent: what a scan with these options does, without making a connection.
+pub fn settings(options: &BTreeMap<String, String>) -> Result<Settings, OptionError> {
+    settings_with(options, CredentialChain::from_process_env())
+}
+
+fn settings_with(
+    options: &BTreeMap<String, String>,
+    chain: CredentialChain,
+) -> Result<Settings, OptionError> {
+    let chain = credential_chain(options, chain);
+    Settings::from_options(options, || default_region(&chain))
+}
+
 /// Connects with `options` (connection and credential options in one map, names as in
-/// [`crate::options::OPTIONS`]; they must have been checked with [`crate::options::validate`]).
-/// `chain` supplies what the options do not (normally [`CredentialChain::from_process_env`]);
-/// `partition` keeps the front end's cached answers apart from others' (see
-/// [`Connection::new`]).
+/// [`crate::options::OPTIONS`]; they must have been checked with [`crate::options::validate`]),
+/// the process's credential chain supplying what the options do not. `partition` keeps the front
+/// end's cached answers apart from others' (see [`Connection::new`]).
 pub fn connect(
+    options: &BTreeMap<String, String>,
+    front_end: FrontEnd,
+    partition: &str,
+) -> Result<Connection, ConnectError> {
+    connect_with(
+        options,
+        CredentialChain::from_process_env(),
+        front_end,
+        partition,
+    )
+}
+
+/// [`connect`] with a given credential chain (tests, embedders).
+pub fn connect_with(
     options: &BTreeMap<String, String>,
     chain: CredentialChain,
     front_end: FrontEnd,
     partition: &str,
-) -> Result<Connected, ConnectError> {
+) -> Result<Connection, ConnectError> {
     let mut secrets = secrets(options);
-    let chain = credential_chain(options, chain.default_session_name(front_end.name));
-    // The region of the profile the options name, when `regions` is not given.
-    let settings =
-        Settings::from_options(options, || chain.default_region()).map_err(ConnectError::Option)?;
-    let source = chain.resolve().map_err(ConnectError::Api)?;
+    let fail = |kind, secrets: &Vec<String>| ConnectError {
+        kind: Box::new(kind),
+        secrets: secrets.clone(),
+    };
+    let chain = chain.default_session_name(front_end.name);
+    let settings = settings_with(options, chain.clone())
+        .map_err(|e| fail(ConnectErrorKind::Option(e), &secrets))?;
+    let source = credential_chain(options, chain)
+        .resolve()
+        .map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?;
     for s in source.signing_keys().into_iter().flat_map(|k| k.secrets()) {
         if !secrets.iter().any(|known| known == s) {
             secrets.push(s.to_string());
@@ -87,9 +210,9 @@ pub fn connect(
     }
     let mut config = settings.client.clone();
     config.user_agent = front_end.user_agent();
-    let client = Client::new(config, source).map_err(ConnectError::Api)?;
-    Ok(Connected {
-        connection: Connection::new(client, settings, partition, options, secrets.clone()),
-        secrets,
-    })
+    let client =
+        Client::new(config, source).map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?;
+    Ok(Connection::new(
+        client, settings, partition, options, secrets,
+    ))
 }

@@ -161,28 +161,37 @@ pub enum OptionError {
     },
     /// Options that do not go together.
     Conflict {
-        /// The rule broken.
-        message: String,
+        /// The option given.
+        option: &'static str,
+        /// The rule it breaks.
+        rule: Rule,
     },
 }
 
+/// A rule about which credential options go together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The option needs these others given with it (`why`: the reason, when it is not plain).
+    Needs {
+        /// The options it needs.
+        others: &'static [&'static str],
+        /// Whether it is useless alone ("with it") rather than dependent.
+        with_it: bool,
+        /// Why, when it helps.
+        why: Option<&'static str>,
+    },
+    /// The option and this other one are alternatives: give one of them.
+    AlternativeTo(&'static str),
+}
+
+/// The message in the plain words of option names (`option "timeout_ms"`); each front end words it
+/// its own way with [`crate::wording::describe`].
 impl std::fmt::Display for OptionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OptionError::UnknownName { name, .. } => write!(f, "invalid option \"{name}\""),
-            OptionError::Misplaced { name, belongs } => write!(
-                f,
-                "option \"{name}\" belongs with the {}",
-                match belongs {
-                    Scope::Connection => "connection settings",
-                    Scope::Credentials => "credentials",
-                }
-            ),
-            OptionError::BadValue { name, why, .. } => {
-                write!(f, "invalid value for option \"{name}\": {why}")
-            }
-            OptionError::Conflict { message } => f.write_str(message),
-        }
+        f.write_str(&crate::wording::describe(
+            self,
+            &crate::wording::OptionNames,
+        ))
     }
 }
 
@@ -270,27 +279,33 @@ fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
 
 fn check_credential_combination(given: &[&str]) -> Result<(), OptionError> {
     let has = |k: &str| given.contains(&k);
-    let conflict = |m: &str| {
-        Err(OptionError::Conflict {
-            message: m.to_string(),
-        })
+    let conflict = |option, rule| Err(OptionError::Conflict { option, rule });
+    let needs = |others, with_it, why| Rule::Needs {
+        others,
+        with_it,
+        why,
     };
     if has("access_key_id") && !has("access_key_secret") {
-        return conflict("option \"access_key_id\" needs \"access_key_secret\" with it");
+        return conflict("access_key_id", needs(&["access_key_secret"], true, None));
     }
     if has("access_key_secret") && !has("access_key_id") {
-        return conflict("option \"access_key_secret\" needs \"access_key_id\" with it");
+        return conflict("access_key_secret", needs(&["access_key_id"], true, None));
     }
     if has("security_token") && !has("access_key_id") {
-        return conflict("option \"security_token\" needs \"access_key_id\" and \"access_key_secret\" (the STS key pair it belongs to)");
-    }
-    if has("profile") && has("access_key_id") {
         return conflict(
-            "options \"profile\" and \"access_key_id\" are alternatives: give one of them",
+            "security_token",
+            needs(
+                &["access_key_id", "access_key_secret"],
+                false,
+                Some("the STS key pair it belongs to"),
+            ),
         );
     }
+    if has("profile") && has("access_key_id") {
+        return conflict("profile", Rule::AlternativeTo("access_key_id"));
+    }
     if has("role_session_name") && !has("role_arn") {
-        return conflict("option \"role_session_name\" needs \"role_arn\"");
+        return conflict("role_session_name", needs(&["role_arn"], false, None));
     }
     Ok(())
 }

@@ -1,46 +1,96 @@
-//! Which calls a scan makes. Equality constraints on the key columns narrow them: `region = …` /
-//! `region IN (…)` choose the regions called (configured ones only), `name = …` / `name IN (…)`
-//! become the `NameList` filter. Every front end rechecks its filters on the rows, so a plan only
-//! has to never drop a row that could match; a contradiction means no call at all.
+//! Which calls a scan makes. Conditions on a table's key columns ([`Pushdown`]) narrow them:
+//! equality on `region` chooses the regions called (configured ones only); the others go to the
+//! table's listing, which turns them into its requests (a `NameList`, a time window). Every front
+//! end rechecks its filters on the rows, so a plan only has to never drop a row that could match;
+//! a contradiction means no call at all.
 
-use crate::table::{KeyColumn, TableDef};
+use crate::listing::Params;
+use crate::table::{Pushdown, TableDef};
 use alicloud_api::validate_region_id;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-/// The most characters of `NameList` sent: a longer filter (or a name with a comma, which the
-/// comma-separated list cannot carry) is not sent, and the front end filters the rows instead.
-pub const MAX_NAME_LIST_CHARS: usize = 2048;
-
-/// "`column` equals one of `values`" (one value for `=`, several for `IN`; none: nothing matches,
-/// as with `= NULL`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Constraint {
-    /// The key column constrained.
-    pub key: KeyColumn,
-    /// The values it may equal.
-    pub values: Vec<String>,
+/// How a condition compares its column with its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Equal to one of the values (`=` with one, `IN` with several, none: nothing matches).
+    Eq,
+    /// Less than the value.
+    Lt,
+    /// Less than or equal to the value.
+    Le,
+    /// Greater than the value.
+    Gt,
+    /// Greater than or equal to the value.
+    Ge,
 }
 
-impl Constraint {
-    /// A constraint on `column` of `table`, when that column is a key column.
-    pub fn on(table: &TableDef, column: &str, values: Vec<String>) -> Option<Constraint> {
-        let key = table.column(column)?.key?;
-        Some(Constraint { key, values })
+/// A value a column is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// Text.
+    Text(String),
+    /// An instant.
+    Time(DateTime<Utc>),
+}
+
+impl Operand {
+    /// The text, when it is text.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Operand::Text(t) => Some(t),
+            Operand::Time(_) => None,
+        }
+    }
+
+    /// The instant, when it is one.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Operand::Time(t) => Some(*t),
+            Operand::Text(_) => None,
+        }
     }
 }
 
-/// The calls of one scan.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ScanPlan {
-    /// `None`: every configured region; `Some`: only those of these that are configured.
-    regions: Option<Vec<String>>,
-    /// `None`: every trail; `Some`: only these names (sent as `NameList`).
-    names: Option<Vec<String>>,
-    /// The constraints contradict each other: nothing can match, so nothing is called.
-    empty: bool,
+/// "column `op` values": one condition on a key column of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    /// The column's index in its table.
+    pub column: usize,
+    /// The comparison.
+    pub op: Op,
+    /// The values (several only for `Op::Eq`).
+    pub values: Vec<Operand>,
+}
+
+impl Constraint {
+    /// `column = one of texts`.
+    pub fn equal(column: usize, texts: impl IntoIterator<Item = String>) -> Constraint {
+        Constraint {
+            column,
+            op: Op::Eq,
+            values: texts.into_iter().map(Operand::Text).collect(),
+        }
+    }
+
+    /// The texts of an equality (the other values are not texts).
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.values.iter().filter_map(Operand::text)
+    }
+
+    /// Whether `table` pushes this condition down: its column is a key column, and the comparison
+    /// is one the column takes.
+    pub fn applies_to(&self, table: &TableDef) -> bool {
+        match table.columns.get(self.column).and_then(|c| c.pushdown) {
+            Some(Pushdown::Region | Pushdown::Equal) => self.op == Op::Eq,
+            Some(Pushdown::Range) => true,
+            None => false,
+        }
+    }
 }
 
 /// Intersects `current` (None = unrestricted) with `values`, keeping `current`'s order.
-fn narrow(current: Option<Vec<String>>, values: Vec<String>) -> Vec<String> {
+pub fn narrow(current: Option<Vec<String>>, values: Vec<String>) -> Vec<String> {
     match current {
         None => {
             let mut v: Vec<String> = Vec::with_capacity(values.len());
@@ -55,38 +105,39 @@ fn narrow(current: Option<Vec<String>>, values: Vec<String>) -> Vec<String> {
     }
 }
 
+/// The calls of one scan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScanPlan {
+    /// `None`: every configured region; `Some`: only those of these that are configured.
+    regions: Option<Vec<String>>,
+    /// The listing's requests in each region called.
+    requests: Vec<Params>,
+    /// The constraints contradict each other: nothing can match, so nothing is called.
+    empty: bool,
+}
+
 impl ScanPlan {
-    /// The plan for a conjunction of constraints.
-    pub fn new(constraints: &[Constraint]) -> ScanPlan {
+    /// The plan of a scan of `table` under a conjunction of constraints (those `table` does not
+    /// push down are left out).
+    pub fn new(table: &TableDef, constraints: &[Constraint]) -> ScanPlan {
         let mut regions: Option<Vec<String>> = None;
-        let mut names: Option<Vec<String>> = None;
-        for c in constraints {
-            match c.key {
-                // A value that is not a region id matches no region (every configured or
-                // listed region is one).
-                KeyColumn::Region => {
-                    let valid = c.values.iter().filter(|r| validate_region_id(r).is_ok());
-                    regions = Some(narrow(regions, valid.cloned().collect()));
+        let mut own = Vec::new();
+        for c in constraints.iter().filter(|c| c.applies_to(table)) {
+            match table.columns[c.column].pushdown {
+                // A value that is not a region id matches no region (every configured or listed
+                // region is one).
+                Some(Pushdown::Region) => {
+                    let valid = c.texts().filter(|r| validate_region_id(r).is_ok());
+                    regions = Some(narrow(regions, valid.map(str::to_string).collect()));
                 }
-                // The name column is null for an empty name, so '' matches nothing.
-                KeyColumn::Name => {
-                    let values = c.values.iter().filter(|n| !n.is_empty()).cloned().collect();
-                    names = Some(narrow(names, values));
-                }
+                _ => own.push(c.clone()),
             }
         }
-        let empty = regions.as_ref().is_some_and(Vec::is_empty)
-            || names.as_ref().is_some_and(Vec::is_empty);
-        // Names the API cannot be sent are left to the front end's own filter.
-        if let Some(n) = &names {
-            let chars: usize = n.iter().map(|s| s.chars().count() + 1).sum();
-            if n.iter().any(|s| s.contains(',')) || chars > MAX_NAME_LIST_CHARS {
-                names = None;
-            }
-        }
+        let requests = table.listing.requests(table, &own);
+        let empty = regions.as_ref().is_some_and(Vec::is_empty) || requests.is_none();
         ScanPlan {
             regions,
-            names,
+            requests: requests.unwrap_or_default(),
             empty,
         }
     }
@@ -116,21 +167,20 @@ impl ScanPlan {
         self.regions.as_deref()
     }
 
-    /// The `NameList` to send; `None`: every trail.
-    pub fn names(&self) -> Option<&[String]> {
-        self.names.as_deref()
+    /// The listing's requests in each region called.
+    pub fn requests(&self) -> &[Params] {
+        &self.requests
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tables::action_trail::TABLE;
 
-    fn c(key: KeyColumn, values: &[&str]) -> Constraint {
-        Constraint {
-            key,
-            values: values.iter().map(|s| s.to_string()).collect(),
-        }
+    fn region(values: &[&str]) -> Constraint {
+        let c = TABLE.column_index("region").unwrap();
+        Constraint::equal(c, values.iter().map(|s| s.to_string()))
     }
 
     fn configured() -> Vec<String> {
@@ -142,20 +192,20 @@ mod tests {
 
     #[test]
     fn no_constraint_calls_every_configured_region() {
-        let p = ScanPlan::new(&[]);
+        let p = ScanPlan::new(&TABLE, &[]);
         assert_eq!(p.regions(&configured()), configured());
-        assert_eq!(p.names(), None);
+        assert_eq!(p.requests(), [Params::new()]);
         assert!(!p.is_empty());
     }
 
     #[test]
     fn regions_keep_the_configured_order() {
-        let p = ScanPlan::new(&[c(
-            KeyColumn::Region,
-            &["cn-shanghai", "cn-hangzhou", "us-east-1"],
-        )]);
+        let p = ScanPlan::new(
+            &TABLE,
+            &[region(&["cn-shanghai", "cn-hangzhou", "us-east-1"])],
+        );
         assert_eq!(p.regions(&configured()), ["cn-hangzhou", "cn-shanghai"]);
-        let p = ScanPlan::new(&[c(KeyColumn::Region, &["us-east-1"])]);
+        let p = ScanPlan::new(&TABLE, &[region(&["us-east-1"])]);
         assert!(p.regions(&configured()).is_empty());
         assert!(!p.is_empty(), "us-east-1 may be listed when regions is '*'");
     }
@@ -163,35 +213,30 @@ mod tests {
     #[test]
     fn contradictions_call_nothing() {
         for cs in [
-            vec![c(KeyColumn::Name, &["a"]), c(KeyColumn::Name, &["b"])],
-            vec![
-                c(KeyColumn::Region, &["cn-beijing"]),
-                c(KeyColumn::Region, &["cn-hangzhou"]),
-            ],
-            vec![c(KeyColumn::Name, &[])],
-            vec![c(KeyColumn::Name, &[""])],
-            vec![c(KeyColumn::Region, &["not a region", "../x"])],
+            vec![region(&["cn-beijing"]), region(&["cn-hangzhou"])],
+            vec![region(&["not a region", "../x"])],
+            vec![region(&[])],
         ] {
-            let p = ScanPlan::new(&cs);
+            let p = ScanPlan::new(&TABLE, &cs);
             assert!(p.is_empty(), "{cs:?}");
             assert!(p.regions(&configured()).is_empty());
         }
-        let p = ScanPlan::new(&[
-            c(KeyColumn::Name, &["a", "b"]),
-            c(KeyColumn::Name, &["b", "c"]),
-        ]);
-        assert_eq!(p.names(), Some(&["b".to_string()][..]));
     }
 
     #[test]
-    fn names_that_cannot_be_sent_are_not_pushed() {
-        let long = "x".repeat(64 * 1024);
-        let p = ScanPlan::new(&[c(KeyColumn::Name, &[&long])]);
-        assert_eq!(p.names(), None);
-        assert!(!p.is_empty());
-        let p = ScanPlan::new(&[c(KeyColumn::Name, &["a,b"])]);
-        assert_eq!(p.names(), None);
-        let p = ScanPlan::new(&[c(KeyColumn::Name, &["a", "a", "b"])]);
-        assert_eq!(p.names(), Some(&["a".to_string(), "b".to_string()][..]));
+    fn conditions_a_column_does_not_take_are_left_out() {
+        let name = TABLE.column_index("name").unwrap();
+        let status = TABLE.column_index("status").unwrap();
+        let below = Constraint {
+            column: name,
+            op: Op::Lt,
+            values: vec![Operand::Text("a".into())],
+        };
+        let on_status = Constraint::equal(status, ["Enable".to_string()]);
+        assert!(!below.applies_to(&TABLE) && !on_status.applies_to(&TABLE));
+        assert_eq!(
+            ScanPlan::new(&TABLE, &[below, on_status]),
+            ScanPlan::new(&TABLE, &[])
+        );
     }
 }

@@ -1,15 +1,15 @@
-//! One statement's view of the API: every answer a statement's scans got, so that all of them see
-//! the same rows and no request is made twice. A front end keeps one [`Snapshot`] per statement
-//! (PostgreSQL: per top-level statement and transaction; SQLite: while any cursor is open; the CLI:
-//! per run) and drops it when the statement ends.
+//! One statement's view of the API: every complete answer a statement's scans got, so that all of
+//! them see the same rows and no request is made twice. A front end keeps one [`Snapshot`] per
+//! statement (PostgreSQL: per top-level statement and transaction; SQLite: while any cursor is
+//! open; the CLI: per run) and drops it when the statement ends.
 //!
-//! A request is answered from the snapshot when an answer already held covers it: the full listing
-//! of a region covers any `NameList` in that region, and a `NameList` answer covers any subset of
-//! its names. The answer is then filtered exactly as the API filters (`Name` equal to one of the
-//! names).
+//! A request is answered from the snapshot when an answer already held covers it, as the table's
+//! listing decides ([`Listing::narrow`]): the full listing of a region covers any `NameList` in
+//! that region, and a `NameList` answer covers any subset of its names.
 
 use crate::cache::ScopeId;
-use alicloud_api::TrailList;
+use crate::listing::{Listing, Params};
+use alicloud_api::Items;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -19,13 +19,13 @@ pub struct Snapshot {
     inner: Mutex<Held>,
 }
 
-/// An answer with the names it was asked for (`None`: all trails).
-type Answer = (Option<Vec<String>>, TrailList);
+/// Whose answers, to which action, in which region.
+type Key = (ScopeId, &'static str, String);
 
 #[derive(Debug, Default)]
 struct Held {
-    /// Per scope and region: the answers held.
-    trails: HashMap<(ScopeId, String), Vec<Answer>>,
+    /// Per key: each request answered, with its pages.
+    listings: HashMap<Key, Vec<(Params, Vec<Items>)>>,
     account_ids: HashMap<ScopeId, String>,
 }
 
@@ -39,53 +39,52 @@ impl Snapshot {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The trails of `region` restricted to `names` (`None`: all), when an answer held covers them.
-    pub fn trails(
+    /// The answer to `wanted` of `listing` in `region`, when an answer held covers it.
+    pub fn answer(
         &self,
         scope: &ScopeId,
+        listing: &dyn Listing,
         region: &str,
-        names: Option<&[String]>,
-    ) -> Option<TrailList> {
+        wanted: &Params,
+    ) -> Option<Vec<Items>> {
         let held = self.held();
-        let answers = held.trails.get(&(*scope, region.to_string()))?;
+        let answers = held
+            .listings
+            .get(&(*scope, listing.action(), region.to_string()))?;
         answers
             .iter()
-            .find_map(|(asked, list)| match (asked, names) {
-                (None, None) => Some(list.clone()),
-                (None, Some(wanted)) => Some(list.only_names(wanted)),
-                (Some(asked), Some(wanted)) if wanted.iter().all(|w| asked.contains(w)) => {
-                    Some(if wanted.len() == asked.len() {
-                        list.clone()
-                    } else {
-                        list.only_names(wanted)
-                    })
-                }
-                _ => None,
-            })
+            .find_map(|(asked, pages)| listing.narrow(asked, wanted, pages))
     }
 
-    /// Whether a `NameList` answer of `region` is already held (a second, different one is better
-    /// asked as the full listing, which then covers every later name).
-    pub fn has_partial(&self, scope: &ScopeId, region: &str) -> bool {
-        self.held()
-            .trails
-            .get(&(*scope, region.to_string()))
-            .is_some_and(|answers| answers.iter().any(|(asked, _)| asked.is_some()))
-    }
-
-    /// Keeps an answer of `region` to `names`.
-    pub fn keep_trails(
+    /// Whether an answer to another request than `wanted` of `action` in `region` is held (a
+    /// second, different request is better asked widened).
+    pub fn holds_other(
         &self,
         scope: &ScopeId,
+        action: &'static str,
         region: &str,
-        names: Option<Vec<String>>,
-        list: TrailList,
+        wanted: &Params,
+    ) -> bool {
+        self.held()
+            .listings
+            .get(&(*scope, action, region.to_string()))
+            .is_some_and(|answers| answers.iter().any(|(asked, _)| asked != wanted))
+    }
+
+    /// Keeps a complete answer to `request` of `action` in `region`.
+    pub fn keep(
+        &self,
+        scope: &ScopeId,
+        action: &'static str,
+        region: &str,
+        request: Params,
+        pages: Vec<Items>,
     ) {
         self.held()
-            .trails
-            .entry((*scope, region.to_string()))
+            .listings
+            .entry((*scope, action, region.to_string()))
             .or_default()
-            .push((names, list));
+            .push((request, pages));
     }
 
     /// The account id held for `scope`.
@@ -103,62 +102,77 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::cache::ScopeBuilder;
+    use crate::tables::action_trail::TABLE;
 
-    fn list(names: &[&str]) -> TrailList {
+    fn list(names: &[&str]) -> Vec<Items> {
         let items: Vec<String> = names
             .iter()
             .map(|n| format!("{{\"Name\":\"{n}\"}}"))
             .collect();
-        TrailList::from_text(format!("{{\"TrailList\":[{}]}}", items.join(","))).unwrap()
+        let body = format!("{{\"TrailList\":[{}]}}", items.join(","));
+        vec![Items::from_text(body, alicloud_api::TRAIL_LIST).unwrap()]
     }
 
-    fn names(l: &TrailList) -> Vec<String> {
-        l.trails()
+    fn names(pages: &[Items]) -> Vec<String> {
+        pages[0]
+            .items()
             .filter_map(|t| t.text("Name").map(String::from))
             .collect()
     }
 
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
+    fn req(names: Option<&str>) -> Params {
+        names
+            .map(|n| Params::from([("NameList".to_string(), n.to_string())]))
+            .unwrap_or_default()
     }
 
     #[test]
     fn covered_requests_are_answered_and_filtered() {
         let s = Snapshot::new();
+        let l = TABLE.listing;
         let alice = ScopeBuilder::default().part(b"alice").finish();
         let bob = ScopeBuilder::default().part(b"bob").finish();
-        assert!(s.trails(&alice, "cn-beijing", None).is_none());
-        s.keep_trails(
+        let action = l.action();
+        assert!(s.answer(&alice, l, "cn-beijing", &req(None)).is_none());
+        s.keep(
             &alice,
+            action,
             "cn-beijing",
-            Some(v(&["a", "b"])),
+            req(Some("a,b")),
             list(&["a", "b"]),
         );
-        assert!(s.has_partial(&alice, "cn-beijing"));
+        assert!(s.holds_other(&alice, action, "cn-beijing", &req(Some("c"))));
+        assert!(!s.holds_other(&alice, action, "cn-beijing", &req(Some("a,b"))));
         assert!(
-            s.trails(&alice, "cn-beijing", None).is_none(),
+            s.answer(&alice, l, "cn-beijing", &req(None)).is_none(),
             "a NameList answer is not a full listing"
         );
         assert_eq!(
-            names(&s.trails(&alice, "cn-beijing", Some(&v(&["b"]))).unwrap()),
+            names(&s.answer(&alice, l, "cn-beijing", &req(Some("b"))).unwrap()),
             ["b"]
         );
-        assert!(s.trails(&alice, "cn-beijing", Some(&v(&["c"]))).is_none());
-        s.keep_trails(&alice, "cn-beijing", None, list(&["a", "b", "c"]));
+        assert!(s.answer(&alice, l, "cn-beijing", &req(Some("c"))).is_none());
+        s.keep(
+            &alice,
+            action,
+            "cn-beijing",
+            req(None),
+            list(&["a", "b", "c"]),
+        );
         assert_eq!(
             names(
-                &s.trails(&alice, "cn-beijing", Some(&v(&["c", "x"])))
+                &s.answer(&alice, l, "cn-beijing", &req(Some("c,x")))
                     .unwrap()
             ),
             ["c"]
         );
         assert_eq!(
-            names(&s.trails(&alice, "cn-beijing", None).unwrap()),
+            names(&s.answer(&alice, l, "cn-beijing", &req(None)).unwrap()),
             ["a", "b", "c"]
         );
         // Other scopes and regions see nothing.
-        assert!(s.trails(&bob, "cn-beijing", None).is_none());
-        assert!(s.trails(&alice, "cn-hangzhou", None).is_none());
+        assert!(s.answer(&bob, l, "cn-beijing", &req(None)).is_none());
+        assert!(s.answer(&alice, l, "cn-hangzhou", &req(None)).is_none());
         s.keep_account_id(&alice, "123".into());
         assert_eq!(s.account_id(&alice).as_deref(), Some("123"));
         assert_eq!(s.account_id(&bob), None);

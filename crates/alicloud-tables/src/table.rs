@@ -1,11 +1,16 @@
-//! Table declarations: each table's name, description and columns (neutral type, description, how
-//! the value is computed), declared once and read by every front end, by IMPORT FOREIGN SCHEMA and
-//! by the docs' column lists.
+//! What a table is, in no engine's words: its name, description and columns (neutral type,
+//! description, how the value is computed from a row, how the column narrows the calls), and the
+//! API operation it lists with ([`crate::listing::Listing`]). Each table is declared once, in its
+//! module of `tables/`; every front end, IMPORT FOREIGN SCHEMA and the docs' column lists read the
+//! declaration.
 
-use crate::tables;
-use alicloud_api::Trail;
+use crate::listing::Listing;
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
+
+/// A listed object (a trail, an event): its members split, read only when a column needs them.
+/// Rows are made of these.
+pub use alicloud_api::JsonObject;
 
 /// A column's type, in no engine's words. Each front end maps it: PostgreSQL `text`, `boolean`,
 /// `timestamp with time zone`, `jsonb`; SQLite text, integer 0/1, ISO-8601 text, JSON text.
@@ -84,24 +89,30 @@ impl<'a> Value<'a> {
     }
 }
 
-/// What a row is computed from: one trail, the region whose endpoint listed it, and the account
-/// id of the credentials (present when a selected column needs it).
+/// What a row's values are computed from: the object the API listed (a trail, an event), the
+/// region whose endpoint listed it, and the account id of the credentials (present when a
+/// selected column needs it).
 pub struct RowSource<'a> {
-    /// The trail.
-    pub trail: &'a Trail<'a>,
+    /// The listed object.
+    pub item: &'a JsonObject<'a>,
     /// The region that listed it.
     pub region: &'a str,
     /// The account id, from `GetCallerIdentity`.
     pub account_id: Option<&'a str>,
 }
 
-/// How a column takes part in narrowing the API calls.
+/// Which conditions on a column narrow the API calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyColumn {
-    /// Equality on it chooses the regions called.
+pub enum Pushdown {
+    /// Equality (`=`, `IN`) chooses the regions called. Every table has one such column,
+    /// `region`.
     Region,
-    /// Equality on it is sent as the `NameList` filter.
-    Name,
+    /// Equality (`=`, `IN`) on it is handed to the table's listing (a `NameList`, a lookup
+    /// attribute).
+    Equal,
+    /// Comparisons (`<`, `<=`, `=`, `>=`, `>`, and so `BETWEEN`) on it are handed to the table's
+    /// listing (a time window).
+    Range,
 }
 
 /// One column.
@@ -116,8 +127,74 @@ pub struct ColumnDef {
     pub value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
     /// The value needs the account id (STS `GetCallerIdentity`).
     pub needs_account_id: bool,
-    /// Equality on this column narrows the calls.
-    pub key: Option<KeyColumn>,
+    /// Which conditions on it narrow the calls.
+    pub pushdown: Option<Pushdown>,
+    /// Its value is the listed object's own JSON text (`raw`): a front end that stores JSON in a
+    /// binary form may reuse the members the object was already split into.
+    pub raw: bool,
+}
+
+impl ColumnDef {
+    /// A column whose value is computed by `value`.
+    pub const fn new(
+        name: &'static str,
+        ty: ColumnType,
+        description: &'static str,
+        value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
+    ) -> ColumnDef {
+        ColumnDef {
+            name,
+            ty,
+            description,
+            value,
+            needs_account_id: false,
+            pushdown: None,
+            raw: false,
+        }
+    }
+
+    /// The same column, narrowing the calls as `pushdown` says.
+    pub const fn pushed(self, pushdown: Pushdown) -> ColumnDef {
+        ColumnDef {
+            pushdown: Some(pushdown),
+            ..self
+        }
+    }
+
+    /// The same column, needing the account id.
+    pub const fn with_account(self) -> ColumnDef {
+        ColumnDef {
+            needs_account_id: true,
+            ..self
+        }
+    }
+
+    /// The `region` column: the region whose endpoint returned the row; equality chooses the
+    /// regions called.
+    pub const fn region(description: &'static str) -> ColumnDef {
+        ColumnDef::new("region", ColumnType::Text, description, |r| {
+            Value::Text(Cow::Borrowed(r.region))
+        })
+        .pushed(Pushdown::Region)
+    }
+
+    /// The `account_id` column: the account the credentials belong to.
+    pub const fn account_id(description: &'static str) -> ColumnDef {
+        ColumnDef::new("account_id", ColumnType::Text, description, |r| {
+            Value::text(r.account_id.map(Cow::Borrowed))
+        })
+        .with_account()
+    }
+
+    /// The `raw` column: the listed object exactly as the API sent it.
+    pub const fn raw(description: &'static str) -> ColumnDef {
+        ColumnDef {
+            raw: true,
+            ..ColumnDef::new("raw", ColumnType::Json, description, |r| {
+                Value::Json(Cow::Borrowed(r.item.raw()))
+            })
+        }
+    }
 }
 
 impl std::fmt::Debug for ColumnDef {
@@ -129,8 +206,17 @@ impl std::fmt::Debug for ColumnDef {
     }
 }
 
+/// How a table's listing orders the rows of one region: a front end may then ask for them merged
+/// across regions in that order (PostgreSQL: a scan that already satisfies `ORDER BY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    /// The index of the column the rows are ordered by.
+    pub column: usize,
+    /// Newest (largest) first.
+    pub descending: bool,
+}
+
 /// One table.
-#[derive(Debug)]
 pub struct TableDef {
     /// Its name, the same in every front end.
     pub name: &'static str,
@@ -138,6 +224,23 @@ pub struct TableDef {
     pub description: &'static str,
     /// Its columns, in order.
     pub columns: &'static [ColumnDef],
+    /// The API operation it lists with.
+    pub listing: &'static dyn Listing,
+    /// The column whose value identifies one object wherever it is listed: an object listed by
+    /// several regions is one row (the first region's). `None`: every listing is its own rows.
+    pub unique: Option<usize>,
+    /// How each region's rows are ordered, when they are.
+    pub order: Option<Order>,
+    /// Rows a region is assumed to list, for planners' estimates.
+    pub rows_per_region: f64,
+}
+
+impl std::fmt::Debug for TableDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableDef")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl TableDef {
@@ -164,19 +267,6 @@ impl TableDef {
         let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
         format!("The columns of {} are: {}.", self.name, names.join(", "))
     }
-}
-
-/// Every table, in the order listings show them.
-pub static TABLES: &[&TableDef] = &[&tables::action_trail::TABLE];
-
-/// The table called `name`.
-pub fn table(name: &str) -> Option<&'static TableDef> {
-    TABLES.iter().copied().find(|t| t.name == name)
-}
-
-/// The table names, comma-separated, for messages.
-pub fn table_names() -> String {
-    TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -206,19 +296,5 @@ mod tests {
         assert_eq!(Value::Boolean(false).to_text(), "false");
         assert_eq!(Value::Timestamp(t).to_text(), "2021-03-01T06:27:28Z");
         assert_eq!(Value::Null.to_text(), "");
-    }
-
-    #[test]
-    fn names_are_unique_and_plain() {
-        for t in TABLES {
-            let mut names: Vec<_> = t.columns.iter().map(|c| c.name).collect();
-            names.sort();
-            names.dedup();
-            assert_eq!(names.len(), t.columns.len(), "{}", t.name);
-            let plain = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-            assert!(plain(t.name) && t.columns.iter().all(|c| plain(c.name)));
-        }
-        assert!(table("alicloud_action_trail").is_some());
-        assert!(table("nope").is_none());
     }
 }

@@ -6,13 +6,19 @@ use alicloud_api::{Client, CredentialSource, Credentials};
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{Fault, MockConfig, MockServer};
 use alicloud_tables::cache::Cache;
+use alicloud_tables::connect::Connection;
 use alicloud_tables::options::Settings;
 use alicloud_tables::plan::{Constraint, ScanPlan};
-use alicloud_tables::scan::{Connection, Cursor, Fetch, ScanData, ScanReport, Source};
+use alicloud_tables::scan::{Fetch, Next, ScanData, ScanReport, Source};
 use alicloud_tables::snapshot::Snapshot;
-use alicloud_tables::table::KeyColumn;
+use alicloud_tables::table::TableDef;
+use alicloud_tables::tables::table;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+fn trails() -> &'static TableDef {
+    table("alicloud_action_trail").unwrap()
+}
 
 fn options(server: &MockServer, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut o: BTreeMap<String, String> = [
@@ -45,21 +51,35 @@ fn calls(server: &MockServer, action: &str) -> usize {
     server.calls().iter().filter(|c| c.action == action).count()
 }
 
-fn names(data: &ScanData) -> Vec<String> {
-    let mut cursor = Cursor::default();
+/// Every row's `region/name`, read as a front end reads them (the trail listing has one page
+/// per region, so no page is ever pending).
+fn names(data: &mut ScanData) -> Vec<String> {
+    let name = trails().column("name").unwrap();
+    assert!(data.rewind());
     let mut out = Vec::new();
-    while let Some((region, raw)) = cursor.next(data) {
-        let name = alicloud_api::Trail::parse(raw).text("Name");
-        out.push(format!("{region}/{}", name.unwrap_or_default()));
+    loop {
+        match data.next_row() {
+            Next::Row(row) => {
+                let object = row.object();
+                out.push(format!(
+                    "{}/{}",
+                    row.region,
+                    row.value(&object, name).to_text()
+                ));
+            }
+            Next::End => return out,
+            Next::More | Next::OutOfOrder { .. } => panic!("one page per region"),
+        }
     }
-    out
 }
 
 fn name_is(values: &[&str]) -> Constraint {
-    Constraint {
-        key: KeyColumn::Name,
-        values: values.iter().map(|s| s.to_string()).collect(),
-    }
+    let c = trails().column_index("name").unwrap();
+    Constraint::equal(c, values.iter().map(|s| s.to_string()))
+}
+
+fn plan(constraints: &[Constraint]) -> ScanPlan {
+    ScanPlan::new(trails(), constraints)
 }
 
 async fn run(
@@ -79,7 +99,10 @@ async fn run(
         cache,
         progress: None,
     };
-    (fetch.run(plan, account, &mut report).await, report)
+    (
+        fetch.start(trails(), plan, account, &mut report).await,
+        report,
+    )
 }
 
 #[tokio::test]
@@ -87,9 +110,9 @@ async fn one_statement_asks_each_region_once() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
     let snapshot = Snapshot::new();
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let (first, report) = run(&conn, &snapshot, None, &all, true).await;
-    let first = first.unwrap();
+    let mut first = first.unwrap();
     assert_eq!(first.row_count(), 11);
     assert_eq!(first.account_id.as_deref(), Some(mock::DEFAULT_ACCOUNT_ID));
     assert_eq!(report.api_calls(), 5);
@@ -97,18 +120,18 @@ async fn one_statement_asks_each_region_once() {
     // from the full listings, exactly as the API would filter.
     for _ in 0..2 {
         let (again, report) = run(&conn, &snapshot, None, &all, true).await;
-        assert_eq!(names(&again.unwrap()), names(&first));
+        assert_eq!(names(&mut again.unwrap()), names(&mut first));
         assert_eq!((report.api_calls(), report.snapshot_hits()), (0, 4));
     }
     let (named, _) = run(
         &conn,
         &snapshot,
         None,
-        &ScanPlan::new(&[name_is(&["test-4"])]),
+        &plan(&[name_is(&["test-4"])]),
         false,
     )
     .await;
-    assert_eq!(names(&named.unwrap()).len(), 4);
+    assert_eq!(names(&mut named.unwrap()).len(), 4);
     assert_eq!(calls(&server, "DescribeTrails"), 4);
     assert_eq!(calls(&server, "GetCallerIdentity"), 1);
 }
@@ -123,15 +146,8 @@ async fn rescans_with_new_names_ask_the_full_listing_once() {
     );
     let snapshot = Snapshot::new();
     for name in ["test-4", "beijing-disabled", "no-such-trail", "test-4"] {
-        let (data, _) = run(
-            &conn,
-            &snapshot,
-            None,
-            &ScanPlan::new(&[name_is(&[name])]),
-            false,
-        )
-        .await;
-        let rows = names(&data.unwrap());
+        let (data, _) = run(&conn, &snapshot, None, &plan(&[name_is(&[name])]), false).await;
+        let rows = names(&mut data.unwrap());
         assert!(rows.iter().all(|r| r.ends_with(name)), "{rows:?}");
     }
     let sent: Vec<Option<String>> = server
@@ -148,10 +164,10 @@ async fn the_cache_serves_other_statements_in_its_scope_only() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
     let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let (first, _) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
     let (second, report) = run(&conn, &Snapshot::new(), Some(&cache), &all, false).await;
-    assert_eq!(names(&second.unwrap()), names(&first.unwrap()));
+    assert_eq!(names(&mut second.unwrap()), names(&mut first.unwrap()));
     assert_eq!((report.api_calls(), report.cache_hits()), (0, 4));
     assert_eq!(calls(&server, "DescribeTrails"), 4);
     // The same key id with a wrong secret is another scope: it is not served, it calls, and fails.
@@ -175,7 +191,7 @@ async fn failures_are_not_cached_and_ignored_codes_skip_regions() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
     let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let forbidden = |code: &str| Fault {
         error_code: Some(code.into()),
         ..Fault::default()
@@ -227,22 +243,20 @@ async fn every_region_is_listed_once_and_contradictions_call_nothing() {
         mock::DEFAULT_ACCESS_KEY_SECRET,
     );
     let snapshot = Snapshot::new();
-    let (data, _) = run(&conn, &snapshot, None, &ScanPlan::new(&[]), false).await;
+    let (data, _) = run(&conn, &snapshot, None, &plan(&[]), false).await;
     assert_eq!(
         data.unwrap().row_count(),
         mock::DEFAULT_FIXTURE_ROWS_SHADOW_ORG
     );
-    let one = Constraint {
-        key: KeyColumn::Region,
-        values: vec!["eu-central-1".into()],
-    };
-    run(&conn, &snapshot, None, &ScanPlan::new(&[one]), false)
+    let region = trails().column_index("region").unwrap();
+    let one = Constraint::equal(region, ["eu-central-1".to_string()]);
+    run(&conn, &snapshot, None, &plan(&[one]), false)
         .await
         .0
         .unwrap();
     assert_eq!(calls(&server, "DescribeRegions"), 1);
     server.clear_calls();
-    let nothing = ScanPlan::new(&[name_is(&["a"]), name_is(&["b"])]);
+    let nothing = plan(&[name_is(&["a"]), name_is(&["b"])]);
     let (data, _) = run(&conn, &Snapshot::new(), None, &nothing, true).await;
     assert_eq!(data.unwrap().row_count(), 0);
     assert!(server.calls().is_empty());
@@ -257,14 +271,14 @@ async fn sessions_missing_the_same_answer_at_once_make_one_fetch() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
     let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let (s1, s2, s3) = (Snapshot::new(), Snapshot::new(), Snapshot::new());
     let ((a, _), (b, rb), (c, rc)) = tokio::join!(
         run(&conn, &s1, Some(&cache), &all, false),
         run(&conn, &s2, Some(&cache), &all, false),
         run(&conn, &s3, Some(&cache), &all, false),
     );
-    assert_eq!(names(&a.unwrap()), names(&b.unwrap()));
+    assert_eq!(names(&mut a.unwrap()), names(&mut b.unwrap()));
     assert_eq!(c.unwrap().row_count(), 11);
     assert_eq!(
         calls(&server, "DescribeTrails"),
@@ -292,7 +306,7 @@ async fn a_failed_call_is_shared_with_the_sessions_that_waited_and_no_later_one(
         &[("regions", "cn-beijing")],
         mock::DEFAULT_ACCESS_KEY_SECRET,
     );
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let (s1, s2, s3) = (Snapshot::new(), Snapshot::new(), Snapshot::new());
     let started = std::time::Instant::now();
     let ((a, _), (b, rb), (c, _)) = tokio::join!(
@@ -338,7 +352,7 @@ async fn a_waiting_session_ends_within_its_own_deadline() {
         &[("regions", "cn-beijing"), ("deadline_ms", "400")],
         mock::DEFAULT_ACCESS_KEY_SECRET,
     );
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let (s1, s2) = (Snapshot::new(), Snapshot::new());
     let timed = |snapshot| {
         let (conn, cache, all) = (&conn, &cache, &all);
@@ -366,9 +380,9 @@ async fn damaged_cache_entries_are_fetched_again() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(60), 1 << 20);
     let conn = connection(&server, &[], mock::DEFAULT_ACCESS_KEY_SECRET);
-    let all = ScanPlan::new(&[]);
+    let all = plan(&[]);
     let (first, _) = run(&conn, &Snapshot::new(), Some(&cache), &all, true).await;
-    let first = first.unwrap();
+    let mut first = first.unwrap();
     // Every entry cut to its header and 5 bytes: "12345" would be an account id.
     let mut damaged = 0;
     for shard in std::fs::read_dir(dir.path()).unwrap().flatten() {
@@ -387,9 +401,9 @@ async fn damaged_cache_entries_are_fetched_again() {
     assert_eq!(damaged, 5, "four regions and the identity");
     server.clear_calls();
     let (again, report) = run(&conn, &Snapshot::new(), Some(&cache), &all, true).await;
-    let again = again.unwrap();
+    let mut again = again.unwrap();
     assert_eq!(again.account_id.as_deref(), Some(mock::DEFAULT_ACCOUNT_ID));
-    assert_eq!(names(&again), names(&first));
+    assert_eq!(names(&mut again), names(&mut first));
     assert_eq!((report.cache_hits(), report.api_calls()), (0, 5));
 }
 
@@ -415,14 +429,7 @@ async fn answers_that_echo_the_token_never_reach_the_disk() {
     };
     let client = Client::new(settings.client.clone(), role).unwrap();
     let conn = Connection::new(client, settings, "test", &options, Vec::new());
-    let (data, _) = run(
-        &conn,
-        &Snapshot::new(),
-        Some(&cache),
-        &ScanPlan::new(&[]),
-        false,
-    )
-    .await;
+    let (data, _) = run(&conn, &Snapshot::new(), Some(&cache), &plan(&[]), false).await;
     assert_eq!(data.unwrap().row_count(), 11, "the rows are right");
     let mut stored = Vec::new();
     for shard in std::fs::read_dir(dir.path()).unwrap().flatten() {
@@ -450,7 +457,7 @@ async fn the_region_list_is_kept_by_the_connection() {
     );
     for _ in 0..3 {
         // A new statement each time, and no shared cache (cache_ttl 0).
-        let (data, _) = run(&conn, &Snapshot::new(), None, &ScanPlan::new(&[]), false).await;
+        let (data, _) = run(&conn, &Snapshot::new(), None, &plan(&[]), false).await;
         assert_eq!(
             data.unwrap().row_count(),
             mock::DEFAULT_FIXTURE_ROWS_SHADOW_ORG

@@ -319,13 +319,12 @@ impl CredentialChain {
         }
     }
 
-    /// The region from the region variables ([`REGION_VARS`]), else the `region_id` of the
-    /// profile that is current. Not a credential: the lookup lives apart from the chain's steps,
-    /// this only hands it the environment and file the chain reads.
-    pub fn default_region(&self) -> Option<String> {
-        crate::region::default_region(
+    /// What [`crate::default_region`] reads: the first region variable set ([`REGION_VARS`]),
+    /// the profile file, and the profile named (explicitly, else by the environment).
+    pub(crate) fn region_sources(&self) -> (Option<&str>, Option<PathBuf>, Option<&str>) {
+        (
             self.first_env(&REGION_VARS).map(|(_, v)| v),
-            self.profile_file_path().as_deref(),
+            self.profile_file_path(),
             self.profile
                 .as_deref()
                 .or_else(|| self.env_profile().map(|(_, v)| v)),

@@ -8,7 +8,7 @@
 //! does not look like one.
 
 use super::{Credentials, Secret};
-use crate::error::{excerpt, Error, Result};
+use crate::error::{chain_text, excerpt, Error, Result};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
@@ -302,20 +302,6 @@ fn is_plain(s: &str) -> bool {
     s.len() <= 64
         && s.chars()
             .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
-}
-
-/// An error and its causes, joined with ": " (the URL is the metadata path: no secrets).
-fn chain_text(e: &reqwest::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
 //! `alicloud_action_trail`: one row per trail per region whose `DescribeTrails` lists it.
 
-use crate::table::{ColumnDef, ColumnType, KeyColumn, RowSource, TableDef, Value};
+use crate::listing::{Listing, Page, Params};
+use crate::plan::{narrow, Constraint};
+use crate::table::{ColumnDef, ColumnType, Pushdown, RowSource, TableDef, Value};
+use alicloud_api::{Client, DescribeTrailsRequest, Items, Outcome};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use std::borrow::Cow;
 
 /// The table's declaration.
@@ -10,14 +15,29 @@ pub static TABLE: TableDef = TableDef {
         "ActionTrail trails of the account: a row for each trail in each region whose \
                   DescribeTrails lists it, so shadow copies and multi-account trails have rows too.",
     columns: COLUMNS,
+    listing: &DescribeTrails,
+    unique: None,
+    order: None,
+    // An account has a few trails.
+    rows_per_region: 5.0,
 };
 
+/// The trail's `Name` member.
+const NAME: &str = "Name";
+/// The trail's `HomeRegion` member.
+const HOME_REGION: &str = "HomeRegion";
+/// The `NameList` parameter: the trails' names, comma-separated.
+const NAME_LIST: &str = "NameList";
+/// The most characters of `NameList` sent: a longer filter (or a name with a comma, which the
+/// comma-separated list cannot carry) is not sent, and the front end filters the rows instead.
+pub const MAX_NAME_LIST_CHARS: usize = 2048;
+
 fn text<'a>(r: &RowSource<'a>, field: &str) -> Value<'a> {
-    Value::text(r.trail.text(field))
+    Value::text(r.item.text(field))
 }
 
 fn time<'a>(r: &RowSource<'a>, field: &str) -> Value<'a> {
-    Value::timestamp(r.trail.time(field))
+    Value::timestamp(r.item.time(field))
 }
 
 const fn col(
@@ -26,45 +46,23 @@ const fn col(
     description: &'static str,
     value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
 ) -> ColumnDef {
-    ColumnDef {
-        name,
-        ty,
-        description,
-        value,
-        needs_account_id: false,
-        key: None,
-    }
-}
-
-const fn keyed(c: ColumnDef, key: KeyColumn) -> ColumnDef {
-    ColumnDef {
-        key: Some(key),
-        ..c
-    }
-}
-
-const fn with_account(c: ColumnDef) -> ColumnDef {
-    ColumnDef {
-        needs_account_id: true,
-        ..c
-    }
+    ColumnDef::new(name, ty, description, value)
 }
 
 use ColumnType::{Boolean, Json, Text, Timestamp};
 
 static COLUMNS: &[ColumnDef] = &[
-    keyed(col("name", Text, "Trail name, unique within the account.", |r| text(r, "Name")), KeyColumn::Name),
-    col("home_region", Text, "Region where the trail was created and is managed.", |r| text(r, "HomeRegion")),
-    keyed(col("region", Text, "Region whose ActionTrail endpoint returned this row; not the home region when the row is a shadow copy.",
-        |r| Value::Text(Cow::Borrowed(r.region))), KeyColumn::Region),
+    col("name", Text, "Trail name, unique within the account.", |r| text(r, NAME)).pushed(Pushdown::Equal),
+    col("home_region", Text, "Region where the trail was created and is managed.", |r| text(r, HOME_REGION)),
+    ColumnDef::region("Region whose ActionTrail endpoint returned this row; not the home region when the row is a shadow copy."),
     col("trail_region", Text, "Regions whose events the trail records: All, or a single region id.", |r| text(r, "TrailRegion")),
     col("status", Text, "Enable when logging, Disable when stopped, Fresh when created but never started.", |r| text(r, "Status")),
     col("event_rw", Text, "Which events are delivered: Write, Read or All.", |r| text(r, "EventRW")),
-    col("is_organization_trail", Boolean, "Whether the trail covers every member account of a resource directory.", |r| Value::boolean(r.trail.boolean("IsOrganizationTrail"))),
+    col("is_organization_trail", Boolean, "Whether the trail covers every member account of a resource directory.", |r| Value::boolean(r.item.boolean("IsOrganizationTrail"))),
     col("is_shadow_trail", Boolean, "Whether this row is a copy shown outside the home region: the API's own flag when it sends one, else home_region <> region.",
         |r| {
-            let computed = r.trail.text("HomeRegion").map(|home| home != r.region);
-            Value::boolean(r.trail.boolean("IsShadowTrail").or(computed))
+            let computed = r.item.text(HOME_REGION).map(|home| home != r.region);
+            Value::boolean(r.item.boolean("IsShadowTrail").or(computed))
         }),
     col("organization_id", Text, "Resource directory id of a multi-account trail.", |r| text(r, "OrganizationId")),
     col("oss_bucket_name", Text, "OSS bucket that receives the log files.", |r| text(r, "OssBucketName")),
@@ -82,29 +80,146 @@ static COLUMNS: &[ColumnDef] = &[
     col("update_time", Timestamp, "Time of the last change to the trail's settings.", |r| time(r, "UpdateTime")),
     col("start_logging_time", Timestamp, "Time logging was last turned on.", |r| time(r, "StartLoggingTime")),
     col("stop_logging_time", Timestamp, "Time logging was last turned off.", |r| time(r, "StopLoggingTime")),
-    with_account(col("account_id", Text, "Alibaba Cloud account the credentials belong to (from STS GetCallerIdentity).",
-        |r| Value::text(r.account_id.map(Cow::Borrowed)))),
-    col("title", Text, "Display title of the row: the trail name.", |r| text(r, "Name")),
-    with_account(col("akas", Json, "Globally unique names of the trail, as a JSON array: [\"acs:actiontrail:<home_region>:<account_id>:actiontrail/<name>\"].",
+    ColumnDef::account_id("Alibaba Cloud account the credentials belong to (from STS GetCallerIdentity)."),
+    col("title", Text, "Display title of the row: the trail name.", |r| text(r, NAME)),
+    col("akas", Json, "Globally unique names of the trail, as a JSON array: [\"acs:actiontrail:<home_region>:<account_id>:actiontrail/<name>\"].",
         |r| {
-            let (Some(home), Some(account), Some(name)) = (r.trail.text("HomeRegion"), r.account_id, r.trail.text("Name")) else {
+            let (Some(home), Some(account), Some(name)) = (r.item.text(HOME_REGION), r.account_id, r.item.text(NAME)) else {
                 return Value::Null;
             };
             let aka = format!("acs:actiontrail:{home}:{account}:actiontrail/{name}");
             Value::Json(Cow::Owned(serde_json::Value::from(vec![aka]).to_string()))
-        })),
-    col("raw", Json, "The trail object exactly as the API sent it, fields this table does not know included.",
-        |r| Value::Json(Cow::Borrowed(r.trail.raw()))),
+        }).with_account(),
+    ColumnDef::raw("The trail object exactly as the API sent it, fields this table does not know included."),
 ];
+
+/// `DescribeTrails` with shadow and multi-account trails, one page per region; equality on `name`
+/// becomes its `NameList`.
+struct DescribeTrails;
+
+/// The names of a request's `NameList`; `None`: every trail.
+fn names(request: &Params) -> Option<Vec<&str>> {
+    request.get(NAME_LIST).map(|l| l.split(',').collect())
+}
+
+fn name_of<'a>(t: &alicloud_api::JsonObject<'a>) -> Option<Cow<'a, str>> {
+    t.text(NAME)
+}
+
+impl Listing for DescribeTrails {
+    fn action(&self) -> &'static str {
+        "DescribeTrails"
+    }
+
+    fn calls(&self) -> &'static str {
+        "ActionTrail DescribeTrails, once per region"
+    }
+
+    fn requests(&self, _table: &TableDef, constraints: &[Constraint]) -> Option<Vec<Params>> {
+        let mut wanted: Option<Vec<String>> = None;
+        for c in constraints {
+            // The name column is null for an empty name, so '' matches nothing.
+            let values = c
+                .texts()
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect();
+            wanted = Some(narrow(wanted, values));
+        }
+        let mut request = Params::new();
+        match wanted {
+            Some(n) if n.is_empty() => return None,
+            // Names the API cannot be sent are left to the front end's own filter.
+            Some(n) => {
+                let chars: usize = n.iter().map(|s| s.chars().count() + 1).sum();
+                if !n.iter().any(|s| s.contains(',')) && chars <= MAX_NAME_LIST_CHARS {
+                    request.insert(NAME_LIST.to_string(), n.join(","));
+                }
+            }
+            None => {}
+        }
+        Some(vec![request])
+    }
+
+    fn page<'a>(
+        &'a self,
+        client: &'a Client,
+        region: &'a str,
+        request: &'a Params,
+        _token: Option<&'a str>,
+    ) -> BoxFuture<'a, Outcome<Page>> {
+        async move {
+            let request = DescribeTrailsRequest {
+                include_shadow_trails: true,
+                include_organization_trail: true,
+                name_list: names(request)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            };
+            let outcome = client.describe_trails(region, &request).await;
+            Outcome {
+                result: outcome.result.map(|items| Page { items, next: None }),
+                report: outcome.report,
+            }
+        }
+        .boxed()
+    }
+
+    /// The API's own filter: `Name` equal to one of the names, exactly. The full listing answers
+    /// any `NameList`; a `NameList` answer answers any subset of its names.
+    fn narrow(&self, held: &Params, wanted: &Params, pages: &[Items]) -> Option<Vec<Items>> {
+        let only = |keep: Vec<&str>| -> Vec<Items> {
+            pages
+                .iter()
+                .map(|p| p.only(|t| name_of(t).is_some_and(|n| keep.contains(&n.as_ref()))))
+                .collect()
+        };
+        match (names(held), names(wanted)) {
+            (None, None) => Some(pages.to_vec()),
+            (None, Some(w)) => Some(only(w)),
+            (Some(h), Some(w)) if w.iter().all(|n| h.contains(n)) => Some(if w.len() == h.len() {
+                pages.to_vec()
+            } else {
+                only(w)
+            }),
+            _ => None,
+        }
+    }
+
+    fn widen(&self, _wanted: &Params) -> Params {
+        Params::new()
+    }
+
+    fn explain(
+        &self,
+        requests: &[Params],
+        pending: &[(&ColumnDef, String)],
+    ) -> Vec<(&'static str, String)> {
+        let constant = requests.first().and_then(|r| r.get(NAME_LIST));
+        let expressions: Vec<&str> = pending.iter().map(|(_, sql)| sql.as_str()).collect();
+        let line = match (constant, expressions.is_empty()) {
+            (Some(n), true) => n.replace(',', ", "),
+            (Some(n), false) => {
+                format!("{} and {}", n.replace(',', ", "), expressions.join(" and "))
+            }
+            (None, false) => format!("from {}", expressions.join(" and ")),
+            (None, true) => return Vec::new(),
+        };
+        vec![("NameList", line)]
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alicloud_api::Trail;
+    use crate::plan::ScanPlan;
+    use alicloud_api::JsonObject;
 
-    fn row<'a>(trail: &'a Trail<'a>, region: &'a str) -> Vec<Value<'a>> {
+    fn row<'a>(trail: &'a JsonObject<'a>, region: &'a str) -> Vec<Value<'a>> {
         let source = RowSource {
-            trail,
+            item: trail,
             region,
             account_id: Some("123"),
         };
@@ -114,7 +229,7 @@ mod tests {
     #[test]
     fn values_of_a_shadow_copy() {
         let raw = r#"{"Name":"t","HomeRegion":"cn-hangzhou","TrailRegion":"All","IsOrganizationTrail":false,"CreateTime":1614580048000,"Extra":[1]}"#;
-        let trail = Trail::parse(raw);
+        let trail = JsonObject::parse(raw);
         let values = row(&trail, "cn-beijing");
         let get = |name: &str| values[TABLE.column_index(name).unwrap()].clone();
         assert_eq!(get("name"), Value::Text("t".into()));
@@ -133,20 +248,20 @@ mod tests {
         );
         // In its home region the row is not a shadow; the API's own flag wins when sent.
         assert_eq!(row(&trail, "cn-hangzhou")[7], Value::Boolean(false));
-        let flagged = Trail::parse(r#"{"HomeRegion":"cn-hangzhou","IsShadowTrail":1}"#);
+        let flagged = JsonObject::parse(r#"{"HomeRegion":"cn-hangzhou","IsShadowTrail":1}"#);
         assert_eq!(row(&flagged, "cn-hangzhou")[7], Value::Boolean(true));
     }
 
     #[test]
-    fn key_and_account_columns() {
+    fn key_raw_and_account_columns() {
         let keys: Vec<_> = TABLE
             .columns
             .iter()
-            .filter_map(|c| c.key.map(|k| (c.name, k)))
+            .filter_map(|c| c.pushdown.map(|k| (c.name, k)))
             .collect();
         assert_eq!(
             keys,
-            [("name", KeyColumn::Name), ("region", KeyColumn::Region)]
+            [("name", Pushdown::Equal), ("region", Pushdown::Region)]
         );
         let account: Vec<_> = TABLE
             .columns
@@ -155,5 +270,86 @@ mod tests {
             .map(|c| c.name)
             .collect();
         assert_eq!(account, ["account_id", "akas"]);
+        let raw: Vec<_> = TABLE
+            .columns
+            .iter()
+            .filter(|c| c.raw)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(raw, ["raw"]);
+    }
+
+    fn name_is(values: &[&str]) -> Constraint {
+        let c = TABLE.column_index("name").unwrap();
+        Constraint::equal(c, values.iter().map(|s| s.to_string()))
+    }
+
+    fn name_list(p: &ScanPlan) -> Option<&str> {
+        p.requests().first()?.get(NAME_LIST).map(String::as_str)
+    }
+
+    #[test]
+    fn names_become_the_name_list_and_contradictions_call_nothing() {
+        for cs in [
+            vec![name_is(&["a"]), name_is(&["b"])],
+            vec![name_is(&[])],
+            vec![name_is(&[""])],
+        ] {
+            assert!(ScanPlan::new(&TABLE, &cs).is_empty(), "{cs:?}");
+        }
+        let p = ScanPlan::new(&TABLE, &[name_is(&["a", "b"]), name_is(&["b", "c"])]);
+        assert_eq!(name_list(&p), Some("b"));
+        let p = ScanPlan::new(&TABLE, &[name_is(&["a", "a", "b"])]);
+        assert_eq!(name_list(&p), Some("a,b"));
+    }
+
+    #[test]
+    fn names_that_cannot_be_sent_are_not_pushed() {
+        let long = "x".repeat(64 * 1024);
+        for cs in [vec![name_is(&[&long])], vec![name_is(&["a,b"])]] {
+            let p = ScanPlan::new(&TABLE, &cs);
+            assert_eq!(name_list(&p), None);
+            assert!(!p.is_empty());
+        }
+    }
+
+    #[test]
+    fn held_answers_answer_what_the_api_would() {
+        let items = Items::from_text(
+            r#"{"TrailList": [{"Name": "a"}, {"Name": "b"}, {"Name": "A"}, {}]}"#.to_string(),
+            alicloud_api::TRAIL_LIST,
+        )
+        .unwrap();
+        let req = |names: Option<&str>| {
+            let mut p = Params::new();
+            if let Some(n) = names {
+                p.insert(NAME_LIST.to_string(), n.to_string());
+            }
+            p
+        };
+        let names_of = |pages: Option<Vec<Items>>| -> Option<Vec<String>> {
+            pages.map(|p| {
+                p[0].items()
+                    .filter_map(|t| t.text(NAME).map(Cow::into_owned))
+                    .collect()
+            })
+        };
+        let l = DescribeTrails;
+        let pages = [items];
+        assert_eq!(
+            names_of(l.narrow(&req(None), &req(Some("a,A,zz")), &pages)),
+            Some(vec!["a".to_string(), "A".to_string()])
+        );
+        assert_eq!(
+            names_of(l.narrow(&req(None), &req(None), &pages))
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(l.narrow(&req(Some("a")), &req(None), &pages).is_none());
+        assert!(l
+            .narrow(&req(Some("a")), &req(Some("a,b")), &pages)
+            .is_none());
+        assert_eq!(l.widen(&req(Some("a"))), req(None));
     }
 }

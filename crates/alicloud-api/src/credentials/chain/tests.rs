@@ -5,6 +5,7 @@
 //! and `{:#?}` and fails if `hush` shows up.
 
 use super::*;
+use crate::region::default_region;
 use std::fs;
 use tempfile::TempDir;
 
@@ -225,7 +226,7 @@ fn region_precedence() {
         let ch = chain(&[(lo, "cn-lower"), (hi, "cn-higher")], &h);
         check("chain", &ch);
         assert_eq!(
-            ch.default_region().as_deref(),
+            default_region(&ch).as_deref(),
             Some("cn-higher"),
             "{hi} vs {lo}"
         );
@@ -233,7 +234,7 @@ fn region_precedence() {
     for var in NOTES_REGION_VARS {
         // Any region variable beats the profile's region.
         let ch = chain(&[(var, "ap-southeast-1")], &h);
-        assert_eq!(ch.default_region().as_deref(), Some("ap-southeast-1"));
+        assert_eq!(default_region(&ch).as_deref(), Some("ap-southeast-1"));
     }
 }
 
@@ -255,7 +256,7 @@ fn profile_variable_precedence() {
             format!("LTAIprofile{}KeyId", index(hi)),
             "{hi} vs {lo}"
         );
-        assert_eq!(ch.default_region(), Some(format!("r-{}", index(hi))));
+        assert_eq!(default_region(&ch), Some(format!("r-{}", index(hi))));
         assert_eq!(
             ch.describe(),
             format!(
@@ -270,11 +271,11 @@ fn profile_variable_precedence() {
         assert_eq!(static_of(resolve(&ch)).access_key_id, "LTAIprofile1KeyId");
         let ch = ch.profile("p2".to_string());
         assert_eq!(static_of(resolve(&ch)).access_key_id, "LTAIprofile2KeyId");
-        assert_eq!(ch.default_region().as_deref(), Some("r-2"));
+        assert_eq!(default_region(&ch).as_deref(), Some("r-2"));
     }
     let ch = chain(&[], &h);
     assert_eq!(static_of(resolve(&ch)).access_key_id, "LTAIcurrentKeyId");
-    assert_eq!(ch.default_region().as_deref(), Some("r-current"));
+    assert_eq!(default_region(&ch).as_deref(), Some("r-current"));
 }
 
 #[test]
@@ -488,7 +489,7 @@ fn current_profile_and_the_default_fallback() {
             config_path(&h)
         )
     );
-    assert_eq!(ch.default_region().as_deref(), Some("cn-hangzhou"));
+    assert_eq!(default_region(&ch).as_deref(), Some("cn-hangzhou"));
 
     // current names another profile.
     let h2 = home(Some(
@@ -496,7 +497,7 @@ fn current_profile_and_the_default_fallback() {
     ));
     let ch = chain(&[], &h2);
     assert_eq!(static_of(resolve(&ch)).access_key_id, "STS.fileSts01");
-    assert_eq!(ch.default_region().as_deref(), Some("cn-beijing"));
+    assert_eq!(default_region(&ch).as_deref(), Some("cn-beijing"));
 
     // No current: a profile named "default" is used.
     let h3 = home(Some(&ALL_MODES.replace("\"current\": \"default\",", "")));
@@ -586,7 +587,7 @@ fn profile_file_overrides_the_home_file() {
     assert_eq!(ch.profile_file_path(), Some(path.clone()));
     assert_eq!(static_of(resolve(&ch)).access_key_id, "LTAIotherFileKeyId");
     assert!(ch.describe().contains(&path.display().to_string()));
-    assert_eq!(ch.default_region().as_deref(), Some("eu-central-1"));
+    assert_eq!(default_region(&ch).as_deref(), Some("eu-central-1"));
     // Works without a home, too.
     let ch = CredentialChain::with_env(HashMap::new(), None).profile_file(path);
     assert_eq!(static_of(resolve(&ch)).access_key_id, "LTAIotherFileKeyId");
@@ -650,7 +651,7 @@ fn malformed_profile_file() {
             "{e}"
         );
         // The region falls back to nothing rather than failing.
-        assert_eq!(ch.default_region(), None);
+        assert_eq!(default_region(&ch), None);
     }
     // A type mismatch where the value is a secret: the field is named, the value is not.
     let h = home(Some(
@@ -884,7 +885,7 @@ fn nothing_anywhere_shows_a_secret() {
             Ok(_) => seen_ok += 1,
             Err(_) => seen_err += 1,
         }
-        assert_clean("default_region", &format!("{:?}", ch.default_region()));
+        assert_clean("default_region", &format!("{:?}", default_region(ch)));
     }
     assert!(
         seen_ok >= 8 && seen_err >= 8,

@@ -1,0 +1,70 @@
+//! What a table lists with: one API operation, the requests a scan's constraints make of it in
+//! one region, its pages, and which answers already held answer another request. Each table's
+//! module implements it for its operation; the scan (snapshot, cache, API, fan-out, paging) is
+//! generic over it.
+
+use crate::plan::Constraint;
+use crate::table::{ColumnDef, TableDef};
+use alicloud_api::{Client, Items, Outcome};
+use futures_util::future::BoxFuture;
+use std::collections::BTreeMap;
+
+/// One request of a listing, as its variable parameters (a `NameList`, a time window, lookup
+/// attributes): what the cache and the snapshot key answers by. The listing adds its constant
+/// parameters when it calls.
+pub type Params = BTreeMap<String, String>;
+
+/// One page of a listing's answer.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The objects it lists.
+    pub items: Items,
+    /// The token of the next page; `None` when this is the last one.
+    pub next: Option<String>,
+}
+
+/// A table's API operation.
+pub trait Listing: Sync + Send {
+    /// The API action, e.g. `DescribeTrails`, for records, statistics and messages.
+    fn action(&self) -> &'static str;
+
+    /// What a scan calls, for EXPLAIN: "ActionTrail DescribeTrails, once per region".
+    fn calls(&self) -> &'static str;
+
+    /// The requests a scan makes in each region it calls, for `constraints` on the table's own
+    /// key columns (the scan handles `region`): one, or several when the API cannot take every
+    /// value at once. `None`: the constraints contradict each other, nothing can match.
+    fn requests(&self, table: &TableDef, constraints: &[Constraint]) -> Option<Vec<Params>>;
+
+    /// Fetches one page of `request` in `region` (`token`: the page after the one that gave it).
+    fn page<'a>(
+        &'a self,
+        client: &'a Client,
+        region: &'a str,
+        request: &'a Params,
+        token: Option<&'a str>,
+    ) -> BoxFuture<'a, Outcome<Page>>;
+
+    /// The answer to `wanted`, from a complete answer `held` got for another request of the same
+    /// region, when it holds it (filtered exactly as the API would filter). By default only an
+    /// answer to the same request answers it.
+    fn narrow(&self, held: &Params, wanted: &Params, pages: &[Items]) -> Option<Vec<Items>> {
+        (held == wanted).then(|| pages.to_vec())
+    }
+
+    /// The request to make instead of `wanted` when the statement already holds an answer to a
+    /// different request of the same region: a wider one that will answer later requests too
+    /// (a second `NameList` asks for the full listing). By default `wanted` itself.
+    fn widen(&self, wanted: &Params) -> Params {
+        wanted.clone()
+    }
+
+    /// EXPLAIN's lines about the requests (label, value), from the constant constraints'
+    /// `requests` and the key columns whose values are known only when the scan starts (each
+    /// with the SQL of its expression).
+    fn explain(
+        &self,
+        requests: &[Params],
+        pending: &[(&ColumnDef, String)],
+    ) -> Vec<(&'static str, String)>;
+}

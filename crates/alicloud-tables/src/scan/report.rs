@@ -1,0 +1,185 @@
+//! What a scan obtained and what it cost, answer by answer, for EXPLAIN ANALYZE, the statistics
+//! and warnings; and how a scan fails.
+
+use alicloud_api::{CallReport, Error};
+use std::fmt;
+use std::time::Duration;
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A call to the API; `cache_missed` when the cache was asked first.
+    Api {
+        /// The cache was consulted and had nothing.
+        cache_missed: bool,
+    },
+    /// The shared cache.
+    Cache,
+    /// Another session's call of the same request, made while this one waited for it (its
+    /// answer through the cache, or its error).
+    Coalesced,
+    /// The statement's snapshot.
+    Snapshot,
+}
+
+/// One answer a scan obtained: what, where from, and what it cost.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    /// The API action.
+    pub action: &'static str,
+    /// The region it was for.
+    pub region: String,
+    /// Where the answer came from.
+    pub source: Source,
+    /// Attempts, throttling, time and bytes (zero unless the API was called).
+    pub report: CallReport,
+    /// Rows the answer gave (zero for the actions that list no rows).
+    pub rows: u64,
+    /// The failure, when there was one.
+    pub error: Option<ErrorRecord>,
+}
+
+/// A failure, as statistics keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRecord {
+    /// The API code, or the kind of failure.
+    pub code: String,
+    /// The whole message.
+    pub message: String,
+    /// The request id of an API error.
+    pub request_id: Option<String>,
+}
+
+impl ErrorRecord {
+    /// The record of `e`, with `secrets` scrubbed from its texts (the client scrubs its own
+    /// credentials already; this is the second line).
+    pub fn new(e: &Error, secrets: &[String]) -> ErrorRecord {
+        let scrub = |t: &str| alicloud_api::redact(t, secrets);
+        ErrorRecord {
+            code: scrub(e.label()),
+            message: scrub(&e.to_string()),
+            request_id: e.request_id().map(scrub),
+        }
+    }
+}
+
+/// Everything a scan obtained, for EXPLAIN ANALYZE, statistics and warnings (also when the scan
+/// failed).
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    /// One record per answer, in the order they completed.
+    pub records: Vec<CallRecord>,
+    /// Regions skipped by `ignore_error_codes`.
+    pub skipped: Vec<Skipped>,
+}
+
+impl ScanReport {
+    /// API calls made (attempts not counted separately).
+    pub fn api_calls(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.source, Source::Api { .. }))
+            .count()
+    }
+
+    /// Answers served by the shared cache (another session's call waited for included).
+    pub fn cache_hits(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.source, Source::Cache | Source::Coalesced))
+            .count()
+    }
+
+    /// Answers served by the statement's snapshot.
+    pub fn snapshot_hits(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.source == Source::Snapshot)
+            .count()
+    }
+
+    /// Attempts beyond the first, over all calls.
+    pub fn retries(&self) -> u32 {
+        self.records
+            .iter()
+            .map(|r| r.report.attempts.saturating_sub(1))
+            .sum()
+    }
+
+    /// The slowest API call: its region and time.
+    pub fn slowest(&self) -> Option<(&str, Duration)> {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.source, Source::Api { .. }))
+            .max_by_key(|r| r.report.elapsed)
+            .map(|r| (r.region.as_str(), r.report.elapsed))
+    }
+
+    /// Adds another scan's records.
+    pub fn extend(&mut self, other: ScanReport) {
+        self.records.extend(other.records);
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// A region left out (or the rest of its listing) because its error code is in
+/// `ignore_error_codes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The region.
+    pub region: String,
+    /// The failed action.
+    pub action: String,
+    /// Its API error code.
+    pub code: String,
+    /// Its request id.
+    pub request_id: Option<String>,
+}
+
+impl Skipped {
+    /// The warning, naming the option as the front end calls it (`ignore_error_codes`,
+    /// `--ignore-error-codes`).
+    pub fn warning(&self, option: &str) -> String {
+        format!(
+            "skipping region {}: {} failed with {} ({}), which {option} lists",
+            self.region,
+            self.action,
+            self.code,
+            match &self.request_id {
+                Some(r) => format!("request id {r}"),
+                None => "no request id".to_string(),
+            }
+        )
+    }
+}
+
+/// The warning with the option's own name, as the extension and the configure function call it.
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.warning("ignore_error_codes"))
+    }
+}
+
+/// The scan failed: the first failure, and a summary of the others.
+#[derive(Debug, Clone)]
+pub struct ScanError {
+    /// The first failure, in region order.
+    pub error: Box<Error>,
+    /// "2 of 4 regions failed; also: cn-shenzhen: NoPermission", when more than one failed.
+    pub others: Option<String>,
+}
+
+impl From<Error> for ScanError {
+    fn from(error: Error) -> Self {
+        ScanError {
+            error: Box::new(error),
+            others: None,
+        }
+    }
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
