@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that print figures (they assert nothing about time), against the bundled mock API:
-#   1. the client's fan-out: DescribeTrails over 1 and 28 regions, 100 ms latency per call
-#      (cargo bench -p alicloud-api --bench fanout);
+#   1. the table layer's fan-out: a scan over 1 and 28 regions, 100 ms latency per call
+#      (cargo bench -p alicloud-tables --bench fanout);
 #   2. SELECT * over 28 regions at 100 ms latency with default options (cache off, then a cache
 #      hit), each next to a heap table holding the same rows;
 #   3. a query that reads the table four times, with the cache cleared (cold) and filled (warm);
@@ -27,7 +27,7 @@ LATENCY_MS=100
 BIG_TRAILS=100000
 
 echo "== 1. client fan-out (cargo bench)"
-cargo bench -q -p alicloud-api --bench fanout
+cargo bench -q -p alicloud-tables --bench fanout
 
 install_extension
 build_mock

@@ -2,16 +2,9 @@
 # Installs everything alicloud_fdw needs to build and test on a Debian machine. Idempotent: each step
 # checks first and does nothing when its work is already done.
 set -euo pipefail
-
-PG_MAJOR="${PG_MAJOR:-15}"
+# PG_MAJOR, PG_CONFIG, log and as_root.
+source "$(dirname "$0")/lib.sh"
 PGRX_VERSION="0.16.1"
-PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
-
-log() { printf '[bootstrap] %s\n' "$*" >&2; }
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
 
 # 1. Debian packages: the PostgreSQL server and its headers, clang for pgrx's bindgen, sudo to run
 #    initdb as the postgres OS user, the sqlite3 shell and Python for the SQLite extension's tests

@@ -8,7 +8,7 @@ from) is reported. Code blocks are left out on both sides: the example SQL is me
 same.
 
 The seeds are not part of this repository, so what is compared is a list of hashes of their
-eight-word runs, tests/data/seed-shingles.txt. When the seeds are at hand (../shared/seeds next
+eight-word runs, tests/data/source-document-shingles.txt. When the seeds are at hand (../shared/seeds next
 to the repository), the list is checked against them first; `--update` rewrites it.
 
 Usage: check_copied_sentences.py [--update] [--seeds DIR] [FILE ...]
@@ -22,7 +22,7 @@ import sys
 
 RUN = 8
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHINGLES = ROOT / "tests" / "data" / "seed-shingles.txt"
+SHINGLES = ROOT / "tests" / "data" / "source-document-shingles.txt"
 DEFAULT_SEEDS = ROOT.parent / "shared" / "seeds"
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: bootstraps the machine, then
 #   1. rustfmt and clippy (warnings are errors) over every crate,
-#   2. the API client's, the table layer's and the mock server's tests (cargo test),
+#   2. the API client's, the table layer's, the front ends' and the mock server's tests (cargo test;
+#      the property tests with 256 cases each),
 #   3. the extension's own Rust tests (cargo pgrx test, in a real Postgres),
 #   4. the SQL regression suite: the installed extension in a scratch PostgreSQL cluster against
 #      the mock API over HTTP (pg_regress, tests/sql -> tests/expected), then pgbench with
@@ -24,6 +25,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
 log "2/5 client, table layer, front ends' and mock API tests"
+# The property tests try this many random cases each (scripts/fuzz.sh runs them for longer).
+export PROPTEST_CASES="${PROPTEST_CASES:-256}"
 cargo test -p alicloud-api -p alicloud-tables -p alicloud-mock-api -p alicloud-sqlite -p alicloud-export
 
 log "3/5 extension tests (cargo pgrx test)"

@@ -31,14 +31,17 @@ pub struct Mapping {
 /// `list` must be a valid options list (or null), read on the backend's thread.
 pub unsafe fn options(list: *mut pg_sys::List) -> BTreeMap<String, String> {
     let mut options = BTreeMap::new();
-    for def in pgrx::PgList::<pg_sys::DefElem>::from_pg(list).iter_ptr() {
-        let name = CStr::from_ptr((*def).defname)
-            .to_string_lossy()
-            .into_owned();
-        let value = CStr::from_ptr(pg_sys::defGetString(def))
-            .to_string_lossy()
-            .into_owned();
-        options.insert(name, value);
+    // SAFETY: the caller's; each DefElem has a name and a value defGetString reads.
+    unsafe {
+        for def in pgrx::PgList::<pg_sys::DefElem>::from_pg(list).iter_ptr() {
+            let name = CStr::from_ptr((*def).defname)
+                .to_string_lossy()
+                .into_owned();
+            let value = CStr::from_ptr(pg_sys::defGetString(def))
+                .to_string_lossy()
+                .into_owned();
+            options.insert(name, value);
+        }
     }
     options
 }
@@ -196,10 +199,13 @@ pub struct Column {
 /// # Safety
 /// The caller must hold a lock on the relation (the planner does on the relation it plans).
 pub unsafe fn relation_columns(oid: pg_sys::Oid) -> Vec<Column> {
-    let rel = pg_sys::RelationIdGetRelation(oid);
-    let found = columns(rel);
-    pg_sys::RelationClose(rel);
-    found
+    // SAFETY: the caller's lock keeps the relation; it is opened and closed around the read.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(oid);
+        let found = columns(rel);
+        pg_sys::RelationClose(rel);
+        found
+    }
 }
 
 /// The live (not dropped) columns of an open relation.
@@ -207,20 +213,24 @@ pub unsafe fn relation_columns(oid: pg_sys::Oid) -> Vec<Column> {
 /// # Safety
 /// `rel` must be an open relation.
 unsafe fn columns(rel: pg_sys::Relation) -> Vec<Column> {
-    let desc = (*rel).rd_att;
-    let natts = (*desc).natts as usize;
-    let attrs = (*desc).attrs.as_slice(natts);
-    attrs
-        .iter()
-        .filter(|a| !a.attisdropped)
-        .map(|a| Column {
-            attno: a.attnum,
-            name: CStr::from_ptr(a.attname.data.as_ptr())
-                .to_string_lossy()
-                .into_owned(),
-            type_oid: a.atttypid,
-        })
-        .collect()
+    // SAFETY: the caller's: an open relation's descriptor holds `natts` attributes, each with a
+    // NUL-terminated name.
+    unsafe {
+        let desc = (*rel).rd_att;
+        let natts = (*desc).natts as usize;
+        let attrs = (*desc).attrs.as_slice(natts);
+        attrs
+            .iter()
+            .filter(|a| !a.attisdropped)
+            .map(|a| Column {
+                attno: a.attnum,
+                name: CStr::from_ptr(a.attname.data.as_ptr())
+                    .to_string_lossy()
+                    .into_owned(),
+                type_oid: a.atttypid,
+            })
+            .collect()
+    }
 }
 
 /// The database the backend is connected to.

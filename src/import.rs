@@ -45,17 +45,24 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
     stmt: *mut pg_sys::ImportForeignSchemaStmt,
     _server: pg_sys::Oid,
 ) -> *mut pg_sys::List {
-    let text = |p: *mut std::ffi::c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
-    let remote = text((*stmt).remote_schema);
+    // SAFETY: PostgreSQL calls this with its statement, whose names are NUL-terminated strings.
+    let (remote, server, local) = unsafe {
+        let text = |p: *mut std::ffi::c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
+        (
+            text((*stmt).remote_schema),
+            text((*stmt).server_name),
+            text((*stmt).local_schema),
+        )
+    };
     if remote != REMOTE_SCHEMA {
         raise(FdwError::UnknownSchema(remote));
     }
-    let server = text((*stmt).server_name);
-    let local = text((*stmt).local_schema);
     let mut list = PgList::<std::ffi::c_char>::new();
     for table in TABLES {
         let sql = CString::new(create_table_statement(table, &server, &local)).unwrap_or_default();
-        list.push(pg_sys::pstrdup(sql.as_ptr()));
+        // SAFETY: copies the statement into the current memory context, where PostgreSQL reads
+        // the list.
+        list.push(unsafe { pg_sys::pstrdup(sql.as_ptr()) });
     }
     list.into_pg()
 }

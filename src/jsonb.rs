@@ -31,17 +31,21 @@ const DEEPEST_WRITTEN: usize = 32;
 /// # Safety
 /// Must run on the backend's thread, inside a callback that PostgreSQL errors may unwind.
 pub unsafe fn jsonb(text: &str, parsed: Option<&JsonObject>) -> Result<pg_sys::Datum, NulInJson> {
-    if let Some(d) = root(text, parsed)?.and_then(|root| write(&root, text.len())) {
+    // SAFETY: the caller's (writing palloc's memory, calling numeric_in).
+    if let Some(d) = root(text, parsed)?.and_then(|root| unsafe { write(&root, text.len()) }) {
         return Ok(d);
     }
     if has_escaped_nul(text) {
         return Err(NulInJson);
     }
     let c = std::ffi::CString::new(text).map_err(|_| NulInJson)?;
-    pgrx::fcinfo::direct_function_call_as_datum(
-        pg_sys::jsonb_in,
-        &[Some(pg_sys::Datum::from(c.as_ptr()))],
-    )
+    // SAFETY: the caller's; jsonb_in reads the NUL-terminated text, which outlives the call.
+    unsafe {
+        pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::jsonb_in,
+            &[Some(pg_sys::Datum::from(c.as_ptr()))],
+        )
+    }
     .ok_or(NulInJson)
 }
 
@@ -169,12 +173,17 @@ unsafe fn write(root: &Node, size_hint: usize) -> Option<pg_sys::Datum> {
         buf: Vec::with_capacity(size_hint + size_hint / 4 + 64),
     };
     w.buf.extend_from_slice(&[0; 4]); // the varlena header, set at the end
-    w.node(root)?;
+                                      // SAFETY: the caller's.
+    unsafe { w.node(root) }?;
     let len = i32::try_from(w.buf.len()).ok()?;
-    let p = pg_sys::palloc(w.buf.len()) as *mut u8;
-    std::ptr::copy_nonoverlapping(w.buf.as_ptr(), p, w.buf.len());
-    pgrx::varlena::set_varsize_4b(p as *mut pg_sys::varlena, len);
-    Some(pg_sys::Datum::from(p))
+    // SAFETY: palloc'd memory of the buffer's length, in the current memory context, filled with
+    // the buffer, whose first 4 bytes become its varlena header.
+    unsafe {
+        let p = pg_sys::palloc(w.buf.len()) as *mut u8;
+        std::ptr::copy_nonoverlapping(w.buf.as_ptr(), p, w.buf.len());
+        pgrx::varlena::set_varsize_4b(p as *mut pg_sys::varlena, len);
+        Some(pg_sys::Datum::from(p))
+    }
 }
 
 /// A jsonb datum being written: a 4-byte varlena header, then the root container.
@@ -204,7 +213,8 @@ impl Writer {
                 JENTRY_ISSTRING | s.len() as u32
             }
             Node::Number(n) => {
-                let numeric = numeric_in(n)?;
+                // SAFETY: the caller's.
+                let numeric = unsafe { numeric_in(n) }?;
                 let pad = self.pad_to_int();
                 self.buf.extend_from_slice(numeric);
                 JENTRY_ISNUMERIC | (pad + numeric.len() as u32)
@@ -219,7 +229,8 @@ impl Writer {
                     self.set_jentry(jentries, data, i, JENTRY_ISSTRING | name.len() as u32)?;
                 }
                 for (i, (_, value)) in pairs.iter().enumerate() {
-                    let entry = self.node(value)?;
+                    // SAFETY: the caller's.
+                    let entry = unsafe { self.node(value) }?;
                     self.set_jentry(jentries, data, n + i, entry)?;
                 }
                 self.container_entry(start)?
@@ -229,7 +240,8 @@ impl Writer {
                 let (jentries, data) =
                     self.begin_container(elements.len() as u32 | JB_FARRAY, elements.len());
                 for (i, element) in elements.iter().enumerate() {
-                    let entry = self.node(element)?;
+                    // SAFETY: the caller's.
+                    let entry = unsafe { self.node(element) }?;
                     self.set_jentry(jentries, data, i, entry)?;
                 }
                 self.container_entry(start)?
@@ -278,19 +290,23 @@ impl Writer {
 /// As [`jsonb`]; the bytes live as long as the current memory context.
 unsafe fn numeric_in<'m>(text: &str) -> Option<&'m [u8]> {
     let c = std::ffi::CString::new(text).ok()?;
-    let d = pgrx::fcinfo::direct_function_call_as_datum(
-        pg_sys::numeric_in,
-        &[
-            Some(pg_sys::Datum::from(c.as_ptr())),
-            Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
-            Some(pg_sys::Datum::from(-1i32)),
-        ],
-    )?;
-    let p = d.cast_mut_ptr::<pg_sys::varlena>();
-    Some(std::slice::from_raw_parts(
-        p as *const u8,
-        pgrx::varlena::varsize_any(p),
-    ))
+    // SAFETY: the caller's; numeric_in reads the NUL-terminated text, which outlives the call,
+    // and returns a varlena in the current memory context, read here within its size.
+    unsafe {
+        let d = pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::numeric_in,
+            &[
+                Some(pg_sys::Datum::from(c.as_ptr())),
+                Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+                Some(pg_sys::Datum::from(-1i32)),
+            ],
+        )?;
+        let p = d.cast_mut_ptr::<pg_sys::varlena>();
+        Some(std::slice::from_raw_parts(
+            p as *const u8,
+            pgrx::varlena::varsize_any(p),
+        ))
+    }
 }
 
 /// Whether JSON text holds the escape `\u0000` (a backslash that is itself escaped does not count).
@@ -310,19 +326,25 @@ mod tests {
     use pgrx::prelude::*;
 
     /// `jsonb_in`'s datum bytes for `text`.
-    unsafe fn jsonb_in(text: &str) -> Vec<u8> {
+    fn jsonb_in(text: &str) -> Vec<u8> {
         let c = std::ffi::CString::new(text).unwrap();
-        let d = pgrx::fcinfo::direct_function_call_as_datum(
-            pg_sys::jsonb_in,
-            &[Some(pg_sys::Datum::from(c.as_ptr()))],
-        )
+        // SAFETY: in a test backend; jsonb_in reads the NUL-terminated text.
+        let d = unsafe {
+            pgrx::fcinfo::direct_function_call_as_datum(
+                pg_sys::jsonb_in,
+                &[Some(pg_sys::Datum::from(c.as_ptr()))],
+            )
+        }
         .unwrap();
         bytes(d)
     }
 
-    unsafe fn bytes(d: pg_sys::Datum) -> Vec<u8> {
+    /// The bytes of a jsonb datum made in this test's memory context.
+    fn bytes(d: pg_sys::Datum) -> Vec<u8> {
         let p = d.cast_mut_ptr::<pg_sys::varlena>();
-        std::slice::from_raw_parts(p as *const u8, pgrx::varlena::varsize_any(p)).to_vec()
+        // SAFETY: a varlena of this test's, read within its size.
+        unsafe { std::slice::from_raw_parts(p as *const u8, pgrx::varlena::varsize_any(p)) }
+            .to_vec()
     }
 
     /// Objects and arrays, made up: key lengths across jsonb's offset stride, numbers after
@@ -410,16 +432,95 @@ mod tests {
             .map(|t| (t, true))
             .chain(left_to_jsonb_in.iter().map(|t| (*t, false)))
         {
-            unsafe {
-                let trail = JsonObject::parse(text);
-                let root = super::root(text, None).unwrap();
-                assert_eq!(root.is_some(), is_written, "{text}");
-                let expected = jsonb_in(text);
-                assert_eq!(bytes(jsonb(text, None).unwrap()), expected, "{text}");
-                let from_members = bytes(jsonb(text, Some(&trail)).unwrap());
-                assert_eq!(from_members, expected, "{text} (members split beforehand)");
-            }
+            let object = JsonObject::parse(text);
+            let root = super::root(text, None).unwrap();
+            assert_eq!(root.is_some(), is_written, "{text}");
+            let expected = jsonb_in(text);
+            // SAFETY: in a test backend, in its memory context.
+            let (whole, from_members) = unsafe { (jsonb(text, None), jsonb(text, Some(&object))) };
+            assert_eq!(bytes(whole.unwrap()), expected, "{text}");
+            assert_eq!(
+                bytes(from_members.unwrap()),
+                expected,
+                "{text} (members split beforehand)"
+            );
         }
+    }
+
+    /// Random JSON documents (objects and arrays, nested, with repeated and escaped names, every
+    /// kind of number and string) written from their text and from their members are
+    /// `jsonb_in`'s datum to the byte. `PROPTEST_CASES` (the server's environment) sets the cases;
+    /// scripts/fuzz.sh raises it.
+    #[pg_test]
+    fn random_documents_are_jsonb_in_to_the_byte() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let number = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            (any::<i32>(), 0u32..6, any::<bool>()).prop_map(|(m, e, neg)| {
+                format!(
+                    "{m}.{:0>3}e{}{e}",
+                    m.unsigned_abs() % 1000,
+                    if neg { "-" } else { "" }
+                )
+            }),
+            "-?(0|[1-9][0-9]{0,29})(\\.[0-9]{1,20})?",
+        ];
+        let string = prop_oneof![
+            // No NUL: jsonb cannot hold one (a test of its own checks that it is refused).
+            "[^\\x00]{0,20}".prop_map(|s| serde_json::Value::from(s).to_string()),
+            "[a-z\"\\\\/]{0,8}".prop_map(|s| serde_json::Value::from(s).to_string()),
+            Just(r#""\u00e9\n\t\ud83d\ude00""#.to_string()),
+        ];
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            number,
+            string.clone(),
+        ];
+        let document = leaf.prop_recursive(5, 200, 40, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..40)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((string.clone(), inner), 0..40).prop_map(|v| {
+                    let members: Vec<String> =
+                        v.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        });
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(300);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(
+                &document.prop_filter("a container", |d| d.starts_with(['{', '['])),
+                |text| {
+                    let object = JsonObject::parse(&text);
+                    let expected = jsonb_in(&text);
+                    // SAFETY: in a test backend, in its memory context.
+                    let (whole, members) =
+                        unsafe { (jsonb(&text, None), jsonb(&text, Some(&object))) };
+                    prop_assert_eq!(bytes(whole.unwrap()), expected.clone(), "{}", text);
+                    if text.starts_with('{') {
+                        prop_assert_eq!(
+                            bytes(members.unwrap()),
+                            expected,
+                            "{} (members split)",
+                            text
+                        );
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 
     /// A `\u0000` escape anywhere is refused, never cut: in a value, a name, an element, nested.
@@ -431,6 +532,7 @@ mod tests {
             r#"["\u0000"]"#,
             r#"{"a":{"b":"\u0000"}}"#,
         ] {
+            // SAFETY: in a test backend, in its memory context.
             let result = unsafe { jsonb(text, None) };
             assert!(matches!(result, Err(NulInJson)), "{text}");
         }

@@ -118,7 +118,7 @@ pub struct Keys<'a> {
     pub table: &'static TableDef,
 }
 
-// SAFETY (this module): every function reads nodes of the expression tree the planner hands to
+// About `unsafe` in this module: every function reads nodes of the expression tree the planner hands to
 // the callback being run, on the backend's thread, while those nodes are alive.
 
 fn strip_relabel(mut node: *mut pg_sys::Node) -> *mut pg_sys::Node {
@@ -212,7 +212,7 @@ pub unsafe fn condition(
     exprs: &mut Vec<*mut pg_sys::Expr>,
 ) -> Option<Condition> {
     let node = clause as *mut pg_sys::Node;
-    // SAFETY (this block): reads the clause's nodes (see the module note).
+    // SAFETY: reads the clause's nodes (see the module note).
     let (column, op, value, array) = unsafe {
         match (*node).type_ {
             pg_sys::NodeTag::T_OpExpr => {
@@ -275,8 +275,10 @@ pub unsafe fn condition(
     if !usable {
         return None;
     }
-    // SAFETY: a Const node of the tree (see the module note).
-    let values = if unsafe { (*value).type_ } == pg_sys::NodeTag::T_Const {
+    // SAFETY: a node of the tree (see the module note).
+    let is_const = unsafe { (*value).type_ } == pg_sys::NodeTag::T_Const;
+    let values = if is_const {
+        // SAFETY: a Const node of the tree, of a type `condition` accepts.
         Values::Constant(unsafe { constants(value as *mut pg_sys::Const, array) })
     } else {
         exprs.push(value as *mut pg_sys::Expr);

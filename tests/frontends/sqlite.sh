@@ -3,19 +3,16 @@
 #
 # Run by scripts/test.sh after its regression suite, with the mock and the scratch cluster still up
 # and the release build done: MOCK_URL, MOCK_KEY_ID, MOCK_KEY_SECRET, PG* in the environment, and
-# mock-admin on PATH. It builds nothing. Checks:
-#   1. the table page's four sql+sqlite queries (tests/frontends/table_page_examples.sqlite.sql, verbatim)
-#      in Debian's sqlite3 shell give the same rows, as multisets, as its four sql+postgres queries
-#      (tests/sql/table_page_examples.sql) through psql (booleans: 1/0 against t/f);
-#   2. pushdown, in the calls the mock receives: region = and IN call only those regions, name IN
-#      sends NameList, a self-join calls each region once, each statement has its own snapshot;
-#   3. the shared cache: a second process's statement makes no call (cache_ttl left at its default);
-#   4. a failing region: the error names region, code and request id, and holds no secret; a region
-#      skipped by ignore_error_codes prints nothing but is a warning in sqlite3_log; without keys
-#      in the configuration, the environment's are used;
-#   5. Python's sqlite3 module (/usr/bin/python3) loads it and queries, and its interrupt() works;
-#   6. SIGINT to the shell while a region hangs ends the query with "interrupted";
-#   7. no output of any of the above holds the secret.
+# mock-admin on PATH. It builds nothing. It checks what needs PostgreSQL, a second process or
+# Python beside the shell (pushdown, failures, the environment's keys and SIGINT are tested in
+# crates/alicloud-sqlite/tests/vtab_against_mock.rs):
+#   1. the table page's four sql+sqlite queries (tests/frontends/table_page_examples.sqlite.sql,
+#      verbatim) in Debian's sqlite3 shell give the same rows, as multisets, as its four
+#      sql+postgres queries (tests/sql/table_page_examples.sql) through psql (booleans: 1/0
+#      against t/f);
+#   2. the shared cache: a second process's statement makes no call (cache_ttl left at its default);
+#   3. Python's sqlite3 module (/usr/bin/python3) loads it and queries, and its interrupt() works;
+#   4. no output of any of the above holds the secret.
 # The secret reaches the shell through a configure script written from the environment (mode 600,
 # in a private temporary directory), never through a command line.
 set -euo pipefail
@@ -109,11 +106,12 @@ PY
 
 configure nocache '{"cache_ttl": "0"}'
 
-# --- 1. the seed queries, against PostgreSQL ---------------------------------------------------
-# The seed page is beside the repository when the shared folder is (as in CI).
+# --- 1. the table page's queries, against PostgreSQL ---------------------------------------------------
+# The Steampipe table page the project started from is beside the repository when the shared
+# folder is (as in CI).
 seeds="$ROOT/../shared/seeds/steampipe-table-alicloud_action_trail.md"
 if [ -f "$seeds" ]; then
-  "$PY" - "$seeds" "$PAGE_SQLITE" <<'PY' || fail "$PAGE_SQLITE is not the seed page's sql+sqlite queries verbatim"
+  "$PY" - "$seeds" "$PAGE_SQLITE" <<'PY' || fail "$PAGE_SQLITE is not the Steampipe page's sql+sqlite queries verbatim"
 import re, sys
 page, ours = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 want = [b.rstrip("\n") for b in re.findall(r"```sql\+sqlite\n(.*?)```", page, flags=re.S)]
@@ -124,71 +122,23 @@ PY
 fi
 mapfile -d '' lite < <(statements "$PAGE_SQLITE")
 mapfile -d '' pg < <(statements "$PAGE_POSTGRES")
-[ "${#lite[@]}" -eq 4 ] && [ "${#pg[@]}" -eq 4 ] || fail "expected 4 seed queries in each file, got ${#lite[@]} and ${#pg[@]}"
+[ "${#lite[@]}" -eq 4 ] && [ "${#pg[@]}" -eq 4 ] || fail "expected 4 example queries in each file, got ${#lite[@]} and ${#pg[@]}"
 # The mock's default fixture over the four regions: 11 rows, 9 enabled, 1 multi-account, 6 shadows.
 expected_rows=(11 9 1 6)
 for i in 0 1 2 3; do
-  run_sqlite nocache "seed$i.sqlite" "${lite[$i]}" || fail "seed query $((i + 1)) failed in sqlite3: $(cat "$WORK/out/seed$i.sqlite.err")"
-  run_psql "seed$i.pg" "${pg[$i]}" || fail "seed query $((i + 1)) failed in psql"
-  n=$(wc -l <"$WORK/out/seed$i.sqlite")
-  [ "$n" -eq "${expected_rows[$i]}" ] || fail "seed query $((i + 1)): $n rows in SQLite, expected ${expected_rows[$i]}"
-  if ! diff <(sort "$WORK/out/seed$i.sqlite") <(sort "$WORK/out/seed$i.pg") >"$WORK/out/seed$i.diff"; then
-    cat "$WORK/out/seed$i.diff" >&2
-    fail "seed query $((i + 1)): SQLite and PostgreSQL rows differ (< sqlite, > postgres)"
+  run_sqlite nocache "example$i.sqlite" "${lite[$i]}" || fail "example query $((i + 1)) failed in sqlite3: $(cat "$WORK/out/example$i.sqlite.err")"
+  run_psql "example$i.pg" "${pg[$i]}" || fail "example query $((i + 1)) failed in psql"
+  n=$(wc -l <"$WORK/out/example$i.sqlite")
+  [ "$n" -eq "${expected_rows[$i]}" ] || fail "example query $((i + 1)): $n rows in SQLite, expected ${expected_rows[$i]}"
+  if ! diff <(sort "$WORK/out/example$i.sqlite") <(sort "$WORK/out/example$i.pg") >"$WORK/out/example$i.diff"; then
+    cat "$WORK/out/example$i.diff" >&2
+    fail "example query $((i + 1)): SQLite and PostgreSQL rows differ (< sqlite, > postgres)"
   fi
-  [ ! -s "$WORK/out/seed$i.sqlite.err" ] || fail "seed query $((i + 1)) wrote to stderr: $(cat "$WORK/out/seed$i.sqlite.err")"
-  ok "seed query $((i + 1)): $n rows, the same multiset as PostgreSQL"
+  [ ! -s "$WORK/out/example$i.sqlite.err" ] || fail "example query $((i + 1)) wrote to stderr: $(cat "$WORK/out/example$i.sqlite.err")"
+  ok "example query $((i + 1)): $n rows, the same multiset as PostgreSQL"
 done
 
-# --- 2. pushdown, in the calls the mock receives ------------------------------------------------
-mock-admin reset-calls
-run_sqlite nocache region "select count(*) from alicloud_action_trail where region = 'cn-beijing';" \
-  || fail "region = failed: $(cat "$WORK/out/region.err")"
-[ "$(cat "$WORK/out/region")" = 3 ] || fail "region = 'cn-beijing': $(cat "$WORK/out/region") rows, expected 3"
-calls >"$WORK/out/region.calls"
-[ "$(wc -l <"$WORK/out/region.calls")" -eq 1 ] && grep -q '^cn-beijing DescribeTrails' "$WORK/out/region.calls" \
-  || fail "region = 'cn-beijing' should call cn-beijing only; calls: $(cat "$WORK/out/region.calls")"
-ok "region = 'cn-beijing' calls that region only"
-
-mock-admin reset-calls
-run_sqlite nocache region_in "select count(*) from alicloud_action_trail where region in ('cn-beijing', 'cn-shenzhen');" \
-  || fail "region IN failed: $(cat "$WORK/out/region_in.err")"
-[ "$(cat "$WORK/out/region_in")" = 5 ] || fail "region IN: $(cat "$WORK/out/region_in") rows, expected 5"
-calls | cut -d' ' -f1,2 | sort >"$WORK/out/region_in.calls"
-printf 'cn-beijing DescribeTrails\ncn-shenzhen DescribeTrails\n' | diff - "$WORK/out/region_in.calls" >&2 \
-  || fail "region IN ('cn-beijing', 'cn-shenzhen') should call those two regions once each"
-ok "region IN (...) calls those regions only, once each"
-
-names_query="select name, region, status from alicloud_action_trail where name in ('test-4', 'beijing-disabled');"
-mock-admin reset-calls
-run_sqlite nocache names "$names_query" || fail "name IN failed: $(cat "$WORK/out/names.err")"
-calls >"$WORK/out/names.calls"
-[ "$(wc -l <"$WORK/out/names.calls")" -eq 4 ] || fail "name IN should make one call per region; calls: $(cat "$WORK/out/names.calls")"
-if grep -v 'DescribeTrails .*NameList=beijing-disabled,test-4\( \|$\)' "$WORK/out/names.calls" >&2; then
-  fail "every call of name IN ('test-4', 'beijing-disabled') should send NameList=beijing-disabled,test-4"
-fi
-run_psql names.pg "$names_query"
-diff <(sort "$WORK/out/names") <(sort "$WORK/out/names.pg") >&2 || fail "name IN: SQLite and PostgreSQL rows differ"
-[ "$(wc -l <"$WORK/out/names")" -eq 5 ] || fail "name IN: expected 5 rows"
-ok "name IN (...) sends NameList with both names, and the rows match PostgreSQL's"
-
-self_join="select count(*) from alicloud_action_trail a join alicloud_action_trail b on a.name = b.name and a.region = b.region;"
-mock-admin reset-calls
-run_sqlite nocache join "$self_join" || fail "self-join failed: $(cat "$WORK/out/join.err")"
-[ "$(cat "$WORK/out/join")" = 11 ] || fail "self-join: $(cat "$WORK/out/join") rows, expected 11"
-calls | cut -d' ' -f1,2 | sort >"$WORK/out/join.calls"
-printf '%s DescribeTrails\n' cn-beijing cn-hangzhou cn-shanghai cn-shenzhen | diff - "$WORK/out/join.calls" >&2 \
-  || fail "a self-join should call each region once (one snapshot per statement)"
-ok "a self-join calls each region once"
-
-mock-admin reset-calls
-run_sqlite nocache twice "$self_join
-$self_join" || fail "two statements failed: $(cat "$WORK/out/twice.err")"
-[ "$(calls | grep -c DescribeTrails)" -eq 8 ] \
-  || fail "two statements with the cache off should call each region once each; calls: $(calls)"
-ok "each statement has its own snapshot (two statements, cache off: each region called twice)"
-
-# --- 3. the shared cache ------------------------------------------------------------------------
+# --- 2. the shared cache ------------------------------------------------------------------------
 configure cached '{}'
 mock-admin reset-calls
 run_sqlite cached cache1 "${lite[0]}" || fail "cached query failed: $(cat "$WORK/out/cache1.err")"
@@ -201,56 +151,7 @@ diff "$WORK/out/cache1" "$WORK/out/cache2" >&2 || fail "the cache answered other
   || fail "no cache entry under \$XDG_CACHE_HOME/alicloud-tables"
 ok "the shared cache answers a second process's statement without a call"
 
-# --- 4. failures --------------------------------------------------------------------------------
-mock-admin fault cn-beijing '{"error_code":"Forbidden.RAM","request_id":"REQ-SQLITE-1"}'
-if run_sqlite nocache forbidden "${lite[0]}"; then
-  fail "a query with a failing region should fail"
-fi
-err="$(cat "$WORK/out/forbidden.err")"
-for want in "region cn-beijing" "Forbidden.RAM" "request id: REQ-SQLITE-1"; do
-  [[ "$err" == *"$want"* ]] || fail "the error should name \"$want\"; it is: $err"
-done
-[[ "$err" != *"$MOCK_KEY_SECRET"* ]] || fail "the error holds the secret"
-ok "a failing region's error names region, code and request id: $err"
-
-configure skipping '{"cache_ttl": "0", "ignore_error_codes": "Forbidden.RAM"}'
-run_sqlite skipping skipped "select count(*) from alicloud_action_trail;" \
-  || fail "ignore_error_codes should skip the region: $(cat "$WORK/out/skipped.err")"
-[ "$(cat "$WORK/out/skipped")" = 8 ] || fail "with cn-beijing skipped, expected 8 rows, got $(cat "$WORK/out/skipped")"
-[ ! -s "$WORK/out/skipped.err" ] || fail "a skipped region should print nothing; stderr: $(cat "$WORK/out/skipped.err")"
-run_sqlite skipping skipped_log ".log stderr
-select count(*) from alicloud_action_trail;" || fail "ignore_error_codes with a log: $(cat "$WORK/out/skipped_log.err")"
-grep -q '^(28) alicloud_action_trail: skipping region cn-beijing: DescribeTrails failed with Forbidden.RAM (request id REQ-SQLITE-1)' \
-  "$WORK/out/skipped_log.err" || fail "a skipped region should be a SQLITE_WARNING in sqlite3_log; log: $(cat "$WORK/out/skipped_log.err")"
-ok "ignore_error_codes skips the failing region: nothing printed, a SQLITE_WARNING in sqlite3_log"
-mock-admin clear-faults
-
-# Without keys in the configuration, the credential chain finds them in the environment.
-configure nokeys '{"cache_ttl": "0", "access_key_id": null, "access_key_secret": null}'
-grep -qF -f <(printf '%s\n' "$MOCK_KEY_SECRET") "$WORK/nokeys.sql" && fail "the configuration without keys holds the secret"
-(
-  export ALIBABA_CLOUD_ACCESS_KEY_ID="$MOCK_KEY_ID" ALIBABA_CLOUD_ACCESS_KEY_SECRET="$MOCK_KEY_SECRET"
-  run_sqlite nokeys envkeys "select count(*) from alicloud_action_trail;"
-) || fail "keys from the environment: $(cat "$WORK/out/envkeys.err")"
-[ "$(cat "$WORK/out/envkeys")" = 11 ] || fail "keys from the environment: expected 11 rows"
-(
-  unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABACLOUD_ACCESS_KEY_ID ALICLOUD_ACCESS_KEY_ID ALICLOUD_ACCESS_KEY
-  unset ALIBABA_CLOUD_PROFILE ALIBABACLOUD_PROFILE ALICLOUD_PROFILE
-  export HOME="$WORK/home"
-  ! run_sqlite nokeys nokeys "select count(*) from alicloud_action_trail;"
-) || fail "without keys anywhere the query should fail"
-grep -q 'no Alibaba Cloud credentials found.*Hint: Give access_key_id and access_key_secret in alicloud_configure' \
-  "$WORK/out/nokeys.err" || fail "without credentials: $(cat "$WORK/out/nokeys.err")"
-ok "without keys in alicloud_configure, the environment's are used; with none anywhere, the error says where it looked"
-
-if run_sqlite nocache badkey "select alicloud_configure('{\"regoins\": \"cn-beijing\"}');"; then
-  fail "an unknown key should be an error"
-fi
-grep -q 'unknown key "regoins"; the valid keys are: regions, ' "$WORK/out/badkey.err" \
-  || fail "an unknown key's error should list the valid keys: $(cat "$WORK/out/badkey.err")"
-ok "an unknown configure key is an error listing the valid keys"
-
-# --- 5. Python's sqlite3 module -----------------------------------------------------------------
+# --- 3. Python's sqlite3 module -----------------------------------------------------------------
 mock-admin reset-calls
 mock-admin fault cn-shenzhen '{"hang":true}'
 "$PY" - "$LIB" >"$WORK/out/python" 2>&1 <<'PY' || { cat "$WORK/out/python" >&2; fail "Python's sqlite3 module"; }
@@ -294,34 +195,7 @@ PY
 mock-admin clear-faults
 ok "Python (/usr/bin/python3) loads the extension, queries it, and interrupt() stops a hanging query"
 
-# --- 6. SIGINT in the shell while a region hangs --------------------------------------------------
-# timeout_ms is an hour and one attempt: only the interrupt can end the query before the guard.
-configure hang '{"cache_ttl": "0", "timeout_ms": "3600000", "max_attempts": "1"}'
-mock-admin reset-calls
-mock-admin fault cn-beijing '{"hang":true}'
-{ cat "$WORK/hang.sql"; echo "select count(*) from alicloud_action_trail;"; } >"$WORK/hang_query.sql"
-# The guard (timeout) is not a measurement: without the interrupt the query would wait an hour.
-# A SIGINT sent to timeout reaches the shell.
-timeout -s KILL 60 sqlite3 -batch :memory: <"$WORK/hang_query.sql" >"$WORK/out/sigint" 2>"$WORK/out/sigint.err" &
-SHELL_PID=$!
-for _ in $(seq 1 1200); do
-  calls | grep -q '^cn-beijing DescribeTrails' && break
-  kill -0 "$SHELL_PID" 2>/dev/null || fail "the shell ended before calling the hanging region: $(cat "$WORK/out/sigint.err")"
-  sleep 0.05
-done
-calls | grep -q '^cn-beijing DescribeTrails' || fail "the hanging region was never called"
-sent=$(date +%s%N)
-kill -INT "$SHELL_PID"
-status=0
-wait "$SHELL_PID" || status=$?
-ended=$(date +%s%N)
-SHELL_PID=
-mock-admin clear-faults
-[ "$status" -ne 137 ] && [ "$status" -ne 124 ] || fail "SIGINT did not stop the query (the guard killed the shell after 60 s)"
-grep -q 'interrupted' "$WORK/out/sigint.err" || fail "the shell should report 'interrupted'; stderr: $(cat "$WORK/out/sigint.err")"
-ok "SIGINT stops the shell's query waiting on a hanging region ($(( (ended - sent) / 1000000 )) ms from SIGINT to exit, SQLite $(sqlite3 -version | cut -d' ' -f1)): $(tr -d '\n' <"$WORK/out/sigint.err")"
-
-# --- 7. no secret in any output -------------------------------------------------------------------
+# --- 4. no secret in any output -------------------------------------------------------------------
 # (The secret is given to grep as a pattern file, not on its command line.)
 if grep -rlF -f <(printf '%s\n' "$MOCK_KEY_SECRET") "$WORK/out" >&2; then
   fail "the secret appears in the output files above"

@@ -12,7 +12,6 @@ use crate::credentials::{self, CredentialSource, Credentials};
 use crate::endpoint::{Endpoint, Product};
 use crate::error::{Call, Error, Result};
 use crate::retry::{CallReport, Limits, RetryPolicy};
-use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,8 +45,8 @@ pub struct ClientConfig {
     pub deadline: Option<Duration>,
     /// Which failures are retried, how often, and the backoff.
     pub retry: RetryPolicy,
-    /// At most this many regions are called at once by [`Client::for_each_region`]; `None`:
-    /// every region at once (each region is its own endpoint).
+    /// At most this many calls a scan makes at once; `None`: every one at once (each region is
+    /// its own endpoint).
     pub max_concurrency: Option<usize>,
     /// The largest answer read, in bytes; a larger one fails the call.
     pub max_response_bytes: u64,
@@ -210,31 +209,6 @@ impl Client {
         let c = fetch().await?;
         *slot = Some(c.clone());
         Ok(c)
-    }
-
-    /// Runs `call` for every region concurrently (at most `max_concurrency` at once, all of them
-    /// by default); the results come back in the order of `regions`, each region's kept apart.
-    pub async fn for_each_region<T, F, Fut>(&self, regions: &[String], call: F) -> Vec<(String, T)>
-    where
-        F: Fn(Client, String) -> Fut,
-        Fut: Future<Output = T>,
-    {
-        let cap = self
-            .inner
-            .config
-            .max_concurrency
-            .unwrap_or(usize::MAX)
-            .clamp(1, regions.len().max(1));
-        let mut done: Vec<(usize, String, T)> = stream::iter(regions.iter().cloned().enumerate())
-            .map(|(i, region)| {
-                let fut = call(self.clone(), region.clone());
-                async move { (i, region, fut.await) }
-            })
-            .buffer_unordered(cap)
-            .collect()
-            .await;
-        done.sort_by_key(|(i, _, _)| *i);
-        done.into_iter().map(|(_, r, res)| (r, res)).collect()
     }
 
     /// A call about no region in particular, made in the global region with the client's own

@@ -1169,4 +1169,56 @@ mod tests {
         assert_eq!(like("a\\c", "a\\c", None, false), Some(true));
         assert_eq!(like("ABC", "a_c", Some('\\'), true), Some(true));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of conditions, put together at random: columns, operators, literals of every
+        /// type, keywords, parentheses, and stray characters.
+        fn condition() -> impl Strategy<Value = String> {
+            let columns: Vec<String> = t().columns.iter().map(|c| c.name.to_string()).collect();
+            let piece = prop_oneof![
+                prop::sample::select(columns),
+                prop::sample::select(vec![
+                    "=", "<>", "!=", "<", "<=", ">", ">=", "AND", "OR", "NOT", "IN", "LIKE",
+                    "ILIKE", "BETWEEN", "IS", "NULL", "TRUE", "FALSE", "(", ")", ",", "ESCAPE",
+                    "->>", "->", "::", "||", "+", "-", "*", "/", ";",
+                ])
+                .prop_map(str::to_string),
+                "'[a-z0-9%_\\\\:TZ.-]{0,12}'",
+                "[0-9]{1,10}(\\.[0-9]{1,4})?",
+                "'20[0-9]{2}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z'",
+                ".{0,3}",
+            ];
+            prop::collection::vec(piece, 0..24).prop_map(|v| v.join(" "))
+        }
+
+        proptest! {
+            #[test]
+            fn any_where_is_a_filter_or_a_clear_error(text in prop_oneof![condition(), ".{0,120}"]) {
+                match parse(&text, t()) {
+                    Ok(f) => {
+                        let _ = f.constraints(t());
+                        let row: Vec<Value> = t()
+                            .columns
+                            .iter()
+                            .map(|c| match c.ty {
+                                ColumnType::Text => Value::Text("cn-beijing".into()),
+                                ColumnType::Boolean => Value::Boolean(true),
+                                ColumnType::Timestamp => {
+                                    Value::Timestamp("2021-03-01T06:27:28Z".parse().unwrap())
+                                }
+                                ColumnType::Json => Value::Json("{\"a\":[1]}".into()),
+                            })
+                            .collect();
+                        let _ = f.matches(&row);
+                        let nulls = vec![Value::Null; t().columns.len()];
+                        let _ = f.matches(&nulls);
+                    }
+                    Err(e) => prop_assert!(!e.message.is_empty()),
+                }
+            }
+        }
+    }
 }

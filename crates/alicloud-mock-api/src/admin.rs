@@ -1,8 +1,9 @@
 //! `/_admin/`: faults, recorded calls, health. No signature; never shows a secret.
 
+use crate::answer::{json_response, text};
 use crate::faults::Fault;
 use crate::fixture::valid_region_id;
-use crate::server::{json_response, text, Shared};
+use crate::state::Shared;
 use crate::Call;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;

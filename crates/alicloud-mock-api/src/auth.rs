@@ -1,9 +1,10 @@
 //! Who is calling: the common-parameter checks, signature verification, nonces, temporary keys.
 
-use crate::handlers::ApiFailure;
-use crate::server::Shared;
+use crate::errors::ApiFailure;
+use crate::fixture::Fixture;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 
 /// How far a request's Timestamp may be from the server's clock.
 const MAX_SKEW: TimeDelta = TimeDelta::minutes(15);
@@ -53,14 +54,14 @@ pub(crate) struct TempCred {
 }
 
 /// The last `capacity` (key id, nonce) pairs seen.
-pub(crate) struct NonceSet {
+struct NonceSet {
     capacity: usize,
     seen: HashSet<(String, String)>,
     order: VecDeque<(String, String)>,
 }
 
 impl NonceSet {
-    pub fn new(capacity: usize) -> NonceSet {
+    fn new(capacity: usize) -> NonceSet {
         NonceSet {
             capacity,
             seen: HashSet::new(),
@@ -69,7 +70,7 @@ impl NonceSet {
     }
 
     /// Records the pair; false when it was already there.
-    pub fn insert(&mut self, key_id: &str, nonce: &str) -> bool {
+    fn insert(&mut self, key_id: &str, nonce: &str) -> bool {
         let entry = (key_id.to_string(), nonce.to_string());
         if self.seen.contains(&entry) {
             return false;
@@ -117,27 +118,50 @@ pub(crate) const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 /// Base64 characters: tokens with `+`, `/` and `=` exercise the client's percent-encoding.
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Issues a temporary key for `identity`, valid for `lifetime_secs`.
-pub(crate) fn issue_temp_cred(
-    shared: &Shared,
-    identity: Identity,
-    lifetime_secs: u64,
-) -> (String, TempCred) {
-    let now = Utc::now();
-    // Whole seconds, so the Expiration string and the check agree exactly.
-    let now = now - TimeDelta::nanoseconds(now.timestamp_subsec_nanos() as i64);
-    let id = format!("STS.{}", random_string(25, ALNUM));
-    let cred = TempCred {
-        secret: random_string(44, ALNUM),
-        token: format!("CAIS{}=", random_string(255, B64)),
-        expires: now + TimeDelta::seconds(lifetime_secs.min(i64::MAX as u64 / 2) as i64),
-        identity,
-    };
-    let mut creds = shared.temp_creds.lock().unwrap();
-    // Forget keys that expired more than a day ago (they would answer NotFound instead of Expired).
-    creds.retain(|_, c| c.expires + TimeDelta::days(1) > now);
-    creds.insert(id.clone(), cred.clone());
-    (id, cred)
+/// The keys the mock hands out and the nonces it has seen.
+pub(crate) struct Keys {
+    nonces: Mutex<NonceSet>,
+    /// Temporary keys issued (AssumeRole, ECS metadata), by access key id.
+    temporary: Mutex<HashMap<String, TempCred>>,
+}
+
+impl Keys {
+    pub fn new() -> Keys {
+        Keys {
+            nonces: Mutex::new(NonceSet::new(100_000)),
+            temporary: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Issues a temporary key for `identity`, valid for `lifetime_secs`.
+    pub fn issue(&self, identity: Identity, lifetime_secs: u64) -> (String, TempCred) {
+        let now = Utc::now();
+        // Whole seconds, so the Expiration string and the check agree exactly.
+        let now = now - TimeDelta::nanoseconds(now.timestamp_subsec_nanos() as i64);
+        let id = format!("STS.{}", random_string(25, ALNUM));
+        let cred = TempCred {
+            secret: random_string(44, ALNUM),
+            token: format!("CAIS{}=", random_string(255, B64)),
+            expires: now + TimeDelta::seconds(lifetime_secs.min(i64::MAX as u64 / 2) as i64),
+            identity,
+        };
+        let mut creds = self.temporary.lock().unwrap();
+        // Forget keys that expired more than a day ago (they would answer NotFound instead of
+        // Expired).
+        creds.retain(|_, c| c.expires + TimeDelta::days(1) > now);
+        creds.insert(id.clone(), cred.clone());
+        (id, cred)
+    }
+
+    /// The temporary key `id`, if the mock issued it.
+    pub fn temporary(&self, id: &str) -> Option<TempCred> {
+        self.temporary.lock().unwrap().get(id).cloned()
+    }
+
+    /// Records a request's nonce; false when the key used it already.
+    fn first_use(&self, key_id: &str, nonce: &str) -> bool {
+        self.nonces.lock().unwrap().insert(key_id, nonce)
+    }
 }
 
 /// The common parameters that every request must carry, in the order they are checked.
@@ -157,7 +181,8 @@ pub(crate) fn missing(name: &str) -> ApiFailure {
 /// Checks everything about the request's authentication and returns who is calling.
 /// `Action` and `Version` were checked already.
 pub(crate) fn authenticate(
-    shared: &Shared,
+    fixture: &Fixture,
+    keys: &Keys,
     method: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<Identity, ApiFailure> {
@@ -206,7 +231,7 @@ pub(crate) fn authenticate(
     }
 
     let key_id = params["AccessKeyId"].as_str();
-    let (secret, identity) = if let Some(key) = shared.fixture.access_key(key_id) {
+    let (secret, identity) = if let Some(key) = fixture.access_key(key_id) {
         let identity = match key.identity_type.as_str() {
             "RAMUser" => {
                 let user_id = key
@@ -236,7 +261,7 @@ pub(crate) fn authenticate(
         };
         (key.access_key_secret.clone(), identity)
     } else {
-        let temp = shared.temp_creds.lock().unwrap().get(key_id).cloned();
+        let temp = keys.temporary(key_id);
         let Some(temp) = temp else {
             return Err(ApiFailure::new(
                 404,
@@ -277,12 +302,7 @@ pub(crate) fn authenticate(
             ),
         ));
     }
-    if !shared
-        .nonces
-        .lock()
-        .unwrap()
-        .insert(key_id, &params["SignatureNonce"])
-    {
+    if !keys.first_use(key_id, &params["SignatureNonce"]) {
         return Err(ApiFailure::new(
             400,
             "SignatureNonceUsed",

@@ -1,5 +1,10 @@
 //! The API error answers the mock gives, in one table: code, HTTP status and message, as the real
-//! service words them. Faults, the server-error fault and the handlers all read it.
+//! service words them. Faults, the server-error fault and the handlers all read it. And an error
+//! before it is rendered.
+
+use crate::answer::{new_request_id, Answer, JSON};
+use axum::http::StatusCode;
+use serde_json::json;
 
 /// One error answer.
 pub(crate) struct KnownError {
@@ -83,6 +88,62 @@ pub(crate) fn code_for_status(status: u16) -> &'static str {
         404 => "InvalidAction.NotFound",
         500 | 502 | 503 | 504 => server_error(status).code,
         _ => "InvalidParameter",
+    }
+}
+
+/// An API error before it is rendered.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiFailure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// A fixed request id (from a fault); `None`: a fresh one.
+    pub request_id: Option<String>,
+}
+
+impl ApiFailure {
+    /// An error of the mock's table of errors (`errors.rs`), with its status and message.
+    pub fn known(code: &str) -> ApiFailure {
+        ApiFailure::new(status_for(code), code, message_for(code))
+    }
+
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiFailure {
+        ApiFailure {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> ApiFailure {
+        self.request_id = request_id;
+        self
+    }
+
+    /// The real error body: `{"RequestId","HostId","Code","Message","Recommend"}`, for the
+    /// service `product` (its name in the troubleshooting link) at host `host_id`.
+    pub fn render(&self, product: &str, host_id: &str) -> Answer {
+        let request_id = self.request_id.clone().unwrap_or_else(new_request_id);
+        let body = json!({
+            "RequestId": request_id,
+            "HostId": host_id,
+            "Code": self.code,
+            "Message": self.message,
+            "Recommend": format!(
+                "https://api.aliyun.com/troubleshoot?q={}&product={}&requestId={}",
+                self.code,
+                product,
+                request_id
+            ),
+        });
+        Answer {
+            status: StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST),
+            body: serde_json::to_vec(&body).expect("JSON values serialize"),
+            content_type: JSON,
+            headers: Vec::new(),
+            outcome: self.code.clone(),
+        }
     }
 }
 

@@ -8,8 +8,17 @@
 //! one entirely (fields are not merged). Counters (`throttle`, `server_error`) count down in the
 //! stored entry, so a `*` counter is shared by all regions.
 
+use crate::answer::Answer;
+use axum::body::Body;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Bytes per chunk of a `trickle_ms` answer.
+const TRICKLE_CHUNK: usize = 16;
 
 /// One fault. Every field is optional; `Fault::default()` is no fault.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,6 +291,64 @@ pub(crate) fn take_effect(
         effect.kind = EffectKind::Malformed;
     }
     effect
+}
+
+/// Sends an answer as a fault shapes it: after the latency, a body trickled, or never.
+pub(crate) async fn deliver(answer: Answer, effect: &Effect) -> Response {
+    if effect.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(effect.latency_ms)).await;
+    }
+    if effect.kind == EffectKind::Hang {
+        // Held until the client gives up (hyper then drops this future) or the server stops.
+        std::future::pending::<()>().await;
+    }
+    let body = if effect.kind == EffectKind::Endless {
+        // `{"TrailList":[` and then trails, until the client stops reading.
+        let head = axum::body::Bytes::from_static(b"{\"TrailList\":[");
+        let item = axum::body::Bytes::from(
+            "{\"Name\":\"endless\",\"HomeRegion\":\"cn-hangzhou\"},".repeat(1024),
+        );
+        let stream =
+            futures_util::stream::iter(std::iter::once(head).chain(std::iter::repeat(item)))
+                .map(Ok::<_, std::convert::Infallible>);
+        Body::from_stream(stream)
+    } else if effect.trickle_ms > 0 {
+        let delay = Duration::from_millis(effect.trickle_ms);
+        let chunks: Vec<Vec<u8>> = answer
+            .body
+            .chunks(TRICKLE_CHUNK)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let stream = futures_util::stream::unfold(
+            (chunks.into_iter(), true),
+            move |(mut it, first)| async move {
+                let chunk = it.next()?;
+                if !first {
+                    tokio::time::sleep(delay).await;
+                }
+                Some((
+                    Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)),
+                    (it, false),
+                ))
+            },
+        );
+        Body::from_stream(stream)
+    } else {
+        Body::from(answer.body)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = answer.status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static(answer.content_type),
+    );
+    for (name, value) in answer.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+    response
 }
 
 #[cfg(test)]

@@ -18,14 +18,18 @@
 
 #![warn(missing_docs)]
 
+mod actiontrail;
 mod admin;
+mod answer;
+mod api;
 mod auth;
 mod errors;
-pub mod faults;
-pub mod fixture;
-mod handlers;
+mod faults;
+mod fixture;
 mod metadata;
 mod server;
+mod state;
+mod sts;
 
 pub use faults::Fault;
 pub use fixture::{Fixture, FixtureTrail, TrailIndex, TrailQuery};
@@ -120,7 +124,7 @@ pub struct Call {
 /// connections held by a `hang` fault.
 pub struct MockServer {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::Shared>,
     stop: tokio::sync::watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -135,7 +139,7 @@ impl MockServer {
         let (listener, addr) = server::bind(config.bind)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let shared = Arc::new(server::Shared::new(config.fixture, config.faults));
+        let shared = Arc::new(state::Shared::new(config.fixture, config.faults));
         tokio::spawn(server::serve(listener, shared.clone(), stop_rx));
         Ok(MockServer {
             addr,
@@ -150,7 +154,7 @@ impl MockServer {
     pub fn start_blocking(config: MockConfig) -> std::io::Result<MockServer> {
         let (listener, addr) = server::bind(config.bind)?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let shared = Arc::new(server::Shared::new(config.fixture, config.faults));
+        let shared = Arc::new(state::Shared::new(config.fixture, config.faults));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("alicloud-mock-api")

@@ -1,7 +1,8 @@
 //! The ECS instance metadata service (RAM role credentials, IMDSv2 tokens). No signature.
 
+use crate::answer::{json_response, text};
 use crate::auth::{self, Identity, ALNUM};
-use crate::server::{json_response, text, Shared};
+use crate::state::Shared;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use chrono::{TimeDelta, Utc};
@@ -88,10 +89,9 @@ fn answer(shared: &Shared, method: &Method, path: &str, headers: &HeaderMap) -> 
     // Serve the current key while more than half its life is left, as ECS rotates ahead of expiry.
     let current = shared.ecs_creds.lock().unwrap().get(role).cloned();
     let reuse = current.and_then(|id| {
-        let creds = shared.temp_creds.lock().unwrap();
-        let cred = creds.get(&id)?;
+        let cred = shared.keys.temporary(&id)?;
         let left = cred.expires - now;
-        (left > TimeDelta::milliseconds((lifetime * 500) as i64)).then(|| (id, cred.clone()))
+        (left > TimeDelta::milliseconds((lifetime * 500) as i64)).then_some((id, cred))
     });
     let (key_id, cred) = match reuse {
         Some(found) => found,
@@ -103,7 +103,7 @@ fn answer(shared: &Shared, method: &Method, path: &str, headers: &HeaderMap) -> 
                 &ecs_role.role_id,
                 session,
             );
-            let issued = auth::issue_temp_cred(shared, identity, lifetime);
+            let issued = shared.keys.issue(identity, lifetime);
             shared
                 .ecs_creds
                 .lock()

@@ -103,6 +103,7 @@ pub unsafe fn vtab_in(info: *mut ffi::sqlite3_index_info, i: c_int, handle: c_in
     // SAFETY: the member is `int (*vtab_in)(sqlite3_index_info*,int,int)`.
     let f: unsafe extern "C" fn(*mut ffi::sqlite3_index_info, c_int, c_int) -> c_int =
         unsafe { std::mem::transmute(f) };
+    // SAFETY: a function of the host's table, present in this version (checked above), called with SQLite's own arguments.
     unsafe { f(info, i, handle) != 0 }
 }
 
@@ -133,9 +134,11 @@ pub unsafe fn in_values<T>(
     };
     let mut values = Vec::new();
     let mut value: *mut ffi::sqlite3_value = ptr::null_mut();
+    // SAFETY: the caller's `list` is an IN list of this xFilter call.
     let mut rc = unsafe { first(list, &mut value) };
     while rc == ffi::SQLITE_OK {
         values.push(read(value));
+        // SAFETY: as above.
         rc = unsafe { next(list, &mut value) };
     }
     if rc == ffi::SQLITE_DONE {
@@ -154,8 +157,10 @@ pub unsafe fn is_interrupted(db: *mut ffi::sqlite3) -> bool {
     if let Some(f) = member(position::IS_INTERRUPTED, VERSION_IS_INTERRUPTED) {
         // SAFETY: the member is `int (*is_interrupted)(sqlite3*)`.
         let f: unsafe extern "C" fn(*mut ffi::sqlite3) -> c_int = unsafe { std::mem::transmute(f) };
+        // SAFETY: sqlite3_is_interrupted, present in this version (checked above).
         return unsafe { f(db) } != 0;
     }
+    // SAFETY: the caller's: `db` is the statement's connection, on its thread.
     unsafe { interrupted_by_probe(db) }
 }
 
@@ -169,6 +174,7 @@ unsafe fn interrupted_by_probe(db: *mut ffi::sqlite3) -> bool {
         ffi::sqlite3_prepare_v2(db, c"SELECT 1".as_ptr(), -1, &mut stmt, ptr::null_mut())
     };
     if !stmt.is_null() {
+        // SAFETY: the statement prepared just above.
         unsafe { ffi::sqlite3_finalize(stmt) };
     }
     rc & 0xff == ffi::SQLITE_INTERRUPT

@@ -108,6 +108,7 @@ pub unsafe extern "C" fn sqlite3_extension_init(
     pz_err_msg: *mut *mut c_char,
     p_api: *mut ffi::sqlite3_api_routines,
 ) -> c_int {
+    // SAFETY: the loader's arguments, as it gave them.
     unsafe { entry(db, pz_err_msg, p_api) }
 }
 
@@ -122,5 +123,6 @@ pub unsafe extern "C" fn sqlite3_alicloudsqlite_init(
     pz_err_msg: *mut *mut c_char,
     p_api: *mut ffi::sqlite3_api_routines,
 ) -> c_int {
+    // SAFETY: the loader's arguments, as it gave them.
     unsafe { entry(db, pz_err_msg, p_api) }
 }

@@ -47,6 +47,7 @@ unsafe fn report(vtab: *mut ffi::sqlite3_vtab, r: Result<(), Failure>) -> c_int 
     match r {
         Ok(()) => ffi::SQLITE_OK,
         Err(f) => {
+            // SAFETY: `vtab` is a table of this module (the caller's); its message slot is SQLite's.
             unsafe {
                 if !(*vtab).zErrMsg.is_null() {
                     ffi::sqlite3_free((*vtab).zErrMsg.cast());
@@ -154,6 +155,7 @@ impl Drop for Cursor {
 /// # Safety
 /// `v` must be a live `sqlite3_value`.
 unsafe fn given(v: *mut ffi::sqlite3_value) -> Given {
+    // SAFETY: the caller's: a live value, read with SQLite's accessors.
     unsafe {
         match ffi::sqlite3_value_type(v) {
             ffi::SQLITE_NULL => Given::Null,
@@ -191,6 +193,7 @@ impl Cursor {
                 args: Vec::new(),
             }
         } else {
+            // SAFETY: a non-null index string is the one x_best_index made, NUL-terminated.
             let text = unsafe { CStr::from_ptr(idx_str) }.to_str().ok();
             text.and_then(IndexPlan::decode)
                 .ok_or_else(|| Failure::error(format!("{PREFIX}: unreadable index string")))?
@@ -205,11 +208,13 @@ impl Cursor {
         let mut constraints = Vec::new();
         for (arg, &v) in plan.args.iter().zip(args) {
             let values = if arg.list {
+                // SAFETY: `v` is a live argument of this xFilter call (the caller's).
                 unsafe { api::in_values(v, |item| given(item)) }.map_err(|rc| Failure {
                     code: rc,
                     message: format!("{PREFIX}: could not read the values of an IN list"),
                 })?
             } else {
+                // SAFETY: as above.
                 vec![unsafe { given(v) }]
             };
             constraints.extend(index::constraint(self.def, *arg, values));
@@ -218,18 +223,9 @@ impl Cursor {
         let needs_account_id = self
             .def
             .needs_account_id((0..self.def.columns.len()).filter(|&i| plan.uses(i)));
-        let connection = self.state.connected()?;
-        let cache = Cache::for_user(&connection.settings);
-        let fetch = Fetch {
-            connection: &connection,
-            snapshot: &self.snapshot,
-            cache: cache.as_ref(),
-            progress: None,
-        };
-        let mut report = ScanReport::default();
-        let outcome = self.wait(fetch.start(self.def, &scan_plan, needs_account_id, &mut report));
-        self.warn(&report, &connection.secrets());
-        let data = self.outcome(outcome, &connection.secrets())?;
+        let data = self.fetch(|fetch, report| {
+            self.wait(fetch.start(self.def, &scan_plan, needs_account_id, report))
+        })?;
         let mut scan = Scan {
             plan,
             data,
@@ -263,29 +259,31 @@ impl Cursor {
         }
     }
 
-    fn outcome<T>(
+    /// One step of the scan (`run`) with this connection's tiers: the regions it skipped are
+    /// logged, and its error is worded for the user.
+    fn fetch<T>(
         &self,
-        outcome: Result<Result<T, ScanError>, Failure>,
-        secrets: &[String],
+        run: impl FnOnce(&Fetch<'_>, &mut ScanReport) -> Result<Result<T, ScanError>, Failure>,
     ) -> Result<T, Failure> {
-        outcome?.map_err(|e| Failure::error(crate::errors::scan_message(&e, secrets)))
+        let connection = self.state.connected()?;
+        let cache = Cache::for_user(&connection.settings);
+        let fetch = Fetch {
+            connection: &connection,
+            snapshot: &self.snapshot,
+            cache: cache.as_ref(),
+            progress: None,
+        };
+        let mut report = ScanReport::default();
+        let outcome = run(&fetch, &mut report);
+        let secrets = connection.secrets();
+        self.warn(&report, &secrets);
+        outcome?.map_err(|e| Failure::error(crate::errors::scan_message(&e, &secrets)))
     }
 
     /// Moves `scan` to its next row, fetching a listing's next page when the rows reach it.
     fn advance(&self, scan: &mut Scan) -> Result<(), Failure> {
         while let Step::More = scan.step(self.def)? {
-            let connection = self.state.connected()?;
-            let cache = Cache::for_user(&connection.settings);
-            let fetch = Fetch {
-                connection: &connection,
-                snapshot: &self.snapshot,
-                cache: cache.as_ref(),
-                progress: None,
-            };
-            let mut report = ScanReport::default();
-            let outcome = self.wait(fetch.more(&mut scan.data, &mut report));
-            self.warn(&report, &connection.secrets());
-            self.outcome(outcome, &connection.secrets())?;
+            self.fetch(|fetch, report| self.wait(fetch.more(&mut scan.data, report)))?;
         }
         Ok(())
     }
@@ -310,6 +308,7 @@ unsafe extern "C" fn x_connect(
         }
         let sql = CString::new(value::schema(aux.table))
             .map_err(|_| Failure::error(format!("{PREFIX}: a column name holds a NUL")))?;
+        // SAFETY: the connection being connected, and a NUL-terminated statement.
         let rc = unsafe { ffi::sqlite3_declare_vtab(db, sql.as_ptr()) };
         if rc != ffi::SQLITE_OK {
             return Err(Failure {
@@ -327,6 +326,7 @@ unsafe extern "C" fn x_connect(
             state: aux.state.clone(),
             def: aux.table,
         });
+        // SAFETY: SQLite's out-parameter for the new table.
         unsafe { *pp_vtab = Box::into_raw(table).cast() };
         Ok(())
     });
@@ -334,6 +334,7 @@ unsafe extern "C" fn x_connect(
         Ok(()) => ffi::SQLITE_OK,
         Err(f) => {
             if !pz_err.is_null() {
+                // SAFETY: SQLite's out-parameter for the message, checked for null.
                 unsafe { *pz_err = api::sqlite_string(&f.message) };
             }
             f.code
@@ -349,6 +350,7 @@ unsafe extern "C" fn x_disconnect(vtab: *mut ffi::sqlite3_vtab) -> c_int {
         // SAFETY: made by `x_connect`; SQLite calls this once, last.
         let table = unsafe { Box::from_raw(vtab as *mut Table) };
         if !table.base.zErrMsg.is_null() {
+            // SAFETY: a message SQLite allocated (or this module, with sqlite3_mprintf's allocator).
             unsafe { ffi::sqlite3_free(table.base.zErrMsg.cast()) };
         }
     }));
@@ -357,8 +359,10 @@ unsafe extern "C" fn x_disconnect(vtab: *mut ffi::sqlite3_vtab) -> c_int {
 
 /// Whether constraint `i` compares under the BINARY collation.
 unsafe fn is_binary(info: *mut ffi::sqlite3_index_info, i: c_int) -> bool {
+    // SAFETY: the caller's: `info` is the index info of this xBestIndex call.
     let name = unsafe { ffi::sqlite3_vtab_collation(info, i) };
     !name.is_null()
+        // SAFETY: a collation name SQLite returned, checked for null.
         && unsafe { CStr::from_ptr(name) }
             .to_bytes()
             .eq_ignore_ascii_case(b"BINARY")
@@ -368,6 +372,7 @@ unsafe extern "C" fn x_best_index(
     vtab: *mut ffi::sqlite3_vtab,
     info: *mut ffi::sqlite3_index_info,
 ) -> c_int {
+    // SAFETY: SQLite calls xBestIndex with a table of this module and its index info, whose arrays hold nConstraint entries.
     let r = guard("xBestIndex", || unsafe {
         let table = &*(vtab as *const Table);
         let n = usize::try_from((*info).nConstraint).unwrap_or(0);
@@ -416,6 +421,7 @@ unsafe extern "C" fn x_best_index(
         (*info).estimatedRows = choice.rows;
         Ok(())
     });
+    // SAFETY: `vtab` is a table of this module.
     unsafe { report(vtab, r) }
 }
 
@@ -436,9 +442,11 @@ unsafe extern "C" fn x_open(
             snapshot: table.state.open_cursor(),
             scan: None,
         });
+        // SAFETY: SQLite's out-parameter for the new cursor.
         unsafe { *pp_cursor = Box::into_raw(cursor).cast() };
         Ok(())
     });
+    // SAFETY: `vtab` is a table of this module.
     unsafe { report(vtab, r) }
 }
 
@@ -457,6 +465,7 @@ unsafe extern "C" fn x_filter(
     argc: c_int,
     argv: *mut *mut ffi::sqlite3_value,
 ) -> c_int {
+    // SAFETY: SQLite calls xFilter with a cursor of this module and argc live arguments.
     let r = guard("xFilter", || unsafe {
         let c = &mut *(cursor as *mut Cursor);
         let n = usize::try_from(argc).unwrap_or(0);
@@ -467,6 +476,7 @@ unsafe extern "C" fn x_filter(
         };
         c.filter(idx_str, args)
     });
+    // SAFETY: a cursor of this module belongs to a table of it.
     unsafe { report((*cursor).pVtab, r) }
 }
 
@@ -481,6 +491,7 @@ unsafe extern "C" fn x_next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
         c.scan = Some(scan);
         moved
     });
+    // SAFETY: as above.
     unsafe { report((*cursor).pVtab, r) }
 }
 
@@ -498,6 +509,7 @@ unsafe extern "C" fn x_column(
     ctx: *mut ffi::sqlite3_context,
     i: c_int,
 ) -> c_int {
+    // SAFETY: SQLite calls xColumn with a cursor of this module and its result context.
     let r = guard("xColumn", || unsafe {
         let c = &*(cursor as *const Cursor);
         let cell = match (&c.scan, usize::try_from(i)) {
@@ -517,15 +529,18 @@ unsafe extern "C" fn x_column(
         }
         Ok(())
     });
+    // SAFETY: a cursor of this module belongs to a table of it.
     unsafe { report((*cursor).pVtab, r) }
 }
 
 unsafe extern "C" fn x_rowid(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut i64) -> c_int {
+    // SAFETY: SQLite calls xRowid with a cursor of this module and an out-parameter.
     let r = guard("xRowid", || unsafe {
         let c = &*(cursor as *const Cursor);
         *rowid = c.scan.as_ref().map_or(0, |s| s.rowid);
         Ok(())
     });
+    // SAFETY: a cursor of this module belongs to a table of it.
     unsafe { report((*cursor).pVtab, r) }
 }
 
@@ -576,6 +591,7 @@ pub unsafe fn register(db: *mut ffi::sqlite3, state: &Arc<ConnState>) -> Result<
             table,
         }));
         // On failure SQLite calls `drop_aux` itself.
+        // SAFETY: the connection being initialised; the module is static and the aux pointer is freed by drop_aux.
         let rc = unsafe {
             ffi::sqlite3_create_module_v2(db, name.as_ptr(), &MODULE, aux.cast(), Some(drop_aux))
         };

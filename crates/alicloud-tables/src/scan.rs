@@ -507,6 +507,22 @@ impl Fetch<'_> {
         }
     }
 
+    /// The record of a call that answers with one value (the region list, the account id).
+    fn global_record<T>(
+        &self,
+        action: &'static str,
+        region: &str,
+        source: Source,
+        report: CallReport,
+        result: &Result<T, Error>,
+    ) -> CallRecord {
+        CallRecord {
+            report,
+            error: result.as_ref().err().map(|e| self.error_record(e)),
+            ..self.record(action, region, source)
+        }
+    }
+
     fn error_record(&self, e: &Error) -> ErrorRecord {
         ErrorRecord::new(e, &self.connection.secrets())
     }
@@ -636,10 +652,13 @@ impl Fetch<'_> {
                 |regions| serde_json::to_string(regions).ok(),
             )
             .await;
-        let mut record = self.record("DescribeRegions", &global, source);
-        record.report = call_report;
-        record.error = result.as_ref().err().map(|e| self.error_record(e));
-        report.records.push(record);
+        report.records.push(self.global_record(
+            "DescribeRegions",
+            &global,
+            source,
+            call_report,
+            &result,
+        ));
         if let Ok(regions) = &result {
             self.connection.remember_regions(regions);
         }
@@ -679,9 +698,7 @@ impl Fetch<'_> {
         if let Ok(id) = &result {
             self.snapshot.keep_account_id(scope, id.clone());
         }
-        let mut record = self.record("GetCallerIdentity", &global, source);
-        record.report = call_report;
-        record.error = result.as_ref().err().map(|e| self.error_record(e));
+        let record = self.global_record("GetCallerIdentity", &global, source, call_report, &result);
         (result, Some(record))
     }
 }
@@ -733,5 +750,28 @@ mod tests {
             listing_entry("DescribeTrails", "cn-beijing", &a),
             listing_entry("DescribeTrails", "cn-hangzhou", &a)
         );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text in a listing entry's place gives pages whose spans hold, or nothing.
+            #[test]
+            fn any_cached_listing_is_read_or_refused(
+                text in "([0-9]{1,3}\n([A-Z0-9-]{0,8}\n[0-9,-]{0,24}\n[0-9]{1,3}\n[{}\\[\\]a-z\":,]{0,40}){0,3}|.{0,200})"
+            ) {
+                if let Some(pages) = pages_from_payload(&text) {
+                    for p in pages {
+                        for i in 0..p.len() {
+                            let raw = p.raw(i);
+                            let braces = raw.starts_with('{') && raw.ends_with('}');
+                            prop_assert!(braces, "{}", raw);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

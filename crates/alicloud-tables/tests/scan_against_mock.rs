@@ -448,6 +448,35 @@ async fn answers_that_echo_the_token_never_reach_the_disk() {
 }
 
 #[tokio::test]
+async fn the_fan_out_respects_the_concurrency_cap() {
+    let mut mc = MockConfig::default();
+    mc.faults.push(("*".into(), Fault::latency(100)));
+    let server = MockServer::start(mc).await.unwrap();
+    let regions = server.fixture().region_ids()[..8].join(",");
+    let elapsed = |cap: &'static str| {
+        let conn = connection(
+            &server,
+            &[("regions", regions.as_str()), ("max_concurrency", cap)],
+            mock::DEFAULT_ACCESS_KEY_SECRET,
+        );
+        async move {
+            let start = std::time::Instant::now();
+            let (data, _) = run(&conn, &Snapshot::default(), None, &plan(&[]), false).await;
+            assert!(data.is_ok());
+            start.elapsed()
+        }
+    };
+    // 8 regions, 2 at a time, 100 ms each: at least 4 rounds.
+    let capped = elapsed("2").await;
+    assert!(capped >= Duration::from_millis(390), "took {capped:?}");
+    let all = elapsed("8").await;
+    assert!(
+        all < Duration::from_millis(390),
+        "uncapped fan-out took {all:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_region_list_is_kept_by_the_connection() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let conn = connection(

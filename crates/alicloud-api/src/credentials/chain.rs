@@ -179,6 +179,7 @@ impl CredentialChain {
 
     /// Use these keys before anything else. Empty strings count as not given, so that an id
     /// without a secret (or the reverse) is reported by [`CredentialChain::resolve`].
+    #[cfg(test)]
     pub fn explicit_keys(
         self,
         access_key_id: String,
@@ -264,9 +265,9 @@ impl CredentialChain {
         self.resolve_described().map(|(source, _)| source)
     }
 
-    /// [`CredentialChain::resolve`] with the one-line description that
-    /// [`CredentialChain::describe`] gives.
-    pub fn resolve_described(&self) -> Result<(CredentialSource, String)> {
+    /// [`CredentialChain::resolve`] with a one-line description of where the credentials were
+    /// found.
+    fn resolve_described(&self) -> Result<(CredentialSource, String)> {
         let (source, origin) = self.resolve_base()?;
         let Some(role) = &self.role else {
             return Ok((source, origin));
@@ -312,6 +313,7 @@ impl CredentialChain {
     /// ALIBABA_CLOUD_ACCESS_KEY_SECRET`, `profile "default" in /root/.aliyun/config.json (mode AK)`
     /// or `explicit keys`. It resolves afresh (reading the profile file); when that fails it is
     /// `no usable credentials: <the error>`.
+    #[cfg(test)]
     pub fn describe(&self) -> String {
         match self.resolve_described() {
             Ok((_, origin)) => origin,

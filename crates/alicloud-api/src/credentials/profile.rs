@@ -259,9 +259,11 @@ impl Profile {
 }
 
 /// Letters, digits, `_`, `-` and `.`, at most 64 characters: safe to quote in a message.
+/// A short plain word: a mode name (the longest is 19 characters), never the length of a secret
+/// (an AccessKey secret has 30) written in the wrong field.
 fn is_plain_name(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 64
+        && s.len() <= 24
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
@@ -348,5 +350,87 @@ mod tests {
         assert!(!e.contains("hush"), "{e}");
         assert!(e.contains("not a mode name"), "{e}");
         assert!(e.contains("AK, StsToken, RamRoleArn, EcsRamRole"), "{e}");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::{json, Value};
+
+        /// A value a field of the file may hold, right or wrong: the secret marker inside
+        /// strings as long as a secret, so that a message that quotes a value is caught.
+        fn field_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                ".{0,8}".prop_map(|s| Value::from(format!("hush-marker-0123456789abcdefgh{s}"))),
+                Just(json!(["hush-marker-0123456789abcdefgh"])),
+                Just(json!({"k": "hush-marker-0123456789abcdefgh"})),
+                prop::sample::select(SUPPORTED_MODES.to_vec()).prop_map(Value::from),
+            ]
+        }
+
+        /// A profile name, right or wrong: names are not secret, and messages quote them.
+        fn name_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<i64>().prop_map(Value::from),
+                "[a-z]{0,8}".prop_map(Value::from),
+            ]
+        }
+
+        fn profile() -> impl Strategy<Value = Value> {
+            let fields = [
+                "mode",
+                "access_key_id",
+                "access_key_secret",
+                "sts_token",
+                "ram_role_arn",
+                "ram_session_name",
+                "expired_seconds",
+                "ram_role_name",
+                "region_id",
+            ];
+            prop::collection::vec(
+                (prop::sample::select(fields.to_vec()), field_value()),
+                0..10,
+            )
+            .prop_flat_map(|pairs| {
+                name_value().prop_map(move |name| {
+                    let mut object: serde_json::Map<String, Value> = pairs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect();
+                    object.insert("name".to_string(), name);
+                    Value::Object(object)
+                })
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_file_is_read_or_refused_without_quoting_a_value(
+                current in name_value(),
+                profiles in prop::collection::vec(profile(), 0..4),
+                bytes in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let text = json!({"current": current, "profiles": profiles}).to_string();
+                for input in [text.as_bytes(), &bytes[..]] {
+                    match ProfileFile::parse(input, &PathBuf::from("/h/.aliyun/config.json")) {
+                        Ok(file) => {
+                            for p in &file.profiles {
+                                if let Err(e) = p.to_source(Path::new("/h"), "s", 3600, 900) {
+                                    prop_assert!(!e.to_string().contains("hush-marker"), "{}", e);
+                                }
+                                let _ = (p.mode_label(), format!("{p:?}"));
+                            }
+                            let _ = file.names();
+                        }
+                        Err(e) => prop_assert!(!e.to_string().contains("hush-marker"), "{}", e),
+                    }
+                }
+            }
+        }
     }
 }

@@ -330,3 +330,30 @@ fn a_crashed_holders_file_is_cleared() {
         "the old outcome is not read"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes in an entry's place are an intact entry or nothing, never a panic; an intact
+        /// entry is only one this cache wrote.
+        #[test]
+        fn any_entry_file_is_read_or_discarded(
+            bytes in prop::collection::vec(any::<u8>(), 0..512),
+            header in "alicloud-cache-v2 [0-9]{0,14} [0-9]{0,4} [0-9a-f]{0,64}\n",
+        ) {
+            let key = [7u8; 32];
+            prop_assert!(read_entry(&key, bytes.clone()).is_none());
+            let mut with_header = header.into_bytes();
+            with_header.extend_from_slice(&bytes);
+            prop_assert!(read_entry(&key, with_header).is_none());
+            let dir = tempfile::tempdir().unwrap();
+            let c = cache(dir.path(), 1 << 20);
+            let s = scope("s");
+            c.put(&s, "e", "payload", NO_SECRETS).unwrap();
+            std::fs::write(entry_path(&c, &s, "e"), &bytes).unwrap();
+            prop_assert_eq!(c.get(&s, "e"), None);
+        }
+    }
+}

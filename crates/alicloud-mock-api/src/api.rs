@@ -1,13 +1,15 @@
-//! The RPC API: request parsing, the checks in the real service's order, the actions, faults.
+//! The RPC API: request parsing, the checks in the real service's order, faults, and the
+//! dispatch to each service's actions (`actiontrail.rs`, `sts.rs`).
 
+use crate::answer::{Answer, JSON};
 use crate::auth::{self, Identity};
+use crate::errors::ApiFailure;
 use crate::faults::{self, Effect, EffectKind};
-use crate::fixture::{valid_region_id, TrailQuery};
-use crate::server::{deliver, Answer, Shared, JSON};
-use crate::{Call, ACTIONTRAIL_VERSION, DEFAULT_REGION, STS_VERSION};
+use crate::fixture::valid_region_id;
+use crate::state::Shared;
+use crate::{actiontrail, sts, Call, ACTIONTRAIL_VERSION, DEFAULT_REGION, STS_VERSION};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Parameters every request carries; left out of [`Call::params`].
@@ -62,69 +64,6 @@ impl Service {
     }
 }
 
-/// An API error before it is rendered.
-#[derive(Debug, Clone)]
-pub(crate) struct ApiFailure {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    /// A fixed request id (from a fault); `None`: a fresh one.
-    pub request_id: Option<String>,
-}
-
-impl ApiFailure {
-    /// An error of the mock's table of errors (`errors.rs`), with its status and message.
-    pub fn known(code: &str) -> ApiFailure {
-        ApiFailure::new(
-            crate::errors::status_for(code),
-            code,
-            crate::errors::message_for(code),
-        )
-    }
-
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiFailure {
-        ApiFailure {
-            status,
-            code: code.to_string(),
-            message: message.into(),
-            request_id: None,
-        }
-    }
-
-    pub fn with_request_id(mut self, request_id: Option<String>) -> ApiFailure {
-        self.request_id = request_id;
-        self
-    }
-
-    /// The real error body: `{"RequestId","HostId","Code","Message","Recommend"}`.
-    pub fn render(&self, service: Service, region: &str) -> Answer {
-        let request_id = self.request_id.clone().unwrap_or_else(new_request_id);
-        let body = json!({
-            "RequestId": request_id,
-            "HostId": service.host_id(region),
-            "Code": self.code,
-            "Message": self.message,
-            "Recommend": format!(
-                "https://api.aliyun.com/troubleshoot?q={}&product={}&requestId={}",
-                self.code,
-                service.product(),
-                request_id
-            ),
-        });
-        Answer {
-            status: StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST),
-            body: serde_json::to_vec(&body).expect("JSON values serialize"),
-            content_type: JSON,
-            headers: Vec::new(),
-            outcome: self.code.clone(),
-        }
-    }
-}
-
-pub(crate) fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string().to_uppercase()
-}
-
 /// Query string, plus a form-encoded body when there is one (the query wins on a clash).
 fn parse_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> BTreeMap<String, String> {
     let mut params = BTreeMap::new();
@@ -149,7 +88,7 @@ fn parse_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> BTreeMap<String,
 }
 
 /// One API request, start to end.
-pub(crate) async fn api(
+pub(crate) async fn handle(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
@@ -214,7 +153,7 @@ pub(crate) async fn api(
             answer.outcome
         );
     }
-    deliver(answer, &effect).await
+    faults::deliver(answer, &effect).await
 }
 
 /// Checks, authenticates, applies faults and runs the action. No waiting happens here.
@@ -226,7 +165,12 @@ fn decide(
     params: &BTreeMap<String, String>,
 ) -> (Answer, Effect) {
     let service = Service::of(action).unwrap_or(Service::ActionTrail);
-    let fail = |f: ApiFailure| (f.render(service, region), Effect::default());
+    let fail = |f: ApiFailure| {
+        (
+            f.render(service.product(), &service.host_id(region)),
+            Effect::default(),
+        )
+    };
 
     if !valid_region_id(region) {
         return fail(ApiFailure::new(
@@ -256,7 +200,7 @@ fn decide(
         }
         Some(_) => {}
     }
-    let identity = match auth::authenticate(shared, method, params) {
+    let identity = match auth::authenticate(&shared.fixture, &shared.keys, method, params) {
         Ok(identity) => identity,
         Err(f) => return fail(f),
     };
@@ -269,7 +213,7 @@ fn decide(
         EffectKind::Throttle { retry_after_ms } => {
             let mut a = ApiFailure::known("Throttling.User")
                 .with_request_id(effect.request_id.clone())
-                .render(service, region);
+                .render(service.product(), &service.host_id(region));
             if let Some(ms) = retry_after_ms {
                 a.headers.push(("x-acs-retry-after", ms.to_string()));
             }
@@ -279,14 +223,14 @@ fn decide(
             let known = crate::errors::server_error(*status);
             ApiFailure::new(known.status, known.code, known.message)
                 .with_request_id(effect.request_id.clone())
-                .render(service, region)
+                .render(service.product(), &service.host_id(region))
         }
         EffectKind::ApiError { code, status } => {
             let mut message = crate::errors::message_for(code);
             message.push_str(&"x".repeat(effect.message_pad_bytes as usize));
             ApiFailure::new(*status, code, message)
                 .with_request_id(effect.request_id.clone())
-                .render(service, region)
+                .render(service.product(), &service.host_id(region))
         }
         EffectKind::Html => Answer {
             status: StatusCode::BAD_GATEWAY,
@@ -319,14 +263,14 @@ fn decide(
         EffectKind::Endless => Answer {
             status: StatusCode::OK,
             body: Vec::new(),
-            content_type: crate::server::JSON,
+            content_type: JSON,
             headers: Vec::new(),
             outcome: "endless".to_string(),
         },
         EffectKind::None | EffectKind::Hang | EffectKind::Malformed => {
             let mut answer = match run_action(shared, action, region, params, &identity) {
                 Ok(a) => a,
-                Err(f) => f.render(service, region),
+                Err(f) => f.render(service.product(), &service.host_id(region)),
             };
             if let (Some(item), StatusCode::OK) = (&effect.append_item, answer.status) {
                 if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&answer.body) {
@@ -371,163 +315,10 @@ fn run_action(
     identity: &Identity,
 ) -> Result<Answer, ApiFailure> {
     match action {
-        "DescribeTrails" => describe_trails(shared, region, params, identity),
-        "DescribeRegions" => Ok(describe_regions(shared)),
-        "GetCallerIdentity" => Ok(get_caller_identity(identity)),
-        "AssumeRole" => assume_role(shared, params, identity),
+        "DescribeTrails" => actiontrail::describe_trails(shared, region, params, identity),
+        "DescribeRegions" => Ok(actiontrail::describe_regions(shared)),
+        "GetCallerIdentity" => Ok(sts::get_caller_identity(identity)),
+        "AssumeRole" => sts::assume_role(shared, params, identity),
         _ => unreachable!("Service::of accepted the action"),
     }
-}
-
-fn bool_param(params: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiFailure> {
-    match params.get(name).map(String::as_str) {
-        None | Some("") => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(ApiFailure::new(
-            400,
-            "InvalidQueryParameter",
-            format!(
-                "The specified query parameter is invalid: {name}={v:?} is neither true nor false."
-            ),
-        )),
-    }
-}
-
-fn describe_trails(
-    shared: &Shared,
-    region: &str,
-    params: &BTreeMap<String, String>,
-    identity: &Identity,
-) -> Result<Answer, ApiFailure> {
-    let query = TrailQuery {
-        include_shadow_trails: bool_param(params, "IncludeShadowTrails")?,
-        include_organization_trail: bool_param(params, "IncludeOrganizationTrail")?,
-        name_list: params.get("NameList").map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        }),
-    };
-    let trails = shared
-        .trails
-        .describe_trails(&identity.account_id, region, &query);
-    // The items are JSON text already: the answer is written around them.
-    let head = format!(r#"{{"RequestId":{},"TrailList":["#, json!(new_request_id()));
-    let mut body =
-        Vec::with_capacity(head.len() + trails.iter().map(|t| t.len() + 1).sum::<usize>() + 2);
-    body.extend_from_slice(head.as_bytes());
-    for (i, trail) in trails.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(trail.as_bytes());
-    }
-    body.extend_from_slice(b"]}");
-    Ok(Answer::json_text(body))
-}
-
-fn describe_regions(shared: &Shared) -> Answer {
-    let regions: Vec<Value> = shared
-        .fixture
-        .regions
-        .iter()
-        .map(|r| {
-            json!({
-                "RegionId": r.region_id,
-                "RegionEndpoint": format!("actiontrail.{}.aliyuncs.com", r.region_id),
-                "LocalName": r.local_name,
-            })
-        })
-        .collect();
-    Answer::json(&json!({
-        "RequestId": new_request_id(),
-        "Regions": { "Region": regions },
-    }))
-}
-
-fn get_caller_identity(identity: &Identity) -> Answer {
-    let mut body = json!({
-        "RequestId": new_request_id(),
-        "AccountId": identity.account_id,
-        "Arn": identity.arn,
-        "IdentityType": identity.identity_type,
-        "PrincipalId": identity.principal_id,
-        "UserId": identity.user_id,
-    });
-    if let Some(role_id) = &identity.role_id {
-        body["RoleId"] = Value::from(role_id.clone());
-    }
-    Answer::json(&body)
-}
-
-fn valid_session_name(s: &str) -> bool {
-    (2..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'-'))
-}
-
-fn assume_role(
-    shared: &Shared,
-    params: &BTreeMap<String, String>,
-    identity: &Identity,
-) -> Result<Answer, ApiFailure> {
-    let role_arn = params
-        .get("RoleArn")
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| auth::missing("RoleArn"))?;
-    let session = params
-        .get("RoleSessionName")
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| auth::missing("RoleSessionName"))?;
-    if !valid_session_name(session) {
-        return Err(ApiFailure::new(
-            400,
-            "InvalidParameter.RoleSessionName",
-            "The parameter RoleSessionName is wrongly formed.",
-        ));
-    }
-    let duration = match params.get("DurationSeconds").filter(|v| !v.is_empty()) {
-        None => 3600,
-        Some(v) => match v.parse::<u64>() {
-            Ok(d) if (900..=43200).contains(&d) => d,
-            _ => {
-                return Err(ApiFailure::new(
-                    400,
-                    "InvalidParameter.DurationSeconds",
-                    "The parameter DurationSeconds is out of range: it must be between 900 and the MaxSessionDuration of the role.",
-                ))
-            }
-        },
-    };
-    let role = shared.fixture.role(role_arn).ok_or_else(|| {
-        ApiFailure::new(
-            403,
-            "EntityNotExist.Role",
-            format!("The specified Role not exists: {role_arn}."),
-        )
-    })?;
-    if !role.assumable_by.contains(&identity.account_id) {
-        return Err(ApiFailure::known("NoPermission"));
-    }
-    let account = role.account_id().unwrap_or_default().to_string();
-    let role_name = role.name().unwrap_or_default().to_string();
-    let lifetime = duration.min(shared.fixture.sts_credential_lifetime_seconds);
-    let assumed = Identity::assumed_role(&account, &role_name, &role.role_id, session);
-    let (key_id, cred) = auth::issue_temp_cred(shared, assumed, lifetime);
-    Ok(Answer::json(&json!({
-        "RequestId": new_request_id(),
-        "AssumedRoleUser": {
-            "Arn": format!("acs:ram::{account}:role/{role_name}/{session}"),
-            "AssumedRoleId": format!("{}:{session}", role.role_id),
-        },
-        "Credentials": {
-            "AccessKeyId": key_id,
-            "AccessKeySecret": cred.secret,
-            "SecurityToken": cred.token,
-            "Expiration": auth::format_timestamp(cred.expires),
-        },
-    })))
 }

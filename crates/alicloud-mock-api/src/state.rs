@@ -1,0 +1,54 @@
+//! The mock's state, shared by every request: the fixture, faults, recorded calls, the keys it
+//! issued and the metadata service's tokens.
+
+use crate::auth::Keys;
+use crate::faults::Fault;
+use crate::fixture::{Fixture, TrailIndex};
+use crate::Call;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+pub(crate) struct Shared {
+    pub fixture: Fixture,
+    /// The fixture's trails, serialized once.
+    pub trails: TrailIndex,
+    pub faults: Mutex<BTreeMap<String, Fault>>,
+    pub calls: Mutex<Vec<Call>>,
+    /// Nonces seen and temporary keys issued (AssumeRole, ECS metadata).
+    pub keys: Keys,
+    /// IMDSv2 tokens and when they expire.
+    pub imds_tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// The temporary key id currently served for each ECS role.
+    pub ecs_creds: Mutex<HashMap<String, String>>,
+    pub metadata_requests: Mutex<Vec<String>>,
+    pub log_requests: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(fixture: Fixture, faults: Vec<(String, Fault)>) -> Shared {
+        Shared {
+            trails: TrailIndex::new(&fixture),
+            fixture,
+            faults: Mutex::new(faults.into_iter().collect()),
+            calls: Mutex::new(Vec::new()),
+            keys: Keys::new(),
+            imds_tokens: Mutex::new(HashMap::new()),
+            ecs_creds: Mutex::new(HashMap::new()),
+            metadata_requests: Mutex::new(Vec::new()),
+            log_requests: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set_fault(&self, region: &str, fault: Fault) {
+        self.faults
+            .lock()
+            .unwrap()
+            .insert(region.to_string(), fault);
+    }
+
+    pub fn logging(&self) -> bool {
+        self.log_requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
