@@ -233,7 +233,7 @@ impl ScanState {
         let snapshot = statement::current();
         let cache = store::cache(self.server, &self.connection.settings);
         let mut report = ScanReport::default();
-        let result = runtime::block_on(self.fetch(&snapshot, cache.as_ref()).start(
+        let result = runtime::block_on(self.fetch(&snapshot, Some(&cache)).start(
             self.table,
             &plan,
             needs_account_id,
@@ -257,7 +257,7 @@ impl ScanState {
         let cache = store::cache(self.server, &self.connection.settings);
         let mut report = ScanReport::default();
         let result = runtime::block_on(
-            self.fetch(&snapshot, cache.as_ref())
+            self.fetch(&snapshot, Some(&cache))
                 .more(&mut data, &mut report),
         )
         .unwrap_or_else(|e| raise(FdwError::Internal(e)));

@@ -5,8 +5,9 @@
 use crate::planner::{constant_plan, PlanData};
 use crate::quals::Values;
 use crate::{connections, executor, store};
+use alicloud_tables::listing::Deferred;
 use alicloud_tables::options::Regions;
-use alicloud_tables::table::{ColumnDef, Pushdown, TableDef};
+use alicloud_tables::table::{Pushdown, TableDef};
 use pgrx::{pg_sys, PgList};
 use std::ffi::CString;
 
@@ -33,22 +34,22 @@ fn expressions(
     data: &PlanData,
     exprs: &PgList<pg_sys::Node>,
     es: *mut pg_sys::ExplainState,
-) -> Vec<(&'static ColumnDef, String)> {
+) -> Vec<Deferred<'static>> {
     data.conditions
         .iter()
         .filter_map(|c| match c.values {
             Values::Expression { index, .. } => {
-                Some((&table.columns[c.column], exprs.get_ptr(index)?))
+                Some((&table.columns[c.column], c.op, exprs.get_ptr(index)?))
             }
             Values::Constant(_) => None,
         })
-        .map(|(column, e)| {
+        .map(|(column, op, e)| {
             // SAFETY: see above; deparse_expression returns a palloc'd C string.
             let sql = unsafe {
                 let p = pg_sys::deparse_expression(e, (*es).deparse_cxt, false, false);
                 std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
             };
-            (column, sql)
+            Deferred { column, op, sql }
         })
         .collect()
 }
@@ -79,12 +80,12 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     let pending = expressions(table, &data, &exprs, es);
     let region_exprs: Vec<&str> = pending
         .iter()
-        .filter(|(c, _)| c.pushdown == Some(Pushdown::Region))
-        .map(|(_, sql)| sql.as_str())
+        .filter(|d| d.column.pushdown == Some(Pushdown::Region))
+        .map(|d| d.sql.as_str())
         .collect();
-    let own: Vec<(&ColumnDef, String)> = pending
+    let own: Vec<Deferred> = pending
         .iter()
-        .filter(|(c, _)| c.pushdown != Some(Pushdown::Region))
+        .filter(|d| d.column.pushdown != Some(Pushdown::Region))
         .cloned()
         .collect();
 

@@ -51,15 +51,16 @@ pub fn cache_dir(server: pg_sys::Oid) -> PathBuf {
     server_dir(server).join("cache")
 }
 
-/// The shared cache of `server` as `settings` configure it, when this session uses it.
-pub fn cache(server: pg_sys::Oid, settings: &Settings) -> Option<Cache> {
-    (cache_on() && !settings.cache_ttl.is_zero()).then(|| {
-        Cache::new(
-            cache_dir(server),
-            settings.cache_ttl,
-            settings.cache_max_bytes,
-        )
-    })
+/// The shared cache of `server` as `settings` configure it: off (serving and storing nothing)
+/// when this session does not use it, its directory still there for what every session shares
+/// regardless (the turns of rate-limited calls).
+pub fn cache(server: pg_sys::Oid, settings: &Settings) -> Cache {
+    let ttl = if cache_on() {
+        settings.cache_ttl
+    } else {
+        std::time::Duration::ZERO
+    };
+    Cache::new(cache_dir(server), ttl, settings.cache_max_bytes)
 }
 
 /// The owner of a role's calls in the statistics (see `alicloud_tables::stats`): its OID, which

@@ -216,7 +216,7 @@ impl Remedy {
             Remedy::CheckKeyId => "The access key id is unknown or disabled: the key may be wrong or deleted.",
             Remedy::CheckSecret => "The access key secret does not match the access key id: the secret may be wrong.",
             Remedy::SyncClock => "This machine's clock is off by more than 15 minutes: synchronise it (NTP).",
-            Remedy::GrantPermission => "The RAM user or role lacks permission: grant it actiontrail:DescribeTrails (for example the AliyunActionTrailReadOnlyAccess policy).",
+            Remedy::GrantPermission => "The RAM user or role lacks permission for this action: grant it (the AliyunActionTrailReadOnlyAccess policy allows every ActionTrail action these tables call).",
             Remedy::SlowDown => "The API is throttling requests: retry later, or call fewer regions at once.",
             Remedy::RenewToken => "The security token is invalid or expired: renew it.",
             Remedy::RaiseResponseLimit => "The answer was larger than the size limit: raise the limit if the answer is expected to be this large.",

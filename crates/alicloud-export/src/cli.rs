@@ -131,7 +131,7 @@ Examples:
 pub fn command() -> Command {
     let mut cmd = Command::new("alicloud-export")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("Exports an Alibaba Cloud table (ActionTrail trails) as csv, json, jsonl or an aligned table")
+        .about("Exports an Alibaba Cloud table as csv, json, jsonl or an aligned table")
         .arg(
             Arg::new("table")
                 .value_name("TABLE")
@@ -151,7 +151,7 @@ pub fn command() -> Command {
                 .short('w')
                 .value_name("CONDITION")
                 .allow_hyphen_values(true)
-                .help("A SQL condition on the row, e.g. \"region = 'cn-beijing' AND status = 'Enable'\"; conditions on region and name narrow the API calls"),
+                .help("A SQL condition on the row, e.g. \"region = 'cn-beijing' AND status = 'Enable'\"; conditions on the key columns (--list-columns marks them) narrow the API calls"),
         )
         .arg(
             Arg::new("limit")

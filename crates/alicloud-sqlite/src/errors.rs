@@ -10,9 +10,6 @@ use alicloud_tables::wording::redact;
 use rusqlite::ffi;
 use std::os::raw::c_int;
 
-/// The prefix of every message from the table.
-pub const PREFIX: &str = "alicloud_action_trail";
-
 /// A failure of a virtual table method: SQLite's result code and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -46,7 +43,7 @@ impl Failure {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".to_string());
-        Failure::error(format!("{PREFIX}: internal error in {what}: {detail}"))
+        Failure::error(format!("internal error in {what}: {detail}"))
     }
 }
 
@@ -56,7 +53,7 @@ pub fn api_message(
     others: Option<&str>,
     secrets: &[String],
 ) -> String {
-    let mut m = format!("{PREFIX}: {error}");
+    let mut m = error.to_string();
     if let Some(detail) = error.detail() {
         m.push_str(&format!(" [{detail}]"));
     }
@@ -104,11 +101,12 @@ mod tests {
         let m = api_message(&forbidden(), None, &[]);
         assert_eq!(
             m,
-            "alicloud_action_trail: DescribeTrails in region cn-beijing failed: Forbidden.RAM: \
+            "DescribeTrails in region cn-beijing failed: Forbidden.RAM: \
              User not authorized to operate on the specified resource. (HTTP 403) \
              [request id: REQ-SQLITE-1, host id: actiontrail.cn-beijing.aliyuncs.com]. \
-             Hint: The RAM user or role lacks permission: grant it actiontrail:DescribeTrails \
-             (for example the AliyunActionTrailReadOnlyAccess policy)."
+             Hint: The RAM user or role lacks permission for this action: grant it (the \
+             AliyunActionTrailReadOnlyAccess policy allows every ActionTrail action these tables \
+             call)."
         );
         let scan = ScanError {
             error: Box::new(forbidden()),

@@ -66,7 +66,7 @@ impl ConnState {
         self.runtime
             .get_or_init(alicloud_tables::connect::runtime)
             .as_ref()
-            .map_err(|e| Failure::error(format!("{}: {e}", errors::PREFIX)))
+            .map_err(|e| Failure::error(e.to_string()))
     }
 
     /// A cursor opens: the statement's snapshot (a new one when no other cursor is open).

@@ -13,7 +13,7 @@
 //! at a time from the answers held; only the columns the statement uses are converted.
 
 use crate::api;
-use crate::errors::{Failure, PREFIX};
+use crate::errors::Failure;
 use crate::index::{self, Given, IndexPlan, Offered};
 use crate::state::ConnState;
 use crate::value::{self, Cell};
@@ -39,7 +39,7 @@ fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Fai
     }
 }
 
-/// A method's result code, with the failure's message set on the table.
+/// A method's result code, with the failure's message, after the table's name, set on the table.
 ///
 /// # Safety
 /// `vtab` must be a table of this module.
@@ -49,10 +49,11 @@ unsafe fn report(vtab: *mut ffi::sqlite3_vtab, r: Result<(), Failure>) -> c_int 
         Err(f) => {
             // SAFETY: `vtab` is a table of this module (the caller's); its message slot is SQLite's.
             unsafe {
+                let name = (*(vtab as *const Table)).def.name;
                 if !(*vtab).zErrMsg.is_null() {
                     ffi::sqlite3_free((*vtab).zErrMsg.cast());
                 }
-                (*vtab).zErrMsg = api::sqlite_string(&f.message);
+                (*vtab).zErrMsg = api::sqlite_string(&format!("{name}: {}", f.message));
             }
             f.code
         }
@@ -115,7 +116,7 @@ impl Scan {
             }
             Next::More => Ok(Step::More),
             Next::OutOfOrder { region } => Err(Failure::error(format!(
-                "{PREFIX}: region {region} listed the rows of {} out of their order",
+                "region {region} listed the rows of {} out of their order",
                 def.name
             ))),
         }
@@ -196,11 +197,11 @@ impl Cursor {
             // SAFETY: a non-null index string is the one x_best_index made, NUL-terminated.
             let text = unsafe { CStr::from_ptr(idx_str) }.to_str().ok();
             text.and_then(IndexPlan::decode)
-                .ok_or_else(|| Failure::error(format!("{PREFIX}: unreadable index string")))?
+                .ok_or_else(|| Failure::error("unreadable index string"))?
         };
         if plan.args.len() != args.len() {
             return Err(Failure::error(format!(
-                "{PREFIX}: {} filter arguments for an index string of {}",
+                "{} filter arguments for an index string of {}",
                 args.len(),
                 plan.args.len()
             )));
@@ -211,7 +212,7 @@ impl Cursor {
                 // SAFETY: `v` is a live argument of this xFilter call (the caller's).
                 unsafe { api::in_values(v, |item| given(item)) }.map_err(|rc| Failure {
                     code: rc,
-                    message: format!("{PREFIX}: could not read the values of an IN list"),
+                    message: "could not read the values of an IN list".to_string(),
                 })?
             } else {
                 // SAFETY: as above.
@@ -254,7 +255,8 @@ impl Cursor {
     /// Logs the regions a scan step skipped (`sqlite3_log`, as a warning).
     fn warn(&self, report: &ScanReport, secrets: &[String]) {
         for skipped in &report.skipped {
-            let line = alicloud_tables::wording::redact(&format!("{PREFIX}: {skipped}"), secrets);
+            let line =
+                alicloud_tables::wording::redact(&format!("{}: {skipped}", self.def.name), secrets);
             api::log(ffi::SQLITE_WARNING, &line);
         }
     }
@@ -306,8 +308,9 @@ unsafe extern "C" fn x_connect(
                 aux.table.name
             )));
         }
-        let sql = CString::new(value::schema(aux.table))
-            .map_err(|_| Failure::error(format!("{PREFIX}: a column name holds a NUL")))?;
+        let sql = CString::new(value::schema(aux.table)).map_err(|_| {
+            Failure::error(format!("{}: a column name holds a NUL", aux.table.name))
+        })?;
         // SAFETY: the connection being connected, and a NUL-terminated statement.
         let rc = unsafe { ffi::sqlite3_declare_vtab(db, sql.as_ptr()) };
         if rc != ffi::SQLITE_OK {

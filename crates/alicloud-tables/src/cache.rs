@@ -67,6 +67,13 @@ const MAX_HEADER: u64 = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ScopeId([u8; 32]);
 
+impl ScopeId {
+    /// The first half of the digest in hex: a file name that names no secret.
+    pub fn short_hex(&self) -> String {
+        hex(&self.0[..16])
+    }
+}
+
 /// Builds a [`ScopeId`] from length-prefixed parts, so that no two part lists collide.
 #[derive(Default)]
 pub struct ScopeBuilder(Sha256);
@@ -202,13 +209,16 @@ impl Cache {
         }
     }
 
+    /// The directory it lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The per-user cache of front ends that run as the user (the SQLite extension, the export
-    /// CLI), as `settings` configure it: in [`user_cache_dir`]; `None` when `cache_ttl` is 0 or
-    /// there is no home directory.
+    /// CLI), as `settings` configure it: in [`user_cache_dir`] (off, serving and storing nothing,
+    /// when `cache_ttl` is 0: its directory still holds the turns of rate-limited calls); `None`
+    /// when there is no home directory.
     pub fn for_user(settings: &crate::options::Settings) -> Option<Cache> {
-        if settings.cache_ttl.is_zero() {
-            return None;
-        }
         Some(Cache::new(
             user_cache_dir()?,
             settings.cache_ttl,

@@ -49,6 +49,9 @@ pub struct Connection {
     pub settings: Settings,
     /// Who may be served its answers.
     pub scope: ScopeId,
+    /// A digest of the credentials alone (not the settings): the calls that count against the
+    /// same rate limit.
+    pub credentials: ScopeId,
     /// The secret values it was made from (options, and the keys the credential chain found),
     /// to scrub from anything shown or kept; temporary credentials are added by
     /// [`Connection::secrets`].
@@ -68,6 +71,10 @@ impl Connection {
         options: &BTreeMap<String, String>,
         secrets: Vec<String>,
     ) -> Connection {
+        let mut credentials = ScopeBuilder::default();
+        for part in client.source().identity_parts() {
+            credentials = credentials.part(part);
+        }
         let mut b = ScopeBuilder::default().part(partition.as_bytes());
         for part in client.source().identity_parts() {
             b = b.part(part);
@@ -82,6 +89,7 @@ impl Connection {
             client,
             settings,
             scope: b.finish(),
+            credentials: credentials.finish(),
             secrets,
             regions: Arc::default(),
         }

@@ -13,6 +13,7 @@
 //!   id, through the statement's [`snapshot::Snapshot`] and the shared [`cache::Cache`];
 //! - [`snapshot`], [`cache`], [`stats`]: one statement's answers; answers and call statistics
 //!   shared across sessions and processes;
+//! - [`pace`]: calls spaced to an API's documented rate, across sessions and processes;
 //! - [`wait`]: blocking on a scan while looking for the front end's interrupts.
 //!
 //! The modules are the namespaces: each item has one path (`alicloud_tables::scan::Fetch`).
@@ -24,6 +25,7 @@ pub mod connect;
 mod files;
 pub mod listing;
 pub mod options;
+pub mod pace;
 pub mod plan;
 pub mod scan;
 pub mod snapshot;

@@ -3,7 +3,8 @@
 //! module implements it for its operation; the scan (snapshot, cache, API, fan-out, paging) is
 //! generic over it.
 
-use crate::plan::Constraint;
+use crate::pace::Pace;
+use crate::plan::{Constraint, Op};
 use crate::table::{ColumnDef, TableDef};
 use alicloud_api::{Client, Items, Outcome};
 use futures_util::future::BoxFuture;
@@ -13,6 +14,25 @@ use std::collections::BTreeMap;
 /// attributes): what the cache and the snapshot key answers by. The listing adds its constant
 /// parameters when it calls.
 pub type Params = BTreeMap<String, String>;
+
+/// A condition on a key column whose value is known only when the scan starts (a parameter,
+/// `now()`), as EXPLAIN shows it.
+#[derive(Debug, Clone)]
+pub struct Deferred<'a> {
+    /// The column.
+    pub column: &'a ColumnDef,
+    /// The comparison.
+    pub op: Op,
+    /// The SQL of the value's expression.
+    pub sql: String,
+}
+
+impl Deferred<'_> {
+    /// `column op expression`, e.g. `event_time > (now() - '1 day'::interval)`.
+    pub fn condition(&self) -> String {
+        format!("{} {} {}", self.column.name, self.op.symbol(), self.sql)
+    }
+}
 
 /// One page of a listing's answer.
 #[derive(Debug, Clone)]
@@ -36,10 +56,12 @@ pub trait Listing: Sync + Send {
     /// value at once. `None`: the constraints contradict each other, nothing can match.
     fn requests(&self, table: &TableDef, constraints: &[Constraint]) -> Option<Vec<Params>>;
 
-    /// Fetches one page of `request` in `region` (`token`: the page after the one that gave it).
+    /// Fetches one page of `request` in `region` (`token`: the page after the one that gave it),
+    /// each call taking its turn of `pace` when the API has a documented rate.
     fn page<'a>(
         &'a self,
         client: &'a Client,
+        pace: &'a Pace,
         region: &'a str,
         request: &'a Params,
         token: Option<&'a str>,
@@ -60,11 +82,7 @@ pub trait Listing: Sync + Send {
     }
 
     /// EXPLAIN's lines about the requests (label, value), from the constant constraints'
-    /// `requests` and the key columns whose values are known only when the scan starts (each
-    /// with the SQL of its expression).
-    fn explain(
-        &self,
-        requests: &[Params],
-        pending: &[(&ColumnDef, String)],
-    ) -> Vec<(&'static str, String)>;
+    /// `requests` and the conditions on key columns whose values are known only when the scan
+    /// starts.
+    fn explain(&self, requests: &[Params], deferred: &[Deferred]) -> Vec<(&'static str, String)>;
 }

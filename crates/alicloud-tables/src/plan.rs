@@ -25,6 +25,19 @@ pub enum Op {
     Ge,
 }
 
+impl Op {
+    /// The comparison in SQL: `=`, `<`, `<=`, `>`, `>=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+}
+
 /// A value a column is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operand {

@@ -17,6 +17,7 @@ use crate::cache::{Cache, Claim, Finished, ScopeId};
 use crate::connect::Connection;
 use crate::listing::{Listing, Page, Params};
 use crate::options::{Regions, Settings};
+use crate::pace::Pace;
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
 use crate::table::TableDef;
@@ -127,6 +128,15 @@ impl Fetch<'_> {
 
     fn cache(&self) -> Option<&Cache> {
         self.cache.filter(|c| c.enabled())
+    }
+
+    /// The turns of `listing`'s calls with this connection's credentials.
+    fn pace(&self, listing: &dyn Listing) -> Pace {
+        Pace::new(
+            listing.action(),
+            &self.connection.credentials,
+            self.cache.map(Cache::dir),
+        )
     }
 
     /// Starts the scan of `table` for `plan`: the first answer of every part, and the account id
@@ -317,9 +327,11 @@ impl Fetch<'_> {
         report: &mut ScanReport,
     ) -> Result<Option<Page>, ScanError> {
         let listing = table.listing;
+        let pace = self.pace(listing);
         let outcome = listing
             .page(
                 &self.connection.client,
+                &pace,
                 &pending.region,
                 &pending.request,
                 Some(&pending.token),
@@ -415,8 +427,9 @@ impl Fetch<'_> {
                         .map(First::Whole)
                 },
                 || async {
+                    let pace = self.pace(listing);
                     let outcome = listing
-                        .page(&self.connection.client, region, &ask, None)
+                        .page(&self.connection.client, &pace, region, &ask, None)
                         .await;
                     Outcome {
                         result: outcome.result.map(First::Page),

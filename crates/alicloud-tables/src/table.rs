@@ -101,6 +101,27 @@ pub struct RowSource<'a> {
     pub account_id: Option<&'a str>,
 }
 
+impl<'a> RowSource<'a> {
+    /// The listed object's text member `field`.
+    pub fn text(&self, field: &str) -> Value<'a> {
+        Value::text(self.item.text(field))
+    }
+
+    /// Its time member `field`.
+    pub fn time(&self, field: &str) -> Value<'a> {
+        Value::timestamp(self.item.time(field))
+    }
+
+    /// Its member `field` as JSON, as received (an object, an array, a string); null or absent
+    /// is NULL.
+    pub fn json(&self, field: &str) -> Value<'a> {
+        match self.item.field(field) {
+            None | Some("null") => Value::Null,
+            Some(t) => Value::Json(Cow::Borrowed(t)),
+        }
+    }
+}
+
 /// Which conditions on a column narrow the API calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushdown {

@@ -9,8 +9,9 @@ use alicloud_api::{Client, CredentialSource, Credentials, DescribeTrailsRequest,
 use alicloud_mock_api::{self as mock, MockConfig, MockServer};
 use alicloud_tables::cache::Cache;
 use alicloud_tables::connect::{runtime, Connection};
-use alicloud_tables::listing::{Listing, Page, Params};
+use alicloud_tables::listing::{Deferred, Listing, Page, Params};
 use alicloud_tables::options::Settings;
+use alicloud_tables::pace::Pace;
 use alicloud_tables::plan::{Constraint, ScanPlan};
 use alicloud_tables::scan::{Fetch, Next, ScanData, ScanError, ScanReport};
 use alicloud_tables::snapshot::Snapshot;
@@ -52,6 +53,7 @@ impl Listing for NamePages {
     fn page<'a>(
         &'a self,
         client: &'a Client,
+        _pace: &'a Pace,
         region: &'a str,
         _request: &'a Params,
         token: Option<&'a str>,
@@ -76,7 +78,7 @@ impl Listing for NamePages {
         .boxed()
     }
 
-    fn explain(&self, _: &[Params], _: &[(&ColumnDef, String)]) -> Vec<(&'static str, String)> {
+    fn explain(&self, _: &[Params], _: &[Deferred]) -> Vec<(&'static str, String)> {
         Vec::new()
     }
 }

@@ -66,11 +66,18 @@ fn served_within_the_ttl_and_scope_only() {
 }
 
 #[test]
-fn a_zero_ttl_means_no_user_cache() {
+fn a_zero_ttl_means_a_user_cache_that_is_off() {
     let mut settings =
         crate::options::Settings::from_options(&Default::default(), || None).unwrap();
     settings.cache_ttl = Duration::ZERO;
-    assert!(Cache::for_user(&settings).is_none());
+    // (Nothing is written: a cache that is off stores nothing.)
+    let cache = Cache::for_user(&settings).expect("a home directory");
+    assert!(!cache.enabled());
+    assert_eq!(
+        cache.put(&scope("alice"), "trails", "x", NO_SECRETS),
+        Err(NotStored::Off)
+    );
+    assert!(cache.get(&scope("alice"), "trails").is_none());
 }
 
 #[test]

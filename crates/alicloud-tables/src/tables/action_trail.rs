@@ -1,6 +1,7 @@
 //! `alicloud_action_trail`: one row per trail per region whose `DescribeTrails` lists it.
 
-use crate::listing::{Listing, Page, Params};
+use crate::listing::{Deferred, Listing, Page, Params};
+use crate::pace::Pace;
 use crate::plan::{narrow, Constraint};
 use crate::table::{ColumnDef, ColumnType, Pushdown, RowSource, TableDef, Value};
 use alicloud_api::{Client, DescribeTrailsRequest, Items, Outcome};
@@ -32,14 +33,6 @@ const NAME_LIST: &str = "NameList";
 /// comma-separated list cannot carry) is not sent, and the front end filters the rows instead.
 pub const MAX_NAME_LIST_CHARS: usize = 2048;
 
-fn text<'a>(r: &RowSource<'a>, field: &str) -> Value<'a> {
-    Value::text(r.item.text(field))
-}
-
-fn time<'a>(r: &RowSource<'a>, field: &str) -> Value<'a> {
-    Value::timestamp(r.item.time(field))
-}
-
 const fn col(
     name: &'static str,
     ty: ColumnType,
@@ -52,36 +45,36 @@ const fn col(
 use ColumnType::{Boolean, Json, Text, Timestamp};
 
 static COLUMNS: &[ColumnDef] = &[
-    col("name", Text, "Trail name, unique within the account.", |r| text(r, NAME)).pushed(Pushdown::Equal),
-    col("home_region", Text, "Region where the trail was created and is managed.", |r| text(r, HOME_REGION)),
+    col("name", Text, "Trail name, unique within the account.", |r| r.text(NAME)).pushed(Pushdown::Equal),
+    col("home_region", Text, "Region where the trail was created and is managed.", |r| r.text(HOME_REGION)),
     ColumnDef::region("Region whose ActionTrail endpoint returned this row; not the home region when the row is a shadow copy."),
-    col("trail_region", Text, "Regions whose events the trail records: All, or a single region id.", |r| text(r, "TrailRegion")),
-    col("status", Text, "Enable when logging, Disable when stopped, Fresh when created but never started.", |r| text(r, "Status")),
-    col("event_rw", Text, "Which events are delivered: Write, Read or All.", |r| text(r, "EventRW")),
+    col("trail_region", Text, "Regions whose events the trail records: All, or a single region id.", |r| r.text("TrailRegion")),
+    col("status", Text, "Enable when logging, Disable when stopped, Fresh when created but never started.", |r| r.text("Status")),
+    col("event_rw", Text, "Which events are delivered: Write, Read or All.", |r| r.text("EventRW")),
     col("is_organization_trail", Boolean, "Whether the trail covers every member account of a resource directory.", |r| Value::boolean(r.item.boolean("IsOrganizationTrail"))),
     col("is_shadow_trail", Boolean, "Whether this row is a copy shown outside the home region: the API's own flag when it sends one, else home_region <> region.",
         |r| {
             let computed = r.item.text(HOME_REGION).map(|home| home != r.region);
             Value::boolean(r.item.boolean("IsShadowTrail").or(computed))
         }),
-    col("organization_id", Text, "Resource directory id of a multi-account trail.", |r| text(r, "OrganizationId")),
-    col("oss_bucket_name", Text, "OSS bucket that receives the log files.", |r| text(r, "OssBucketName")),
-    col("oss_bucket_location", Text, "Region of that OSS bucket.", |r| text(r, "OssBucketLocation")),
-    col("oss_key_prefix", Text, "Object name prefix of the log files in OSS.", |r| text(r, "OssKeyPrefix")),
-    col("oss_write_role_arn", Text, "ARN of the role ActionTrail uses to write into OSS.", |r| text(r, "OssWriteRoleArn")),
-    col("sls_project_arn", Text, "ARN of the Simple Log Service project that receives the events.", |r| text(r, "SlsProjectArn")),
-    col("sls_write_role_arn", Text, "ARN of the role ActionTrail uses to write into Simple Log Service.", |r| text(r, "SlsWriteRoleArn")),
-    col("mns_topic_arn", Text, "ARN of the MNS topic told about deliveries.", |r| text(r, "MnsTopicArn")),
-    col("role_name", Text, "RAM role ActionTrail acts as for this trail.", |r| text(r, "RoleName")),
-    col("max_compute_project_arn", Text, "ARN of the MaxCompute project that receives the events.", |r| text(r, "MaxComputeProjectArn")),
-    col("max_compute_write_role_arn", Text, "ARN of the role ActionTrail uses to write into MaxCompute.", |r| text(r, "MaxComputeWriteRoleArn")),
-    col("trail_arn", Text, "ARN that identifies the trail.", |r| text(r, "TrailArn")),
-    col("create_time", Timestamp, "Time the trail was created.", |r| time(r, "CreateTime")),
-    col("update_time", Timestamp, "Time of the last change to the trail's settings.", |r| time(r, "UpdateTime")),
-    col("start_logging_time", Timestamp, "Time logging was last turned on.", |r| time(r, "StartLoggingTime")),
-    col("stop_logging_time", Timestamp, "Time logging was last turned off.", |r| time(r, "StopLoggingTime")),
+    col("organization_id", Text, "Resource directory id of a multi-account trail.", |r| r.text("OrganizationId")),
+    col("oss_bucket_name", Text, "OSS bucket that receives the log files.", |r| r.text("OssBucketName")),
+    col("oss_bucket_location", Text, "Region of that OSS bucket.", |r| r.text("OssBucketLocation")),
+    col("oss_key_prefix", Text, "Object name prefix of the log files in OSS.", |r| r.text("OssKeyPrefix")),
+    col("oss_write_role_arn", Text, "ARN of the role ActionTrail uses to write into OSS.", |r| r.text("OssWriteRoleArn")),
+    col("sls_project_arn", Text, "ARN of the Simple Log Service project that receives the events.", |r| r.text("SlsProjectArn")),
+    col("sls_write_role_arn", Text, "ARN of the role ActionTrail uses to write into Simple Log Service.", |r| r.text("SlsWriteRoleArn")),
+    col("mns_topic_arn", Text, "ARN of the MNS topic told about deliveries.", |r| r.text("MnsTopicArn")),
+    col("role_name", Text, "RAM role ActionTrail acts as for this trail.", |r| r.text("RoleName")),
+    col("max_compute_project_arn", Text, "ARN of the MaxCompute project that receives the events.", |r| r.text("MaxComputeProjectArn")),
+    col("max_compute_write_role_arn", Text, "ARN of the role ActionTrail uses to write into MaxCompute.", |r| r.text("MaxComputeWriteRoleArn")),
+    col("trail_arn", Text, "ARN that identifies the trail.", |r| r.text("TrailArn")),
+    col("create_time", Timestamp, "Time the trail was created.", |r| r.time("CreateTime")),
+    col("update_time", Timestamp, "Time of the last change to the trail's settings.", |r| r.time("UpdateTime")),
+    col("start_logging_time", Timestamp, "Time logging was last turned on.", |r| r.time("StartLoggingTime")),
+    col("stop_logging_time", Timestamp, "Time logging was last turned off.", |r| r.time("StopLoggingTime")),
     ColumnDef::account_id("Alibaba Cloud account the credentials belong to (from STS GetCallerIdentity)."),
-    col("title", Text, "Display title of the row: the trail name.", |r| text(r, NAME)),
+    col("title", Text, "Display title of the row: the trail name.", |r| r.text(NAME)),
     col("akas", Json, "Globally unique names of the trail, as a JSON array: [\"acs:actiontrail:<home_region>:<account_id>:actiontrail/<name>\"].",
         |r| {
             let (Some(home), Some(account), Some(name)) = (r.item.text(HOME_REGION), r.account_id, r.item.text(NAME)) else {
@@ -144,6 +137,7 @@ impl Listing for DescribeTrails {
     fn page<'a>(
         &'a self,
         client: &'a Client,
+        _pace: &'a Pace,
         region: &'a str,
         request: &'a Params,
         _token: Option<&'a str>,
@@ -192,13 +186,9 @@ impl Listing for DescribeTrails {
         Params::new()
     }
 
-    fn explain(
-        &self,
-        requests: &[Params],
-        pending: &[(&ColumnDef, String)],
-    ) -> Vec<(&'static str, String)> {
+    fn explain(&self, requests: &[Params], deferred: &[Deferred]) -> Vec<(&'static str, String)> {
         let constant = requests.first().and_then(|r| r.get(NAME_LIST));
-        let expressions: Vec<&str> = pending.iter().map(|(_, sql)| sql.as_str()).collect();
+        let expressions: Vec<&str> = deferred.iter().map(|d| d.sql.as_str()).collect();
         let line = match (constant, expressions.is_empty()) {
             (Some(n), true) => n.replace(',', ", "),
             (Some(n), false) => {

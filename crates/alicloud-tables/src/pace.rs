@@ -1,0 +1,172 @@
+//! Calls spaced to an API's documented rate (`LookupEvents`: 2 per second), shared by every scan
+//! that calls it with the same credentials: the sessions of a database server, the SQLite
+//! extension's connections and the export CLI's runs alike.
+//!
+//! Each (credentials, action) has a small file beside the shared cache holding the time of its
+//! next free turn; a caller takes a turn under an exclusive lock on that file, moves the time on
+//! by one interval, and sleeps until its turn. Without a cache directory (the cache is off), the
+//! turns are kept in this process only. A time in the file further ahead than any plausible queue
+//! is taken for a damaged file and ignored.
+
+use crate::cache::ScopeId;
+use crate::files;
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The furthest ahead a next turn may be: more means the file is damaged (a queue of a thousand
+/// calls at 2 per second is under 9 minutes).
+const LONGEST_QUEUE: Duration = Duration::from_secs(600);
+
+/// Turns are this many thousandths of a second apart for a rate of one call a second: 5% more
+/// than the rate, so that jitter between one call's sending and its arrival never puts more calls
+/// within one of the API's seconds than it allows.
+const MILLIS_PER_CALL: u64 = 1050;
+
+/// The directory of the turn files, in a cache directory.
+const DIRECTORY: &str = "pace";
+
+/// Next free turns of this process, by file name (used when there is no directory).
+static TURNS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+
+/// The turns of one action with one set of credentials.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    /// The turn file's name: the action and a digest of the credentials.
+    name: String,
+    /// Where the turn files are; `None`: this process only.
+    dir: Option<PathBuf>,
+}
+
+impl Pace {
+    /// The turns of `action` with the credentials `identity` stands for (a digest, never a
+    /// secret), shared through `cache_dir` when there is one.
+    pub fn new(action: &str, identity: &ScopeId, cache_dir: Option<&Path>) -> Pace {
+        Pace {
+            name: format!("{action}-{}", identity.short_hex()),
+            dir: cache_dir.map(|d| d.join(DIRECTORY)),
+        }
+    }
+
+    /// Waits for the next turn of a rate of `per_second` calls per second.
+    pub async fn turn(&self, per_second: u32) {
+        let wait = self.reserve(per_second);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Takes the next turn and says how long until it comes.
+    fn reserve(&self, per_second: u32) -> Duration {
+        if per_second == 0 {
+            return Duration::ZERO;
+        }
+        let interval = MILLIS_PER_CALL / u64::from(per_second);
+        let now = now_ms();
+        let mut take = |next: u64| -> (u64, u64) {
+            let next = if next > now + LONGEST_QUEUE.as_millis() as u64 {
+                now
+            } else {
+                next
+            };
+            let turn = next.max(now);
+            (turn, turn + interval)
+        };
+        let turn = self
+            .dir
+            .as_deref()
+            .and_then(|dir| reserve_in_file(&dir.join(&self.name), &mut take))
+            .unwrap_or_else(|| {
+                let mut turns = TURNS.lock().unwrap_or_else(|p| p.into_inner());
+                let next = turns
+                    .get_or_insert_with(HashMap::new)
+                    .entry(self.name.clone())
+                    .or_insert(0);
+                let (turn, after) = take(*next);
+                *next = after;
+                turn
+            });
+        Duration::from_millis(turn.saturating_sub(now))
+    }
+}
+
+/// Milliseconds since the epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Reads the next turn in `path` (a missing or unreadable one is 0), writes back what `take` says
+/// follows it, under an exclusive lock; `None` when the file cannot be used.
+fn reserve_in_file(path: &Path, take: &mut dyn FnMut(u64) -> (u64, u64)) -> Option<u64> {
+    let dir = path.parent()?;
+    files::private_dir(dir).ok()?;
+    let mut file = files::open_rw(path).ok()?;
+    file.lock().ok()?;
+    let mut text = String::new();
+    let next = match file.read_to_string(&mut text) {
+        Ok(_) => text.trim().parse::<u64>().unwrap_or(0),
+        Err(_) => 0,
+    };
+    let (turn, after) = take(next);
+    let written = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.set_len(0))
+        .and_then(|_| file.write_all(after.to_string().as_bytes()));
+    let _ = file.unlock();
+    written.ok().map(|_| turn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(b: u8) -> ScopeId {
+        crate::cache::ScopeBuilder::default().part(&[b]).finish()
+    }
+
+    #[test]
+    fn turns_are_spaced_and_shared_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Pace::new("LookupEvents", &scope(1), Some(dir.path()));
+        let b = Pace::new("LookupEvents", &scope(1), Some(dir.path()));
+        let other = Pace::new("LookupEvents", &scope(2), Some(dir.path()));
+        let waits: Vec<u128> = [&a, &b, &a, &b]
+            .iter()
+            .map(|p| p.reserve(2).as_millis())
+            .collect();
+        // Each turn is 525 ms after the one before, whichever caller took it.
+        assert!(waits[0] < 50, "{waits:?}");
+        for (i, w) in waits.iter().enumerate().skip(1) {
+            let want = 525 * i as u128;
+            assert!(w.abs_diff(want) < 50, "{waits:?}");
+        }
+        assert!(
+            other.reserve(2).as_millis() < 50,
+            "other credentials wait for no one"
+        );
+    }
+
+    #[test]
+    fn a_damaged_file_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let pace = Pace::new("LookupEvents", &scope(1), Some(dir.path()));
+        let file = dir.path().join(DIRECTORY).join(&pace.name);
+        std::fs::create_dir(dir.path().join(DIRECTORY)).unwrap();
+        for damaged in ["99999999999999999", "garbage", ""] {
+            std::fs::write(&file, damaged).unwrap();
+            assert!(pace.reserve(2).as_millis() < 50, "{damaged:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_directory_the_process_keeps_the_turns() {
+        let pace = Pace::new("Test", &scope(3), None);
+        assert!(pace.reserve(4).as_millis() < 50);
+        assert!(pace.reserve(4).as_millis().abs_diff(262) < 50);
+        assert_eq!(pace.reserve(0), Duration::ZERO);
+    }
+}
