@@ -15,7 +15,10 @@
 #      and off: each session's time and the calls made; and with deadline_ms 2000 against a region
 #      that never answers, when the last session ends;
 #   8. the shared cache's cost per store and lookup as it fills to its default 64 MiB limit (about
-#      500,000 small entries) and once full (cargo bench -p alicloud-tables --bench cache).
+#      500,000 small entries) and once full (cargo bench -p alicloud-tables --bench cache);
+#   9. the events table: 20,000 events in one region at 100 ms latency and the API's 2 calls a
+#      second: the scan's wall time next to the floor the rate sets (pages / 2 s), the backend's
+#      peak memory growth, and the time to the newest 10 rows (ORDER BY event_time DESC LIMIT 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -23,15 +26,24 @@ source scripts/lib.sh
 WORK="${BENCH_DIR:-/tmp/alicloud_fdw_bench}"
 PORT="${BENCH_PGPORT:-54394}"
 RUNS="${RUNS:-7}"
+# SECTIONS="2 5" runs only those sections (the set-up they need always runs); all by default.
+section() { [ -z "${SECTIONS:-}" ] || [[ " $SECTIONS " == *" $1 "* ]]; }
 LATENCY_MS=100
 BIG_TRAILS=100000
 
+if section 1; then
 echo "== 1. client fan-out (cargo bench)"
 cargo bench -q -p alicloud-tables --bench fanout
+fi
 
 install_extension
 build_mock
-cleanup() { remove_cluster "$WORK/pg"; stop_mock; [ -n "${BIG_PID:-}" ] && kill "$BIG_PID" 2>/dev/null; true; }
+cleanup() {
+  remove_cluster "$WORK/pg"; stop_mock
+  [ -n "${BIG_PID:-}" ] && kill "$BIG_PID" 2>/dev/null
+  [ -n "${EVENTS_PID:-}" ] && kill "$EVENTS_PID" 2>/dev/null
+  true
+}
 trap cleanup EXIT
 # The big fixture's mock first (its address kept apart), then the slow one (MOCK_URL).
 start_mock "$WORK/mock-big" --quiet --extra-trails "$BIG_TRAILS"
@@ -86,6 +98,21 @@ latency() {
     | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p'
 }
 
+# peak_kb "QUERY": the backend's peak resident memory growth (VmHWM after minus VmRSS before, kB)
+# while running QUERY, in a fresh session.
+peak_kb() {
+  psql -X -q -v ON_ERROR_STOP=0 <<SQL 2>/dev/null | tail -n 1
+SET alicloud_fdw.cache = off;
+SELECT 1 \\g /dev/null
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv BACKEND :pid
+\\! echo 5 > /proc/\$BACKEND/clear_refs; grep VmRSS /proc/\$BACKEND/status | awk '{print \$2}' > $WORK/rss.before
+$1 \\g /dev/null
+\\! echo \$(( \$(grep VmHWM /proc/\$BACKEND/status | awk '{print \$2}') - \$(cat $WORK/rss.before) ))
+SQL
+}
+
+if section 2; then
 echo
 echo "== 2. SELECT * over 28 regions, mock latency ${LATENCY_MS} ms per call, default options"
 psql -X -q -c "CREATE TABLE heap28 AS SELECT * FROM slow.alicloud_action_trail" >/dev/null
@@ -97,6 +124,8 @@ heap=$(latency "SELECT * FROM heap28;")
 echo "cache hit, pgbench mean latency:  ${hit} ms; heap table with the same rows: ${heap} ms; ratio $(awk "BEGIN {printf \"%.2f\", $hit / $heap}")"
 echo "   targets: <= 1 ms, and <= 3 x the heap table"
 
+fi
+if section 3; then
 echo
 echo "== 3. a query that reads the table four times (CTEs joined back to the rows), 28 regions"
 four="WITH per_region AS (SELECT region, count(*) n FROM slow.alicloud_action_trail GROUP BY region),
@@ -112,6 +141,8 @@ calls=$(curl -s "$MOCK_URL/_admin/calls?format=text" | grep -c DescribeTrails ||
 echo "   DescribeTrails calls over the $(( RUNS + 1 )) cold runs: ${calls} (one per region per run: $(( 28 * (RUNS + 1) )))"
 echo "warm (cache filled):                  $(timings "" "$four")"
 
+fi
+if section 4; then
 echo
 echo "== 4. 16 sessions run the same query at once on a cold cache"
 psql -X -q -c "SELECT alicloud_fdw_clear_cache('slow')" >/dev/null
@@ -127,21 +158,10 @@ end=$(date +%s%N)
 calls=$(curl -s "$MOCK_URL/_admin/calls?format=text" | grep -c DescribeTrails || true)
 echo "DescribeTrails calls: ${calls}, that is $(awk "BEGIN {printf \"%.1f\", $calls / 28}") fan-outs of 28 regions for 16 sessions; all done in $(( (end - start) / 1000000 )) ms"
 
+fi
+if section 5; then
 echo
 echo "== 5. ${BIG_TRAILS} trails over 28 regions (mock without latency), SELECT * with the cache off"
-# peak_kb "QUERY": the backend's peak resident memory growth (VmHWM after minus VmRSS before, kB)
-# while running QUERY, in a fresh session.
-peak_kb() {
-  psql -X -q -v ON_ERROR_STOP=0 <<SQL 2>/dev/null | tail -n 1
-SET alicloud_fdw.cache = off;
-SELECT 1 \\g /dev/null
-SELECT pg_backend_pid() AS pid \\gset
-\\setenv BACKEND :pid
-\\! echo 5 > /proc/\$BACKEND/clear_refs; grep VmRSS /proc/\$BACKEND/status | awk '{print \$2}' > $WORK/rss.before
-$1 \\g /dev/null
-\\! echo \$(( \$(grep VmHWM /proc/\$BACKEND/status | awk '{print \$2}') - \$(cat $WORK/rss.before) ))
-SQL
-}
 psql -X -q -c "SET alicloud_fdw.cache = off" -c "CREATE TABLE heap_big AS SELECT * FROM big.alicloud_action_trail" >/dev/null
 big_rows=$(psql -X -At -c "SELECT count(*) FROM heap_big")
 answer_bytes=$(psql -X -At -c "SELECT alicloud_fdw_stats_reset('big')" \
@@ -168,6 +188,8 @@ endless=$(peak_kb "SELECT count(*) FROM limited.alicloud_action_trail;")
 curl -s -o /dev/null -X DELETE "$BIG_URL/_admin/faults"
 echo "one 50 MiB answer (limit 16 MiB, refused by its length): peak growth $(( ok / 1024 )) MiB; an answer that never ends: $(( endless / 1024 )) MiB"
 
+fi
+if section 6; then
 echo
 echo "== 6. cancel and statement_timeout against a region that never answers"
 curl -s -o /dev/null -X PUT "${MOCK_URL}/_admin/faults/cn-hangzhou" -d '{"hang":true}'
@@ -188,6 +210,8 @@ for i in 1 2 3; do
   echo "statement_timeout 300 ms run $i: psql returned after $(( (end - start) / 1000000 )) ms"
 done
 
+fi
+if section 7; then
 echo
 echo "== 7. 16 sessions at once on a region that always fails (503 ServiceUnavailable, 3 attempts each)"
 # storm CACHE [SETUP]: 16 sessions run the query at once; prints the median and the largest of their
@@ -219,6 +243,44 @@ echo "   target: every session ends within its deadline (2000 ms, plus starting 
 psql -X -q -c "ALTER SERVER slow OPTIONS (DROP deadline_ms)"
 curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/faults/cn-beijing"
 
+fi
+if section 8; then
 echo
 echo "== 8. the shared cache's cost per store and per lookup, up to its default limit"
 cargo bench -q -p alicloud-tables --bench cache
+
+echo
+EVENTS=20000
+fi
+if section 9; then
+echo "== 9. the events table: ${EVENTS} events in cn-hangzhou, mock latency ${LATENCY_MS} ms, 2 calls a second"
+SLOW_URL=$MOCK_URL SLOW_PID=$MOCK_PID
+start_mock "$WORK/mock-events" --quiet --extra-events "cn-hangzhou:${EVENTS}" --fault "*:latency_ms=${LATENCY_MS}"
+EVENTS_PID=$MOCK_PID EVENTS_URL=$MOCK_URL MOCK_URL=$SLOW_URL MOCK_PID=$SLOW_PID
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
+\getenv key_id BENCH_KEY_ID
+\getenv key_secret BENCH_KEY_SECRET
+CREATE SERVER events FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions 'cn-hangzhou', endpoint '${EVENTS_URL}/{region}', sts_endpoint '${EVENTS_URL}');
+CREATE USER MAPPING FOR CURRENT_USER SERVER events OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE SCHEMA events;
+IMPORT FOREIGN SCHEMA alicloud LIMIT TO (alicloud_action_trail_event) FROM SERVER events INTO events;
+SQL
+held=$(curl -sf "$EVENTS_URL/_admin/events" | grep -c '"store":"cn-hangzhou"')
+pages=$(( (held + 49) / 50 ))
+curl -s -o /dev/null -X DELETE "$EVENTS_URL/_admin/calls"
+start=$(date +%s%N)
+ek=$(peak_kb "SELECT * FROM events.alicloud_action_trail_event;")
+end=$(date +%s%N)
+wall_ms=$(( (end - start) / 1000000 ))
+calls=$(curl -sf "$EVENTS_URL/_admin/calls?format=text" | grep -c ' LookupEvents ' || true)
+throttled=$(curl -sf "$EVENTS_URL/_admin/calls" | grep -o '"outcome": *"Throttling[^"]*"' | wc -l)
+floor_ms=$(( (pages - 1) * 500 + LATENCY_MS ))
+echo "events: ${held}, pages of 50: ${pages}; LookupEvents calls: ${calls} (${throttled} throttled)"
+echo "SELECT * wall time: ${wall_ms} ms; floor at 2 calls a second: ${floor_ms} ms; ratio $(awk "BEGIN {printf \"%.3f\", $wall_ms / $floor_ms}")"
+echo "   target: <= 1.1 x the floor"
+echo "backend peak memory growth: $(( ek / 1024 )) MiB"
+echo "   target: <= 64 MiB"
+echo "ORDER BY event_time DESC LIMIT 10: $(timings "SELECT pg_sleep(0.6)" "SELECT * FROM events.alicloud_action_trail_event ORDER BY event_time DESC LIMIT 10;")"
+echo "   target: one page (one call of ${LATENCY_MS} ms)"
+fi

@@ -65,6 +65,30 @@ echo "== alicloud_fdw in PostgreSQL: regions ${regions}"
 psql -X -d postgres -P pager=off -a -f tests/sql/table_page_examples.sql
 
 echo
+echo "== Who stopped or deleted an audit trail in the last 30 days (docs/tables/alicloud_action_trail_event.md)"
+psql -X -d postgres -P pager=off -a <<'SQL'
+select
+  e.event_time,
+  e.event_name,
+  e.resource_name as trail,
+  e.user_name,
+  e.source_ip_address,
+  e.error_code,
+  coalesce(t.status, 'deleted') as trail_status_now
+from
+  alicloud_action_trail_event as e
+  left join alicloud_action_trail as t
+    on t.name = e.resource_name
+    and t.region = e.region
+    and t.home_region = e.region
+where
+  e.event_name in ('StopLogging', 'DeleteTrail')
+  and e.event_time > now() - interval '30 days'
+order by
+  e.event_time desc;
+SQL
+
+echo
 echo "== What a query did (EXPLAIN ANALYZE), and what the API calls cost so far (alicloud_fdw_stats)"
 psql -X -d postgres -P pager=off -a <<'SQL'
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)

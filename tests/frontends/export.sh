@@ -22,24 +22,26 @@ fail() { echo "export.sh: FAIL: $*" >&2; exit 1; }
 
 # The CLI with the mock's endpoints, the keys in the environment (never on the command line), a
 # home without a profile file, and the cache off (the mock's call log must see every call).
+# The table is $TABLE (alicloud_action_trail unless set).
+TABLE=alicloud_action_trail
 cli() {
   env -u ALIBABA_CLOUD_PROFILE -u ALIBABA_CLOUD_REGION_ID \
     HOME="$WORK/home" XDG_CACHE_HOME="$WORK/cache" \
     ALIBABA_CLOUD_ACCESS_KEY_ID="$MOCK_KEY_ID" ALIBABA_CLOUD_ACCESS_KEY_SECRET="$MOCK_KEY_SECRET" \
-    "$BIN" alicloud_action_trail --regions "$REGIONS" --endpoint "$MOCK_URL/{region}" \
+    "$BIN" "$TABLE" --regions "$REGIONS" --endpoint "$MOCK_URL/{region}" \
     --sts-endpoint "$MOCK_URL" --cache-ttl 0 --no-progress "$@"
 }
 
-# PostgreSQL's rows, one JSON object each (booleans, times in UTC and jsonb as JSON).
+# PostgreSQL's rows of $TABLE, one JSON object each (booleans, times in UTC and jsonb as JSON).
 pg_rows() {
   PGTZ=UTC psql -X -At -v ON_ERROR_STOP=1 \
-    -c "SELECT row_to_json(t) FROM (SELECT * FROM alicloud_action_trail $1) t" > "$2" \
-    || fail "psql: SELECT from alicloud_action_trail failed"
+    -c "SELECT row_to_json(t) FROM (SELECT * FROM $TABLE $1) t" > "$2" \
+    || fail "psql: SELECT from $TABLE failed"
 }
 
 # compare FORMAT OUTPUT PG_ROWS COLUMNS(* for all): the CLI's output read back equals PG's rows.
 compare() {
-  "$PY" - "$@" "$WORK/columns.txt" <<'PY'
+  "$PY" - "$@" "$WORK/$TABLE.columns" <<'PY'
 import csv, datetime, io, json, sys
 
 fmt, out_path, pg_path, select, columns_path = sys.argv[1:6]
@@ -145,7 +147,8 @@ no_secret() {
 }
 
 mock-admin clear-faults
-"$BIN" alicloud_action_trail --list-columns > "$WORK/columns.txt"
+"$BIN" alicloud_action_trail --list-columns > "$WORK/alicloud_action_trail.columns"
+"$BIN" alicloud_action_trail_event --list-columns > "$WORK/alicloud_action_trail_event.columns"
 
 # Every column, every format.
 pg_rows "" "$WORK/pg_all.jsonl"
@@ -182,6 +185,29 @@ calls="$(mock-admin calls | grep ' DescribeTrails' || true)"
   || fail "--where \"name = 'test-4'\" should send NameList=test-4 to the 4 regions; the mock saw: $calls"
 pg_rows "WHERE name = 'test-4' AND NOT is_shadow_trail" "$WORK/pg_name.jsonl"
 compare csv "$WORK/name.csv.out" "$WORK/pg_name.jsonl" "*"
+
+# The events table: the same rows as PostgreSQL's for a window and an IN list, both sent to the API
+# (one listing per name in each region, the window from the bound).
+TABLE=alicloud_action_trail_event
+since=$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)
+condition="event_name IN ('StopLogging', 'DeleteTrail') AND event_time > '$since'"
+mock-admin reset-calls
+cli --output jsonl --where "$condition" > "$WORK/events.jsonl.out" 2> "$WORK/events.err" \
+  || fail "the events table exited $?: $(cat "$WORK/events.err")"
+# (Each call once: a retried call is listed twice.)
+calls="$(mock-admin calls | grep ' LookupEvents' | sort -u || true)"
+start=$(date -u -d "$since - 1 second" +%Y-%m-%dT%H:%M:%SZ)
+[ "$(printf '%s\n' "$calls" | grep -c "LookupAttribute.1.Value=StopLogging .*StartTime=$start")" -eq 4 ] \
+  && [ "$(printf '%s\n' "$calls" | grep -c "LookupAttribute.1.Value=DeleteTrail .*StartTime=$start")" -eq 4 ] \
+  || fail "--where \"$condition\" should send one listing per name to the 4 regions, from $start; the mock saw: $calls"
+pg_rows "WHERE $condition" "$WORK/pg_events.jsonl"
+[ "$(wc -l < "$WORK/pg_events.jsonl")" -eq 3 ] || fail "expected the fixture's 3 trail stops and deletions"
+compare jsonl "$WORK/events.jsonl.out" "$WORK/pg_events.jsonl" "*"
+cli --output csv --where "region = 'cn-beijing' AND event_rw = 'Write' AND event_time >= '$since'" \
+  > "$WORK/events.csv.out" 2> "$WORK/events.csv.err" \
+  || fail "the events table as csv exited $?: $(cat "$WORK/events.csv.err")"
+pg_rows "WHERE region = 'cn-beijing' AND event_rw = 'Write' AND event_time >= '$since'" "$WORK/pg_events_rw.jsonl"
+compare csv "$WORK/events.csv.out" "$WORK/pg_events_rw.jsonl" "*"
 
 no_secret
 echo "export.sh: all checks passed"

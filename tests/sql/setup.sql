@@ -53,4 +53,4 @@ SELECT count(*) AS commented_columns FROM pg_description
 -- Only the remote schema "alicloud" exists.
 IMPORT FOREIGN SCHEMA aws FROM SERVER alicloud INTO excepted;
 DROP SCHEMA limited CASCADE;
-DROP SCHEMA excepted;
+DROP SCHEMA excepted CASCADE;

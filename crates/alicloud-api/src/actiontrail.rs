@@ -1,5 +1,5 @@
-//! ActionTrail (API version 2020-07-06): `DescribeTrails` and `DescribeRegions`, their requests
-//! and the client's operations for them. An answer is kept as the text that arrived
+//! ActionTrail (API version 2020-07-06): `DescribeTrails`, `DescribeRegions` and `LookupEvents`
+//! (in `lookup_events.rs`), their requests and the client's operations for them. An answer is kept as the text that arrived
 //! ([`crate::Items`]), each trail read from its own slice of it only when a row needs it.
 
 use crate::client::{Client, Outcome, Service};
@@ -9,6 +9,13 @@ use crate::fields::parse_text;
 use crate::json::{kind_of, Items, ListShape};
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+mod lookup_events;
+
+pub use lookup_events::{
+    format_time, EventsPage, LookupEventsRequest, LookupKey, CALLS_PER_SECOND, EVENT_LIST,
+    MAX_ATTRIBUTES, MAX_RESULTS, OLD_WINDOW_CAP, RETENTION,
+};
 
 /// The API version these operations speak.
 pub const VERSION: &str = "2020-07-06";

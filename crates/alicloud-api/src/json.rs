@@ -141,6 +141,15 @@ impl Items {
         &self.spans
     }
 
+    /// A top-level member of the answer as text (e.g. a page's `NextToken`): absent, null or empty
+    /// is `None`.
+    pub fn member_text(&self, name: &str) -> Option<String> {
+        JsonObject::try_parse(&self.body)
+            .ok()?
+            .text(name)
+            .map(Cow::into_owned)
+    }
+
     /// The answer's `RequestId`.
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()

@@ -11,7 +11,8 @@
 //! - `endpoint`: where a region's API lives;
 //! - `retry`: which failures are retried, the backoff, and the retry loop;
 //! - `client`: configuration, temporary credentials, signed calls, region fan-out;
-//! - `actiontrail`, `sts`: each service's requests, answers and operations;
+//! - `actiontrail`, `sts`: each service's requests, answers and operations (ActionTrail's
+//!   `LookupEvents` in `actiontrail/lookup_events.rs`);
 //! - `json`: answers kept as text with their objects' spans ([`Items`]), objects read lazily
 //!   ([`JsonObject`]);
 //! - `fields`: lenient parsing of loosely typed answer fields;
@@ -32,7 +33,11 @@ mod retry;
 pub mod signer;
 mod sts;
 
-pub use actiontrail::{DescribeTrailsRequest, RegionInfo, TRAIL_LIST};
+pub use actiontrail::{
+    format_time, DescribeTrailsRequest, EventsPage, LookupEventsRequest, LookupKey, RegionInfo,
+    CALLS_PER_SECOND, EVENT_LIST, MAX_ATTRIBUTES, MAX_RESULTS, OLD_WINDOW_CAP, RETENTION,
+    TRAIL_LIST,
+};
 pub use client::{Client, ClientConfig, Outcome, DEFAULT_MAX_RESPONSE_BYTES};
 pub use credentials::{
     mask_key_id, CredentialChain, CredentialSource, Credentials, Secret, ACCESS_KEY_ID_VARS,

@@ -1,6 +1,7 @@
 //! `/_admin/`: faults, recorded calls, health. No signature; never shows a secret.
 
 use crate::answer::{json_response, text};
+use crate::events::LookupRules;
 use crate::faults::Fault;
 use crate::fixture::valid_region_id;
 use crate::state::Shared;
@@ -72,9 +73,41 @@ pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -
             shared.calls.lock().unwrap().clear();
             text(StatusCode::OK, "ok")
         }
+        (Method::GET, "/_admin/lookup_rules") => json_response(
+            StatusCode::OK,
+            &serde_json::to_value(shared.lookup_rules.lock().unwrap().clone())
+                .unwrap_or(Value::Null),
+        ),
+        (Method::PUT, "/_admin/lookup_rules") | (Method::POST, "/_admin/lookup_rules") => {
+            // Fields left out keep their defaults (the documentation's reading).
+            let rules: LookupRules = match serde_json::from_slice(body) {
+                Ok(r) => r,
+                Err(e) => return text(StatusCode::BAD_REQUEST, format!("bad rules JSON: {e}\n")),
+            };
+            *shared.lookup_rules.lock().unwrap() = rules.clone();
+            json_response(
+                StatusCode::OK,
+                &serde_json::to_value(rules).unwrap_or(Value::Null),
+            )
+        }
+        (Method::DELETE, "/_admin/lookup_rules") => {
+            *shared.lookup_rules.lock().unwrap() = shared.fixture.lookup_rules.clone();
+            text(StatusCode::OK, "ok")
+        }
+        (Method::GET, "/_admin/events") => {
+            let account = uri
+                .query()
+                .and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == "account")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .unwrap_or_else(|| crate::DEFAULT_ACCOUNT_ID.to_string());
+            text(StatusCode::OK, shared.events.dump(&account))
+        }
         _ => text(
             StatusCode::NOT_FOUND,
-            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]\n",
+            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]; GET|PUT|DELETE /_admin/lookup_rules; GET /_admin/events[?account=ID]\n",
         ),
     }
 }

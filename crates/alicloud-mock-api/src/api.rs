@@ -36,7 +36,7 @@ pub(crate) enum Service {
 impl Service {
     fn of(action: &str) -> Option<Service> {
         match action {
-            "DescribeTrails" | "DescribeRegions" => Some(Service::ActionTrail),
+            "DescribeTrails" | "DescribeRegions" | "LookupEvents" => Some(Service::ActionTrail),
             "GetCallerIdentity" | "AssumeRole" => Some(Service::Sts),
             _ => None,
         }
@@ -274,14 +274,25 @@ fn decide(
             };
             if let (Some(item), StatusCode::OK) = (&effect.append_item, answer.status) {
                 if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&answer.body) {
-                    let list = match body.get_mut("TrailList") {
-                        Some(l) => Some(l),
-                        None => body.pointer_mut("/Regions/Region"),
-                    };
+                    let list = ["/TrailList", "/Events", "/Regions/Region"]
+                        .into_iter()
+                        .find(|p| body.pointer(p).is_some())
+                        .and_then(|p| body.pointer_mut(p));
                     if let Some(serde_json::Value::Array(items)) = list {
                         items.push(item.clone());
                     }
                     answer.body = serde_json::to_vec(&body).expect("JSON values serialize");
+                }
+            }
+            if effect.repeat_token && answer.status == StatusCode::OK {
+                if let Ok(serde_json::Value::Object(mut obj)) =
+                    serde_json::from_slice::<serde_json::Value>(&answer.body)
+                {
+                    let sent = params.get("NextToken").filter(|t| !t.is_empty());
+                    if let (Some(next), Some(sent)) = (obj.get_mut("NextToken"), sent) {
+                        *next = sent.clone().into();
+                    }
+                    answer.body = serde_json::to_vec(&obj).expect("JSON values serialize");
                 }
             }
             if effect.pad_bytes > 0 && answer.status == StatusCode::OK {
@@ -317,6 +328,7 @@ fn run_action(
     match action {
         "DescribeTrails" => actiontrail::describe_trails(shared, region, params, identity),
         "DescribeRegions" => Ok(actiontrail::describe_regions(shared)),
+        "LookupEvents" => actiontrail::lookup_events(shared, region, params, identity),
         "GetCallerIdentity" => Ok(sts::get_caller_identity(identity)),
         "AssumeRole" => sts::assume_role(shared, params, identity),
         _ => unreachable!("Service::of accepted the action"),

@@ -1,7 +1,7 @@
 //! Injectable faults, per region or for every region (`*`).
 //!
 //! A fault applies to the API calls answered in its region that passed authentication. By default
-//! only ActionTrail actions (`DescribeTrails`, `DescribeRegions`) are affected, because STS is a
+//! only ActionTrail actions (`DescribeTrails`, `DescribeRegions`, `LookupEvents`) are affected, because STS is a
 //! separate, global service in reality (and a client usually reaches it through the same mock
 //! region as everything else); list actions in `actions` to choose others, e.g. `["AssumeRole"]`.
 //! The most specific entry wins: a region's own fault (if its `actions` match) replaces the `*`
@@ -90,6 +90,10 @@ pub struct Fault {
     /// Answer 200 with this text as the body (`text/plain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
+    /// In a successful answer to a request that sent a `NextToken`, name that same token as the
+    /// next one, so that the listing would never end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_token: Option<bool>,
     /// Actions the fault applies to; absent: the ActionTrail actions. `*` in the list: all actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
@@ -100,7 +104,7 @@ pub struct Fault {
 }
 
 /// Actions affected by a fault that lists no `actions`.
-const DEFAULT_FAULT_ACTIONS: &[&str] = &["DescribeTrails", "DescribeRegions"];
+const DEFAULT_FAULT_ACTIONS: &[&str] = &["DescribeTrails", "DescribeRegions", "LookupEvents"];
 
 impl Fault {
     /// Answer the next `n` calls with `Throttling.User`.
@@ -195,6 +199,7 @@ pub(crate) struct Effect {
     pub echo_in_answer: bool,
     pub trickle_ms: u64,
     pub pad_bytes: u64,
+    pub repeat_token: bool,
     pub append_item: Option<serde_json::Value>,
     pub message_pad_bytes: u64,
     pub kind: EffectKind,
@@ -249,6 +254,7 @@ pub(crate) fn take_effect(
         echo_in_answer: f.echo_in_answer == Some(true),
         trickle_ms: f.trickle_ms.unwrap_or(0),
         pad_bytes: f.pad_bytes.unwrap_or(0),
+        repeat_token: f.repeat_token.unwrap_or(false),
         append_item: f.append_item.clone(),
         message_pad_bytes: f.message_pad_bytes.unwrap_or(0),
         kind: EffectKind::None,

@@ -1,6 +1,9 @@
-//! What the mock knows: access keys and their accounts, RAM roles, ECS instance roles, regions and
-//! trails. Loaded from JSON; the default is `fixtures/default.json`, compiled in.
+//! What the mock knows: access keys and their accounts, RAM roles, ECS instance roles, regions,
+//! trails, and events (written ones, and generated volumes) with the rules `LookupEvents` plays by.
+//! Loaded from JSON; the default is `fixtures/default.json`, compiled in.
 
+use crate::events::LookupRules;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -39,6 +42,46 @@ pub struct Fixture {
     /// The trails of every account.
     #[serde(default)]
     pub trails: Vec<FixtureTrail>,
+    /// Events written out, each at an age before the anchor.
+    #[serde(default)]
+    pub events: Vec<FixtureEvent>,
+    /// Events generated in bulk, spread over the retention.
+    #[serde(default)]
+    pub event_volume: Vec<EventVolume>,
+    /// The instant event ages count back from; by default the minute the mock started in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_anchor: Option<DateTime<Utc>>,
+    /// How `LookupEvents` plays the points public sources leave open.
+    #[serde(default)]
+    pub lookup_rules: LookupRules,
+}
+
+/// One event of an account, as the API answers it except `eventTime`, which is the anchor less
+/// `age`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureEvent {
+    /// The account it belongs to.
+    pub account_id: String,
+    /// The region that keeps it, or `global` for a global event (kept where
+    /// [`LookupRules::global_event_regions`] says).
+    pub region: String,
+    /// How long before the anchor it happened: `5d3h12m4s` (any of the parts, in that order).
+    pub age: String,
+    /// The event as the API answers it.
+    pub event: Map<String, Value>,
+}
+
+/// `count` generated events of an account in one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventVolume {
+    /// The account.
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// How many.
+    pub count: usize,
 }
 
 fn default_lifetime() -> u64 {
@@ -258,6 +301,19 @@ impl Fixture {
                 ));
             }
         }
+        for e in &self.events {
+            if crate::events::parse_age(&e.age).is_none() {
+                return Err(format!("event age {:?} is not like 5d3h12m4s", e.age));
+            }
+            if e.region != crate::events::GLOBAL && !valid_region_id(&e.region) {
+                return Err(format!("event region {:?} is not valid", e.region));
+            }
+        }
+        for v in &self.event_volume {
+            if !valid_region_id(&v.region) {
+                return Err(format!("event volume region {:?} is not valid", v.region));
+            }
+        }
         for t in &self.trails {
             if t.name().is_empty() || t.home_region().is_empty() {
                 return Err(format!(
@@ -305,6 +361,15 @@ impl Fixture {
                 trail,
             });
         }
+    }
+
+    /// Adds `count` generated events of the default account in `region` (the benchmarks' volume).
+    pub fn add_generated_events(&mut self, region: &str, count: usize) {
+        self.event_volume.push(EventVolume {
+            account_id: crate::DEFAULT_ACCOUNT_ID.to_string(),
+            region: region.to_string(),
+            count,
+        });
     }
 
     /// The region ids of `DescribeRegions`, in fixture order.

@@ -1,4 +1,4 @@
-//! A mock Alibaba Cloud RPC API: ActionTrail (`DescribeTrails`, `DescribeRegions`), STS
+//! A mock Alibaba Cloud RPC API: ActionTrail (`DescribeTrails`, `DescribeRegions`, `LookupEvents`), STS
 //! (`GetCallerIdentity`, `AssumeRole`) and the ECS instance metadata service, with the real
 //! signature checks, the real error shapes and faults injected on demand. Used by every test, the
 //! demo and the benchmarks of `alicloud_fdw` (no real Alibaba endpoint is reachable).
@@ -24,6 +24,7 @@ mod answer;
 mod api;
 mod auth;
 mod errors;
+mod events;
 mod faults;
 mod fixture;
 mod metadata;
@@ -31,8 +32,9 @@ mod server;
 mod state;
 mod sts;
 
+pub use events::{LastToken, LookupRules, PairRule, RateScope};
 pub use faults::Fault;
-pub use fixture::{Fixture, FixtureTrail, TrailIndex, TrailQuery};
+pub use fixture::{EventVolume, Fixture, FixtureEvent, FixtureTrail, TrailIndex, TrailQuery};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -241,6 +243,22 @@ impl MockServer {
         self.shared
             .log_requests
             .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Replaces `LookupEvents`' rules (the fixture's are the first).
+    pub fn set_lookup_rules(&self, rules: LookupRules) {
+        *self.shared.lookup_rules.lock().unwrap() = rules;
+    }
+
+    /// Every event of `account_id` the mock holds, one JSON line each (see the admin endpoint's
+    /// `/_admin/events`).
+    pub fn events_text(&self, account_id: &str) -> String {
+        self.shared.events.dump(account_id)
+    }
+
+    /// The instant the events' ages count back from.
+    pub fn events_anchor(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.events.anchor
     }
 
     /// The fixture the server answers from.

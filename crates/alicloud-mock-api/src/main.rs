@@ -8,7 +8,7 @@ use std::path::PathBuf;
 const USAGE: &str = "\
 Usage: alicloud-mock-api [OPTIONS]
 
-Mock Alibaba Cloud RPC API (ActionTrail, STS, ECS metadata) for tests, demos and benchmarks.
+Mock Alibaba Cloud RPC API (ActionTrail trails and events, STS, ECS metadata) for tests, demos and benchmarks.
 
 Options:
   --bind ADDR          address to listen on (default 127.0.0.1)
@@ -17,10 +17,13 @@ Options:
   --fault SPEC         REGION:key=value,key=value (REGION is a region id or *); repeatable.
                        keys: latency_ms, throttle, retry_after_ms, server_error, server_error_status,
                        malformed_json, html_error, hang, trickle_ms, error_code, error_status,
-                       echo_request, body_text, endless, actions (names separated by |). A bare key means true.
+                       echo_request, body_text, endless, repeat_token, actions (names separated by |). A bare key means true.
                        e.g. --fault '*:latency_ms=100' --fault cn-beijing:throttle=2,retry_after_ms=50
   --extra-trails N     add N generated trails of the default account, spread over the regions
                        (each listed by its home region only), for benchmarks
+  --extra-events REGION:N
+                       add N generated events of the default account in REGION, spread over the
+                       90 days kept, for benchmarks; repeatable
   --port-file PATH     write the port number to PATH once listening
   --print-default-key  print the default fixture's access key id and secret (one line, space
                        between) and exit: scripts read the mock's key from here
@@ -28,7 +31,7 @@ Options:
   -h, --help           print this help
 
 Prints `listening on http://ADDR:PORT` on stdout once bound. Admin endpoint: /_admin/ (health,
-faults, calls). Endpoint template for clients: http://ADDR:PORT/{region}
+faults, calls, lookup_rules, events). Endpoint template for clients: http://ADDR:PORT/{region}
 ";
 
 struct Args {
@@ -38,6 +41,7 @@ struct Args {
     faults: Vec<(String, Fault)>,
     port_file: Option<PathBuf>,
     extra_trails: usize,
+    extra_events: Vec<(String, usize)>,
     quiet: bool,
 }
 
@@ -49,6 +53,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         faults: Vec::new(),
         port_file: None,
         extra_trails: 0,
+        extra_events: Vec::new(),
         quiet: false,
     };
     let mut it = std::env::args().skip(1);
@@ -100,6 +105,15 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .parse()
                     .map_err(|_| format!("--extra-trails: {v:?} is not a number"))?;
             }
+            "--extra-events" => {
+                let v = value("--extra-events")?;
+                let parsed = v
+                    .split_once(':')
+                    .and_then(|(r, n)| Some((r.to_string(), n.parse::<usize>().ok()?)));
+                args.extra_events.push(
+                    parsed.ok_or_else(|| format!("--extra-events: {v:?} is not REGION:NUMBER"))?,
+                );
+            }
             "--quiet" => args.quiet = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -130,6 +144,13 @@ fn main() {
         None => Fixture::default_fixture(),
     };
     fixture.add_generated_trails(args.extra_trails);
+    for (region, count) in &args.extra_events {
+        fixture.add_generated_events(region, *count);
+    }
+    if let Err(e) = fixture.check() {
+        eprintln!("alicloud-mock-api: {e}");
+        std::process::exit(2);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

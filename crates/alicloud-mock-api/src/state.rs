@@ -2,6 +2,7 @@
 //! issued and the metadata service's tokens.
 
 use crate::auth::Keys;
+use crate::events::{EventIndex, LookupRules, RateLimiter};
 use crate::faults::Fault;
 use crate::fixture::{Fixture, TrailIndex};
 use crate::Call;
@@ -14,6 +15,12 @@ pub(crate) struct Shared {
     pub fixture: Fixture,
     /// The fixture's trails, serialized once.
     pub trails: TrailIndex,
+    /// The fixture's events, serialized once.
+    pub events: EventIndex,
+    /// `LookupEvents`' rules now (the admin endpoint changes them).
+    pub lookup_rules: Mutex<LookupRules>,
+    /// `LookupEvents`' rate limit.
+    pub rate: Mutex<RateLimiter>,
     pub faults: Mutex<BTreeMap<String, Fault>>,
     pub calls: Mutex<Vec<Call>>,
     /// Nonces seen and temporary keys issued (AssumeRole, ECS metadata).
@@ -30,6 +37,9 @@ impl Shared {
     pub fn new(fixture: Fixture, faults: Vec<(String, Fault)>) -> Shared {
         Shared {
             trails: TrailIndex::new(&fixture),
+            events: EventIndex::new(&fixture, fixture.events_anchor.unwrap_or_else(start_minute)),
+            lookup_rules: Mutex::new(fixture.lookup_rules.clone()),
+            rate: Mutex::new(RateLimiter::default()),
             fixture,
             faults: Mutex::new(faults.into_iter().collect()),
             calls: Mutex::new(Vec::new()),
@@ -51,4 +61,10 @@ impl Shared {
     pub fn logging(&self) -> bool {
         self.log_requests.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// The minute the mock started in: the default anchor of the events' ages.
+fn start_minute() -> DateTime<Utc> {
+    let now = Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::minutes(1)).unwrap_or(now)
 }

@@ -3,9 +3,10 @@
 use crate::table::TableDef;
 
 pub(crate) mod action_trail;
+pub(crate) mod action_trail_event;
 
 /// Every table, in the order listings show them.
-pub static TABLES: &[&TableDef] = &[&action_trail::TABLE];
+pub static TABLES: &[&TableDef] = &[&action_trail::TABLE, &action_trail_event::TABLE];
 
 /// The table called `name`.
 pub fn table(name: &str) -> Option<&'static TableDef> {
