@@ -2,7 +2,8 @@
 //! already, for its typed columns) and written straight in jsonb's binary format (documented in
 //! PostgreSQL's `utils/jsonb.h`, unchanged on disk since 9.4), laid out as PostgreSQL lays it out,
 //! so the datum equals `jsonb_in`'s to the byte (a test compares them) without lexing the text
-//! again. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in`. A lone scalar, very deep
+//! again. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in` (integers through
+//! `int64_to_numeric`, which makes the same datum without reading text). A lone scalar, very deep
 //! nesting and very long strings go through `jsonb_in`.
 
 use alicloud_tables::table::JsonObject;
@@ -289,6 +290,24 @@ impl Writer {
 /// # Safety
 /// As [`jsonb`]; the bytes live as long as the current memory context.
 unsafe fn numeric_in<'m>(text: &str) -> Option<&'m [u8]> {
+    // The common case, an integer (epoch times, counts), is made without parsing text again:
+    // `int64_to_numeric` gives the datum numeric_in gives (the property test compares the bytes).
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let plain = !digits.is_empty()
+        && digits.len() <= 18
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    if plain {
+        if let Ok(n) = text.parse::<i64>() {
+            // SAFETY: the caller's; returns a varlena in the current memory context, read here
+            // within its size.
+            return Some(unsafe {
+                let p = pg_sys::int64_to_numeric(n) as *const pg_sys::varlena;
+                std::slice::from_raw_parts(p as *const u8, pgrx::varlena::varsize_any(p))
+            });
+        }
+    }
     let c = std::ffi::CString::new(text).ok()?;
     // SAFETY: the caller's; numeric_in reads the NUL-terminated text, which outlives the call,
     // and returns a varlena in the current memory context, read here within its size.

@@ -311,13 +311,23 @@ impl<'a> JsonObject<'a> {
     pub fn time(&self, name: &str) -> Option<DateTime<Utc>> {
         match self.string(name) {
             Some(s) => parse_time_str(&s?),
-            None => parse_time(self.value(name).as_ref()),
+            // A plain integer (epoch seconds or milliseconds, the common case) as the text is.
+            None => match self.field(name) {
+                Some(raw) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
+                    parse_time_str(raw)
+                }
+                _ => parse_time(self.value(name).as_ref()),
+            },
         }
     }
 
     /// A boolean member (`true`/`false` as JSON or text, or 0/1).
     pub fn boolean(&self, name: &str) -> Option<bool> {
-        parse_bool(self.value(name).as_ref())
+        match self.field(name)? {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => parse_bool(self.value(name).as_ref()),
+        }
     }
 
     /// The member `name`, when it is an object, as an object of its own to read from

@@ -29,14 +29,22 @@
 //! So one failing call fails every session that waited for it, at once, and a session that comes
 //! later calls again: errors are never kept beyond the sessions that waited.
 //!
+//! **Reading again.** Each process remembers the small entries it has read and checked, with the
+//! identity of their file (device, inode, length, modification time): while the file at an
+//! entry's path is that same file, a read costs a `stat` instead of a read and a checksum. Entries
+//! are replaced by renaming a new file into place, so a new answer is always a new file; an entry
+//! deleted (expired, trimmed, damaged) is no longer found. The memory is bounded.
+//!
 //! Failures to read or write are not errors: the cache then simply misses.
 
 use crate::files;
 use alicloud_api::Error;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The format tag that starts every entry.
@@ -161,6 +169,88 @@ fn now_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The largest entry a process remembers having checked.
+const VERIFIED_ENTRY_MAX: usize = 256 * 1024;
+/// The most payload bytes a process remembers (it forgets them all when more would come).
+const VERIFIED_MAX: usize = 8 * 1024 * 1024;
+
+/// Which file an entry was read from: the same path may later hold another file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(m: &fs::Metadata) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        m.file_type().is_file().then(|| FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(_m: &fs::Metadata) -> Option<FileId> {
+        None
+    }
+}
+
+/// An entry this process read and checked.
+struct Verified {
+    file: FileId,
+    fetched: u64,
+    payload: String,
+}
+
+/// The entries this process read and checked, by path (see the module docs), and their bytes.
+static VERIFIED: Mutex<Option<(HashMap<PathBuf, Verified>, usize)>> = Mutex::new(None);
+
+/// The entry at `path` as this process checked it, when the file there is still the one read.
+fn verified(path: &Path) -> Option<(u64, String)> {
+    let file = FileId::of(&fs::symlink_metadata(path).ok()?)?;
+    let held = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
+    let v = held.as_ref()?.0.get(path)?;
+    (v.file == file).then(|| (v.fetched, v.payload.clone()))
+}
+
+/// Remembers the entry at `path`, read from `file` and checked.
+fn remember(path: &Path, file: FileId, fetched: u64, payload: &str) {
+    if payload.len() > VERIFIED_ENTRY_MAX {
+        return;
+    }
+    let mut held = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
+    let (entries, bytes) = held.get_or_insert_with(|| (HashMap::new(), 0));
+    if *bytes + payload.len() > VERIFIED_MAX {
+        entries.clear();
+        *bytes = 0;
+    }
+    let v = Verified {
+        file,
+        fetched,
+        payload: payload.to_string(),
+    };
+    *bytes += payload.len();
+    if let Some(old) = entries.insert(path.to_path_buf(), v) {
+        *bytes -= old.payload.len();
+    }
+}
+
+/// Forgets the entry at `path` (deleted).
+fn forget(path: &Path) {
+    let mut held = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((entries, bytes)) = held.as_mut() {
+        if let Some(old) = entries.remove(path) {
+            *bytes -= old.payload.len();
+        }
+    }
+}
+
 /// The checksum of an entry: over its key, its time, its length and its payload.
 fn checksum(key: &[u8; 32], fetched: u64, payload: &[u8]) -> String {
     let digest = Sha256::new()
@@ -252,20 +342,29 @@ impl Cache {
         }
         let slot = self.slot(scope, what);
         let path = slot.entry();
-        let bytes = files::read_at_most(&path, self.max_bytes + MAX_HEADER).ok()??;
-        let size = bytes.len() as u64;
-        let fetched = read_entry(&slot.key, bytes);
         let now = now_millis();
-        match fetched {
-            Some((fetched, payload)) if fetched <= now + 60_000 => {
-                let age = Duration::from_millis(now.saturating_sub(fetched));
-                if age < self.ttl {
-                    return Some(Hit { payload, age });
-                }
+        let fresh = |fetched: u64| {
+            let age = Duration::from_millis(now.saturating_sub(fetched));
+            (fetched <= now + 60_000 && age < self.ttl).then_some(age)
+        };
+        if let Some((fetched, payload)) = verified(&path) {
+            if let Some(age) = fresh(fetched) {
+                return Some(Hit { payload, age });
             }
-            _ => {}
+        }
+        let (bytes, metadata) =
+            files::read_with_metadata(&path, self.max_bytes + MAX_HEADER).ok()??;
+        let size = bytes.len() as u64;
+        if let Some((fetched, payload)) = read_entry(&slot.key, bytes) {
+            if let Some(age) = fresh(fetched) {
+                if let Some(file) = FileId::of(&metadata) {
+                    remember(&path, file, fetched, &payload);
+                }
+                return Some(Hit { payload, age });
+            }
         }
         // Expired, damaged, or from a clock far ahead: never served again.
+        forget(&path);
         if fs::remove_file(&path).is_ok() {
             self.account(slot.shard_index(), -(size as i64), false);
         }

@@ -77,10 +77,19 @@ pub(crate) fn open_read(path: &Path) -> io::Result<Option<fs::File>> {
 /// Reads the regular file `path` whole, when it holds at most `max` bytes: `Ok(None)` when
 /// nothing is there; an error (and the file removed) when it is larger.
 pub(crate) fn read_at_most(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    Ok(read_with_metadata(path, max)?.map(|(bytes, _)| bytes))
+}
+
+/// [`read_at_most`], with the metadata of the file that was read.
+pub(crate) fn read_with_metadata(
+    path: &Path,
+    max: u64,
+) -> io::Result<Option<(Vec<u8>, fs::Metadata)>> {
     let Some(mut f) = open_read(path)? else {
         return Ok(None);
     };
-    let len = f.metadata()?.len();
+    let metadata = f.metadata()?;
+    let len = metadata.len();
     if len > max {
         drop(f);
         let _ = fs::remove_file(path);
@@ -95,7 +104,7 @@ pub(crate) fn read_at_most(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>>
     if buf.len() as u64 > max {
         return Err(not_regular(path));
     }
-    Ok(Some(buf))
+    Ok(Some((buf, metadata)))
 }
 
 /// Opens (making it when missing) the regular file `path` for reading and writing, as the lock

@@ -364,3 +364,29 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn entries_read_again_are_the_file_now_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache(dir.path(), 1 << 20);
+    let s = scope("s");
+    c.put(&s, "e", "first", NO_SECRETS).unwrap();
+    assert_eq!(c.get(&s, "e").unwrap().payload, "first");
+    // Remembered: read again from memory while the file is the same one.
+    assert_eq!(c.get(&s, "e").unwrap().payload, "first");
+    // A new answer is a new file.
+    c.put(&s, "e", "second", NO_SECRETS).unwrap();
+    assert_eq!(c.get(&s, "e").unwrap().payload, "second");
+    // Deleted (trimmed, cleared by another session): gone.
+    fs::remove_file(entry_path(&c, &s, "e")).unwrap();
+    assert_eq!(c.get(&s, "e"), None);
+    // Another scope's entry of the same name is another file.
+    c.put(&scope("t"), "e", "theirs", NO_SECRETS).unwrap();
+    assert_eq!(c.get(&s, "e"), None);
+    // An entry that expired is not served from memory either.
+    let short = Cache::new(dir.path().join("short"), Duration::from_millis(50), 1 << 20);
+    short.put(&s, "e", "soon old", NO_SECRETS).unwrap();
+    assert!(short.get(&s, "e").is_some());
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(short.get(&s, "e"), None);
+}
