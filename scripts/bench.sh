@@ -101,13 +101,15 @@ latency() {
 # peak_kb "QUERY": the backend's peak resident memory growth (VmHWM after minus VmRSS before, kB)
 # while running QUERY, in a fresh session.
 peak_kb() {
+  # (The query without its semicolon: \g runs it once.)
+  local query="${1%;}"
   psql -X -q -v ON_ERROR_STOP=0 <<SQL 2>/dev/null | tail -n 1
 SET alicloud_fdw.cache = off;
 SELECT 1 \\g /dev/null
 SELECT pg_backend_pid() AS pid \\gset
 \\setenv BACKEND :pid
 \\! echo 5 > /proc/\$BACKEND/clear_refs; grep VmRSS /proc/\$BACKEND/status | awk '{print \$2}' > $WORK/rss.before
-$1 \\g /dev/null
+$query \\g /dev/null
 \\! echo \$(( \$(grep VmHWM /proc/\$BACKEND/status | awk '{print \$2}') - \$(cat $WORK/rss.before) ))
 SQL
 }
@@ -282,7 +284,7 @@ ek=$(peak_kb "SELECT * FROM events.alicloud_action_trail_event;")
 end=$(date +%s%N)
 wall_ms=$(( (end - start) / 1000000 ))
 calls=$(curl -sf "$EVENTS_URL/_admin/calls?format=text" | grep -c ' LookupEvents ' || true)
-throttled=$(curl -sf "$EVENTS_URL/_admin/calls" | grep -o '"outcome": *"Throttling[^"]*"' | wc -l)
+throttled=$(curl -sf "$EVENTS_URL/_admin/calls" | { grep -o '"outcome": *"Throttling[^"]*"' || true; } | wc -l)
 floor_ms=$(( (pages - 1) * 500 + LATENCY_MS ))
 echo "events: ${held}, pages of 50: ${pages}; LookupEvents calls: ${calls} (${throttled} throttled)"
 echo "SELECT * wall time: ${wall_ms} ms; floor at 2 calls a second: ${floor_ms} ms; ratio $(awk "BEGIN {printf \"%.3f\", $wall_ms / $floor_ms}")"

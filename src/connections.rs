@@ -74,13 +74,12 @@ pub fn connection(
         catalog::database().to_u32(),
         server.oid.to_u32()
     );
-    let made =
-        connect::connect(&options(server, mapping), FRONT_END, &partition).map_err(|e| match *e
-            .kind
-        {
+    let made = connect::connect(&options(server, mapping), FRONT_END, &partition)
+        .map_err(|e| match *e.kind {
             ConnectErrorKind::Option(o) => FdwError::from(o),
             ConnectErrorKind::Api(a) => FdwError::api(a, &e.secrets),
-        })?;
+        })?
+        .named(&server.name);
     CONNECTIONS.with(|c| c.borrow_mut().insert(key, made.clone()));
     Ok(made)
 }

@@ -7,7 +7,7 @@ use crate::import::REMOTE_SCHEMA;
 use crate::options::{Catalog, OptionError, USE_SERVER_CREDENTIALS};
 use alicloud_api::Remedy;
 use alicloud_tables::scan::ScanError;
-use alicloud_tables::wording::{self, join, join_quoted, Wording};
+use alicloud_tables::wording::{self, join, Wording};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
@@ -124,18 +124,6 @@ impl From<alicloud_tables::options::OptionError> for FdwError {
 struct PostgresWording;
 
 impl Wording for PostgresWording {
-    fn option(&self, name: &str) -> String {
-        format!("option \"{name}\"")
-    }
-
-    fn options(&self, names: &[&str]) -> String {
-        format!("options {}", join_quoted(names, "and"))
-    }
-
-    fn name(&self, name: &str) -> String {
-        format!("\"{name}\"")
-    }
-
     fn settings(&self, names: &[&str], conj: &str) -> String {
         match names {
             [one] => format!("the server option {one}"),

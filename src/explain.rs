@@ -4,7 +4,7 @@
 
 use crate::planner::{constant_plan, PlanData};
 use crate::quals::Values;
-use crate::{connections, executor, store};
+use crate::{catalog, connections, executor, store};
 use alicloud_tables::listing::Deferred;
 use alicloud_tables::options::Regions;
 use alicloud_tables::table::{Pushdown, TableDef};
@@ -85,7 +85,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         .collect();
     let own: Vec<Deferred> = pending
         .iter()
-        .filter(|d| d.column.pushdown != Some(Pushdown::Region))
+        .filter(|d| matches!(d.column.pushdown, Some(Pushdown::Equal | Pushdown::Range)))
         .cloned()
         .collect();
 
@@ -117,6 +117,20 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         ));
     }
     property(es, "Regions", &regions);
+    if let Some(members) = &settings.members {
+        let server = catalog::server(catalog::server_of_table(table_oid)).name;
+        let scanned = scan.accounts(&server, &members.accounts);
+        let mut text = format!(
+            "{} of {}, each by assuming the role {}",
+            scanned.len(),
+            members.accounts.len(),
+            members.role_name
+        );
+        if !scanned.is_empty() && scanned.len() < members.accounts.len() {
+            text.push_str(&format!(": {}", scanned.join(", ")));
+        }
+        property(es, "Member Accounts", &text);
+    }
     if !scan.is_empty() {
         for (label, value) in table.listing.explain(scan.requests(), &own) {
             property(es, label, &value);

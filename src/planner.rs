@@ -348,27 +348,14 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
                 std::ptr::null_mut(),
             ) as *mut pg_sys::Path
         };
-        pg_sys::add_path(
-            baserel,
-            path(
-                (*baserel).rows,
-                startup,
-                total,
-                std::ptr::null_mut(),
-                (*baserel).lateral_relids,
-            ),
-        );
-        if let Some(pathkeys) = useful_pathkeys(root, baserel, info) {
-            // The first rows come after the first page of each region: a LIMIT stops there.
+        // The plain path, and the ordered one: its first rows come after the first page of each
+        // region, so a LIMIT stops there.
+        let ordered = useful_pathkeys(root, baserel, info);
+        for pathkeys in std::iter::once(std::ptr::null_mut()).chain(ordered) {
+            let unparameterized = (*baserel).lateral_relids;
             pg_sys::add_path(
                 baserel,
-                path(
-                    (*baserel).rows,
-                    startup,
-                    total,
-                    pathkeys,
-                    (*baserel).lateral_relids,
-                ),
+                path((*baserel).rows, startup, total, pathkeys, unparameterized),
             );
         }
 

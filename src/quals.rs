@@ -224,16 +224,15 @@ pub unsafe fn condition(
                     (None, Some(c)) => (c, left, false),
                     (None, None) => return None,
                 };
-                let cmp = match keys.table.columns[column].pushdown? {
-                    Pushdown::Region | Pushdown::Equal => {
-                        if (*op).opno != pg_sys::Oid::from(pg_sys::TextEqualOperator)
-                            || !deterministic((*op).inputcollid)
-                        {
-                            return None;
-                        }
-                        Op::Eq
+                let cmp = if keys.table.columns[column].pushdown?.equality_only() {
+                    if (*op).opno != pg_sys::Oid::from(pg_sys::TextEqualOperator)
+                        || !deterministic((*op).inputcollid)
+                    {
+                        return None;
                     }
-                    Pushdown::Range => time_op((*op).opno, on_left)?,
+                    Op::Eq
+                } else {
+                    time_op((*op).opno, on_left)?
                 };
                 (column, cmp, value, false)
             }
@@ -242,12 +241,11 @@ pub unsafe fn condition(
                 let args = pgrx::PgList::<pg_sys::Node>::from_pg((*op).args);
                 let (left, right) = (args.get_ptr(0)?, args.get_ptr(1)?);
                 let column = keys.key_of(left)?;
-                let equality = match keys.table.columns[column].pushdown? {
-                    Pushdown::Region | Pushdown::Equal => {
-                        (*op).opno == pg_sys::Oid::from(pg_sys::TextEqualOperator)
-                            && deterministic((*op).inputcollid)
-                    }
-                    Pushdown::Range => u32::from((*op).opno) == TIMESTAMPTZ_EQ,
+                let equality = if keys.table.columns[column].pushdown?.equality_only() {
+                    (*op).opno == pg_sys::Oid::from(pg_sys::TextEqualOperator)
+                        && deterministic((*op).inputcollid)
+                } else {
+                    u32::from((*op).opno) == TIMESTAMPTZ_EQ
                 };
                 if !(*op).useOr || !equality {
                     return None;

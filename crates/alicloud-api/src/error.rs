@@ -204,6 +204,8 @@ pub enum Remedy {
     RaiseResponseLimit,
     /// The endpoint redirected or answered with something that is not the API.
     CheckEndpoint,
+    /// A RAM role could not be assumed: it is missing, or does not trust the caller.
+    CheckRole,
 }
 
 impl Remedy {
@@ -221,6 +223,7 @@ impl Remedy {
             Remedy::RenewToken => "The security token is invalid or expired: renew it.",
             Remedy::RaiseResponseLimit => "The answer was larger than the size limit: raise the limit if the answer is expected to be this large.",
             Remedy::CheckEndpoint => "The endpoint did not answer as the API does: check that it points at the API itself.",
+            Remedy::CheckRole => "The role could not be assumed: check that it exists in that account, that its trust policy names the caller, and that the caller is a RAM user or role allowed sts:AssumeRole (an account's own keys cannot assume roles).",
         }
     }
 }
@@ -310,6 +313,9 @@ impl Error {
     /// What can be done about it, where we know.
     pub fn remedy(&self) -> Option<Remedy> {
         match self {
+            Error::Api(e) if e.call.action == "AssumeRole" && role_refused(&e.code) => {
+                Some(Remedy::CheckRole)
+            }
             Error::Api(e) => api_remedy(&e.code),
             Error::Timeout { .. } => Some(Remedy::RaiseTimeouts),
             Error::Transport { .. } => Some(Remedy::CheckNetwork),
@@ -381,6 +387,11 @@ impl Error {
         }
         e
     }
+}
+
+/// Whether `code`, answering `AssumeRole`, says the role is missing or does not trust the caller.
+fn role_refused(code: &str) -> bool {
+    code.starts_with("NoPermission") || code.starts_with("EntityNotExist.Role")
 }
 
 fn api_remedy(code: &str) -> Option<Remedy> {

@@ -60,6 +60,8 @@ fn value_name(kind: &ValueKind) -> &'static str {
         ValueKind::Millis => "MS",
         ValueKind::Number(_) => "N",
         ValueKind::CodeList => "CODES",
+        ValueKind::AccountList => "IDS",
+        ValueKind::MemberFailure => "error|skip",
         ValueKind::Text => "TEXT",
         ValueKind::Secret => "SECRET",
     }

@@ -18,7 +18,7 @@ use alicloud_tables::scan::{
     configured_regions, Error, Fetch, Next, ScanData, ScanError, ScanReport,
 };
 use alicloud_tables::snapshot::Snapshot;
-use alicloud_tables::table::{ColumnType, Pushdown, TableDef, Value};
+use alicloud_tables::table::{ColumnType, TableDef, Value};
 use alicloud_tables::tables;
 use alicloud_tables::wording::{self, describe, join, redact, Remedy, Wording};
 use cli::{flag_name, EXIT_API, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_USAGE};
@@ -451,8 +451,8 @@ fn list_columns(table: &TableDef) -> io::Result<()> {
         };
         // Which conditions on the column narrow the calls.
         let key = match c.pushdown {
-            Some(Pushdown::Region | Pushdown::Equal) => "key =",
-            Some(Pushdown::Range) => "key <>=",
+            Some(p) if p.equality_only() => "key =",
+            Some(_) => "key <>=",
             None => "",
         };
         writeln!(out, "{:width$}  {ty:9}  {key:7}  {}", c.name, c.description)?;

@@ -923,11 +923,37 @@ fn the_profile_file_gives_keys_and_the_region() {
             "-o".into(),
             "csv".into(),
             "--select".into(),
-            "name,region".into(),
+            "name,region,sp_connection_name,_ctx".into(),
         ])
         .ok();
     assert_eq!(regions_called(&server), ["cn-shanghai"]);
-    assert_eq!(parse_csv(&out.stdout).1.len(), 3);
+    let (_, rows) = parse_csv(&out.stdout);
+    assert_eq!(rows.len(), 3);
+    // A connection no profile option names is called alicloud; --profile names it.
+    let names = |rows: &[Row], want: &str| {
+        rows.iter().all(|r| {
+            r["sp_connection_name"] == want
+                && r["_ctx"] == serde_json::json!({"connection_name": want})
+        })
+    };
+    assert!(names(&rows, "alicloud"), "{rows:?}");
+    let out = env
+        .run(&[
+            TABLE.to_string(),
+            "--endpoint".into(),
+            server.endpoint_template(),
+            "--cache-ttl".into(),
+            "0".into(),
+            "--profile".into(),
+            "main".into(),
+            "-o".into(),
+            "csv".into(),
+            "--select".into(),
+            "name,sp_connection_name,_ctx".into(),
+        ])
+        .ok();
+    let (_, rows) = parse_csv(&out.stdout);
+    assert!(rows.len() == 3 && names(&rows, "main"), "{rows:?}");
     // The environment's region wins over the profile's.
     server.clear_calls();
     let env = env.var("ALIBABA_CLOUD_REGION_ID", "cn-shenzhen");
@@ -1111,4 +1137,43 @@ fn help_lists_every_option_and_the_exit_codes() {
     let out = Run::of(child.wait_with_output().expect("the output"));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn member_accounts_are_scanned_in_one_run() {
+    let server = start();
+    let out = export(
+        &server,
+        &[
+            "--member-accounts",
+            "1111111111111111,3333333333333333",
+            "--member-role-name",
+            "ActionTrailAudit",
+            "--where",
+            "account_id = '3333333333333333'",
+            "-o",
+            "csv",
+            "--select",
+            "sp_connection_name,account_id,region,name",
+        ],
+    )
+    .ok();
+    let (_, rows) = parse_csv(&out.stdout);
+    let got: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {}",
+                r["sp_connection_name"], r["account_id"], r["region"], r["name"]
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|r| r.starts_with(r#""alicloud.3333333333333333" "3333333333333333""#)),
+        "{got:?}"
+    );
+    // account_id chose the member before any call: one role session, 3333's only.
+    assert_eq!(calls_of(&server, "AssumeRole").len(), 1);
 }

@@ -511,7 +511,7 @@ mod tests {
     fn default_fixture_loads_and_checks() {
         let f = Fixture::default_fixture();
         assert_eq!(f.regions.len(), 28);
-        assert_eq!(f.trails.len(), 6);
+        assert_eq!(f.trails.len(), 9);
         assert_eq!(
             f.role(crate::AUDITOR_ROLE_ARN).unwrap().account_id(),
             Some(crate::DEFAULT_ACCOUNT_ID)

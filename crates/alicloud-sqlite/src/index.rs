@@ -167,10 +167,7 @@ pub fn choose(table: &TableDef, offered: &[Offered], columns: u64) -> Choice {
         else {
             continue;
         };
-        let takes = match pushdown {
-            Pushdown::Region | Pushdown::Equal => op == Op::Eq && c.binary,
-            Pushdown::Range => c.binary,
-        };
+        let takes = c.binary && (op == Op::Eq || !pushdown.equality_only());
         if !takes {
             continue;
         }

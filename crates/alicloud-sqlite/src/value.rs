@@ -77,6 +77,7 @@ mod tests {
             item: &trail,
             region: "cn-beijing",
             account_id: None,
+            connection_name: "alicloud",
         };
         let cell = |name: &str| Cell::from((t.column(name).unwrap().value)(&source));
         assert_eq!(cell("is_organization_trail"), Cell::Integer(1));
@@ -97,7 +98,9 @@ mod tests {
         assert!(sql.starts_with("CREATE TABLE x(\"name\" TEXT, \"home_region\" TEXT, "));
         assert!(sql.contains("\"is_organization_trail\" INTEGER"));
         assert!(sql.contains("\"create_time\" TEXT"));
-        assert!(sql.ends_with("\"raw\" TEXT)"));
+        assert!(sql.ends_with(
+            "\"raw\" TEXT, \"sp_connection_name\" TEXT, \"sp_ctx\" TEXT, \"_ctx\" TEXT)"
+        ));
         assert_eq!(sql.matches('"').count(), 2 * t.columns.len());
     }
 }

@@ -145,6 +145,20 @@ fn equality_and_in_on_key_columns_narrow_the_calls() {
     assert_eq!(out.stdout.trim(), "3", "{}", out.stderr);
     assert_eq!(calls(&server), ["cn-beijing DescribeTrails"]);
 
+    // The connection columns: no profile option, so the connection is called alicloud.
+    let out = sqlite(
+        &work,
+        &conf,
+        "select distinct sp_connection_name, _ctx ->> 'connection_name', sp_ctx from alicloud_action_trail where region = 'cn-beijing';",
+        &[],
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        r#"alicloud|alicloud|{"connection_name":"alicloud"}"#,
+        "{}",
+        out.stderr
+    );
+
     server.clear_calls();
     let out = sqlite(
         &work,
@@ -343,4 +357,39 @@ fn sigint_stops_a_query_waiting_on_a_hanging_region() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+fn member_accounts_are_scanned_in_one_query() {
+    let server = start();
+    let work = Work::new();
+    let conf = work.configure(
+        &server,
+        serde_json::json!({
+            "member_accounts": "1111111111111111,2222222222222222,4444444444444444",
+            "member_role_name": "ActionTrailAudit",
+            "member_failure": "skip",
+        }),
+    );
+    let out = sqlite(
+        &work,
+        &conf,
+        ".log stderr\nselect sp_connection_name, account_id, name from alicloud_action_trail where region = 'cn-beijing' order by 2;",
+        &[],
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        "alicloud.1111111111111111|1111111111111111|acme-prod-trail\n\
+         alicloud.2222222222222222|2222222222222222|acme-dev-trail",
+        "{}",
+        out.stderr
+    );
+    // The member whose role does not trust the caller is a warning in sqlite3_log.
+    assert!(
+        out.stderr.contains(
+            "(28) alicloud_action_trail: skipping member alicloud.4444444444444444 (account 4444444444444444): AssumeRole failed in "
+        ) && out.stderr.contains("with NoPermission"),
+        "{}",
+        out.stderr
+    );
 }

@@ -5,7 +5,7 @@
 //! the scan does.
 
 use crate::cache::{ScopeBuilder, ScopeId};
-use crate::options::{credential_chain, secrets, OptionError, Settings};
+use crate::options::{credential_chain, secrets, Members, OptionError, Settings};
 use alicloud_api::{default_region, Client, CredentialChain};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// The cache partition of the front ends that run as the user (the SQLite extension, the export
 /// CLI): they share one cache directory, and answers.
 pub const LOCAL_PARTITION: &str = "local";
+
+/// The name of a connection that no front end named (`sp_connection_name`): the plugin's name,
+/// as Steampipe names a connection nobody configured.
+pub const DEFAULT_CONNECTION_NAME: &str = "alicloud";
 
 /// How long a connection keeps the region list of `regions '*'` (`DescribeRegions`): region lists
 /// change a few times a year, so this is metadata of the connection, not an answer with the
@@ -40,9 +44,29 @@ impl FrontEnd {
 /// A region list and when it was fetched.
 type RegionList = (Instant, Vec<String>);
 
+/// What a connection was made from, kept when its settings name member accounts: each member's
+/// connection is made from the same options, chain and front end, with the member's role.
+struct Origin {
+    options: BTreeMap<String, String>,
+    chain: CredentialChain,
+    front_end: FrontEnd,
+    partition: String,
+}
+
+/// The options of the member settings, which a member's own connection leaves out.
+const MEMBER_OPTIONS: [&str; 4] = [
+    "member_accounts",
+    "member_role_name",
+    "member_session_duration",
+    "member_failure",
+];
+
 /// An API client with its settings, the scope its answers belong to, and the secrets to scrub.
 #[derive(Clone)]
 pub struct Connection {
+    /// Its name, the rows' `sp_connection_name`: a PostgreSQL server's name; for the front ends
+    /// that run as the user, the `profile` option's value, else [`DEFAULT_CONNECTION_NAME`].
+    pub name: String,
     /// The client, with its credentials.
     pub client: Client,
     /// The settings it was made with.
@@ -58,6 +82,11 @@ pub struct Connection {
     pub secrets: Vec<String>,
     /// The region list of `regions '*'`, with when it was fetched.
     regions: Arc<Mutex<Option<RegionList>>>,
+    /// What it was made from, when it has member accounts.
+    origin: Option<Arc<Origin>>,
+    /// The member accounts' connections made so far, by account id: each holds its role's
+    /// temporary credentials, refreshed before they expire, for as long as this connection lives.
+    members: Arc<Mutex<BTreeMap<String, Connection>>>,
 }
 
 impl Connection {
@@ -86,13 +115,78 @@ impl Connection {
             b = b.part(k.as_bytes()).part(v.as_bytes());
         }
         Connection {
+            name: options
+                .get("profile")
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_CONNECTION_NAME.to_string()),
             client,
             settings,
             scope: b.finish(),
             credentials: credentials.finish(),
             secrets,
             regions: Arc::default(),
+            origin: None,
+            members: Arc::default(),
         }
+    }
+
+    /// The name of member `account`'s rows: `<this connection's name>.<account id>`.
+    pub fn member_name(&self, account: &str) -> String {
+        format!("{}.{account}", self.name)
+    }
+
+    /// The connection of member `account` (made the first time, then kept): this connection's
+    /// options without the member settings, and the credentials found, assuming `members`'
+    /// role in the account.
+    pub fn member(&self, members: &Members, account: &str) -> Result<Connection, ConnectError> {
+        let mut held = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = held.get(account) {
+            return Ok(found.clone());
+        }
+        let Some(origin) = &self.origin else {
+            return Err(ConnectError {
+                kind: Box::new(ConnectErrorKind::Api(alicloud_api::Error::Credentials {
+                    message: "this connection cannot make member connections".to_string(),
+                })),
+                secrets: self.secrets.clone(),
+            });
+        };
+        let mut options = origin.options.clone();
+        for name in MEMBER_OPTIONS {
+            options.remove(name);
+        }
+        if options.contains_key("role_arn") {
+            return Err(ConnectError {
+                kind: Box::new(ConnectErrorKind::Option(OptionError::Conflict {
+                    option: "role_arn",
+                    rule: crate::options::Rule::AlternativeTo("member_role_name"),
+                })),
+                secrets: self.secrets.clone(),
+            });
+        }
+        let role = (members.role_arn(account), members.session_duration);
+        let made = connect_inner(
+            &options,
+            origin.chain.clone(),
+            origin.front_end,
+            &origin.partition,
+            Some(role),
+        )?
+        .named(&self.member_name(account));
+        held.insert(account.to_string(), made.clone());
+        Ok(made)
+    }
+
+    /// The connection of member `account` made by [`Connection::member`].
+    pub(crate) fn made_member(&self, account: &str) -> Option<Connection> {
+        let held = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        held.get(account).cloned()
+    }
+
+    /// The same connection, called `name` (a front end that names its connections).
+    pub fn named(mut self, name: &str) -> Connection {
+        self.name = name.to_string();
+        self
     }
 
     /// Every secret in use: those it was made from, and those of the temporary credentials the
@@ -200,6 +294,19 @@ pub fn connect_with(
     front_end: FrontEnd,
     partition: &str,
 ) -> Result<Connection, ConnectError> {
+    connect_inner(options, chain, front_end, partition, None)
+}
+
+/// [`connect_with`], assuming `role` (an ARN, and a session length) with the credentials found
+/// when it is given.
+fn connect_inner(
+    options: &BTreeMap<String, String>,
+    chain: CredentialChain,
+    front_end: FrontEnd,
+    partition: &str,
+    role: Option<(String, Option<u32>)>,
+) -> Result<Connection, ConnectError> {
+    let origin_chain = chain.clone();
     let mut secrets = secrets(options);
     let fail = |kind, secrets: &Vec<String>| ConnectError {
         kind: Box::new(kind),
@@ -208,7 +315,11 @@ pub fn connect_with(
     let chain = chain.default_session_name(front_end.name);
     let settings = settings_with(options, chain.clone())
         .map_err(|e| fail(ConnectErrorKind::Option(e), &secrets))?;
-    let source = credential_chain(options, chain)
+    let mut chain = credential_chain(options, chain);
+    if let Some((arn, duration)) = role {
+        chain = chain.role_arn(arn, options.get("role_session_name").cloned(), duration);
+    }
+    let source = chain
         .resolve()
         .map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?;
     for s in source.signing_keys().into_iter().flat_map(|k| k.secrets()) {
@@ -220,7 +331,15 @@ pub fn connect_with(
     config.user_agent = front_end.user_agent();
     let client =
         Client::new(config, source).map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?;
-    Ok(Connection::new(
-        client, settings, partition, options, secrets,
-    ))
+    let has_members = settings.members.is_some();
+    let mut connection = Connection::new(client, settings, partition, options, secrets);
+    if has_members {
+        connection.origin = Some(Arc::new(Origin {
+            options: options.clone(),
+            chain: origin_chain,
+            front_end,
+            partition: partition.to_string(),
+        }));
+    }
+    Ok(connection)
 }

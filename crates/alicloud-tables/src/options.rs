@@ -41,6 +41,10 @@ pub enum ValueKind {
     Number(RangeInclusive<u64>),
     /// A comma-separated list of API error codes.
     CodeList,
+    /// A comma-separated list of account ids (digits).
+    AccountList,
+    /// `error` or `skip`.
+    MemberFailure,
     /// Free text, not empty.
     Text,
     /// Text never echoed in any message, not empty.
@@ -89,6 +93,8 @@ const CONCURRENCY: RangeInclusive<u64> = 1..=64;
 const CACHE_TTL: RangeInclusive<u64> = 0..=86_400;
 /// The bounds of `cache_max_mb`.
 const CACHE_MAX_MB: RangeInclusive<u64> = 1..=10_240;
+/// The bounds of `member_session_duration`, in seconds (STS's own).
+const ROLE_DURATION: RangeInclusive<u64> = 900..=43_200;
 /// The bounds of `max_response_mb`.
 const RESPONSE_MAX_MB: RangeInclusive<u64> = 1..=1_024;
 
@@ -119,6 +125,10 @@ pub static OPTIONS: &[OptionDef] = &[
     def("max_response_mb", Connection, Number(RESPONSE_MAX_MB), false, "the largest answer read, in MiB (default 16)"),
     def("cache_ttl", Connection, Number(CACHE_TTL), false, "seconds an answer is reused; 0 turns the cache off (default 300)"),
     def("cache_max_mb", Connection, Number(CACHE_MAX_MB), false, "the cache's size limit, in MiB (default 64)"),
+    def("member_accounts", Connection, AccountList, false, "scan these accounts (comma-separated ids), each by assuming member_role_name in it"),
+    def("member_role_name", Connection, Text, false, "the RAM role assumed in each member account"),
+    def("member_session_duration", Connection, Number(ROLE_DURATION), false, "seconds the member role sessions last (default 3600)"),
+    def("member_failure", Connection, MemberFailure, false, "error (default): a failed member fails the query; skip: a warning, and the other members' rows"),
     def("access_key_id", Credentials, Text, false, "an access key id"),
     def("access_key_secret", Credentials, Secret, false, "its secret"),
     def("security_token", Credentials, Secret, false, "the security token of an STS key pair"),
@@ -231,13 +241,47 @@ pub fn validate<'a>(
         }
         check_value(def, value)?;
     }
-    if scope != Some(Scope::Connection) {
-        let given: Vec<&str> = options
+    let given = |scope: Scope| -> Vec<&str> {
+        options
+            .clone()
             .into_iter()
-            .filter(|(n, _)| option(n).is_some_and(|d| d.scope == Scope::Credentials))
+            .filter(|(n, _)| option(n).is_some_and(|d| d.scope == scope))
             .map(|(n, _)| n)
-            .collect();
-        check_credential_combination(&given)?;
+            .collect()
+    };
+    if scope != Some(Scope::Connection) {
+        check_credential_combination(&given(Scope::Credentials))?;
+    }
+    if scope != Some(Scope::Credentials) {
+        check_member_combination(&given(Scope::Connection))?;
+    }
+    Ok(())
+}
+
+/// `member_accounts` and `member_role_name` go together; the other member options need them.
+fn check_member_combination(given: &[&str]) -> Result<(), OptionError> {
+    let has = |k: &str| given.contains(&k);
+    let needs = |option, others| {
+        Err(OptionError::Conflict {
+            option,
+            rule: Rule::Needs {
+                others,
+                with_it: false,
+                why: None,
+            },
+        })
+    };
+    if has("member_accounts") && !has("member_role_name") {
+        return needs("member_accounts", &["member_role_name"]);
+    }
+    for name in [
+        "member_role_name",
+        "member_session_duration",
+        "member_failure",
+    ] {
+        if has(name) && !has("member_accounts") {
+            return needs(option_name(name), &["member_accounts"]);
+        }
     }
     Ok(())
 }
@@ -271,6 +315,8 @@ fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
                 None => Ok(()),
             }
         }
+        AccountList => parse_accounts(name, value).map(|_| ()),
+        MemberFailure => parse_member_failure(value).map(|_| ()),
         Text if value.trim().is_empty() => Err(bad(name, "it must not be empty", None)),
         Secret if value.is_empty() => Err(bad(name, "it must not be empty", None)),
         Text | Secret => Ok(()),
@@ -335,6 +381,70 @@ fn number(
                 range.end()
             )),
         )),
+    }
+}
+
+/// Reads a list of account ids: digits, each once, at least one.
+fn parse_accounts(name: &'static str, value: &str) -> Result<Vec<String>, OptionError> {
+    const HINT: &str = "Give a comma-separated list of account ids, for example '1111111111111111,2222222222222222'.";
+    let mut list = Vec::new();
+    for id in split_list(value) {
+        if id.len() > 32 || !id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad(
+                name,
+                format!("\"{id}\" is not an account id"),
+                Some(HINT),
+            ));
+        }
+        if !list.contains(&id) {
+            list.push(id);
+        }
+    }
+    if list.is_empty() {
+        return Err(bad(name, "the list is empty", Some(HINT)));
+    }
+    Ok(list)
+}
+
+/// What a scan over member accounts does when one of them fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberFailure {
+    /// The query fails.
+    Error,
+    /// A warning names the member, and the other members' rows are returned; when every member
+    /// fails, the query fails all the same.
+    Skip,
+}
+
+fn parse_member_failure(value: &str) -> Result<MemberFailure, OptionError> {
+    match value.trim() {
+        "error" => Ok(MemberFailure::Error),
+        "skip" => Ok(MemberFailure::Skip),
+        other => Err(bad(
+            "member_failure",
+            format!("\"{other}\""),
+            Some("Give error or skip."),
+        )),
+    }
+}
+
+/// The accounts a server scans by assuming a role in each (`member_accounts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Members {
+    /// The account ids, in the order given.
+    pub accounts: Vec<String>,
+    /// The role assumed in each.
+    pub role_name: String,
+    /// The role sessions' length, in seconds.
+    pub session_duration: Option<u32>,
+    /// What a failed member does.
+    pub failure: MemberFailure,
+}
+
+impl Members {
+    /// The ARN of the role in `account`.
+    pub fn role_arn(&self, account: &str) -> String {
+        format!("acs:ram::{account}:role/{}", self.role_name)
     }
 }
 
@@ -418,6 +528,8 @@ pub struct Settings {
     pub cache_ttl: Duration,
     /// The cache's size limit, in bytes.
     pub cache_max_bytes: u64,
+    /// The member accounts, when the server scans several.
+    pub members: Option<Members>,
 }
 
 impl Settings {
@@ -498,8 +610,33 @@ impl Settings {
             cache_max_bytes: o.number("cache_max_mb")?.unwrap_or(DEFAULT_CACHE_MAX_MB)
                 * 1024
                 * 1024,
+            members: members(&o)?,
         })
     }
+}
+
+/// The member settings, from options checked by [`validate`] (so `member_role_name` is there
+/// when `member_accounts` is).
+fn members(o: &Checked) -> Result<Option<Members>, OptionError> {
+    let (Some(accounts), Some(role_name)) = (o.get("member_accounts"), o.get("member_role_name"))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Members {
+        accounts: parse_accounts("member_accounts", accounts)?,
+        role_name: role_name.trim().to_string(),
+        session_duration: o.number("member_session_duration")?.map(|n| n as u32),
+        failure: o
+            .get("member_failure")
+            .map(parse_member_failure)
+            .transpose()?
+            .unwrap_or(MemberFailure::Error),
+    }))
+}
+
+/// The static name of option `name` (one of [`OPTIONS`]).
+fn option_name(name: &str) -> &'static str {
+    option(name).map_or("member_accounts", |d| d.name)
 }
 
 /// Whether the credential options give access keys of their own (as opposed to leaving the

@@ -95,7 +95,9 @@ impl Constraint {
     /// is one the column takes.
     pub fn applies_to(&self, table: &TableDef) -> bool {
         match table.columns.get(self.column).and_then(|c| c.pushdown) {
-            Some(Pushdown::Region | Pushdown::Equal) => self.op == Op::Eq,
+            Some(Pushdown::Region | Pushdown::Equal | Pushdown::Account | Pushdown::Connection) => {
+                self.op == Op::Eq
+            }
             Some(Pushdown::Range) => true,
             None => false,
         }
@@ -125,6 +127,10 @@ pub struct ScanPlan {
     regions: Option<Vec<String>>,
     /// The listing's requests in each region called.
     requests: Vec<Params>,
+    /// `None`: every account; `Some`: only these (equality on `account_id`).
+    accounts: Option<Vec<String>>,
+    /// `None`: every connection; `Some`: only these (equality on `sp_connection_name`).
+    connections: Option<Vec<String>>,
     /// The constraints contradict each other: nothing can match, so nothing is called.
     empty: bool,
 }
@@ -134,6 +140,8 @@ impl ScanPlan {
     /// push down are left out).
     pub fn new(table: &TableDef, constraints: &[Constraint]) -> ScanPlan {
         let mut regions: Option<Vec<String>> = None;
+        let mut accounts: Option<Vec<String>> = None;
+        let mut connections: Option<Vec<String>> = None;
         let mut own = Vec::new();
         for c in constraints.iter().filter(|c| c.applies_to(table)) {
             match table.columns[c.column].pushdown {
@@ -143,14 +151,24 @@ impl ScanPlan {
                     let valid = c.texts().filter(|r| validate_region_id(r).is_ok());
                     regions = Some(narrow(regions, valid.map(str::to_string).collect()));
                 }
+                Some(Pushdown::Account) => {
+                    accounts = Some(narrow(accounts, c.texts().map(str::to_string).collect()));
+                }
+                Some(Pushdown::Connection) => {
+                    let names = c.texts().map(str::to_string).collect();
+                    connections = Some(narrow(connections, names));
+                }
                 _ => own.push(c.clone()),
             }
         }
         let requests = table.listing.requests(table, &own);
-        let empty = regions.as_ref().is_some_and(Vec::is_empty) || requests.is_none();
+        let none = |v: &Option<Vec<String>>| v.as_ref().is_some_and(Vec::is_empty);
+        let empty = none(&regions) || none(&accounts) || none(&connections) || requests.is_none();
         ScanPlan {
             regions,
             requests: requests.unwrap_or_default(),
+            accounts,
+            connections,
             empty,
         }
     }
@@ -173,6 +191,29 @@ impl ScanPlan {
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// Whether the rows of connection `name` (a server's, or a member's) with account
+    /// `account` (when known before any call) can match.
+    pub fn admits(&self, name: &str, account: Option<&str>) -> bool {
+        let named = self
+            .connections
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|n| n == name));
+        let accounted = match (&self.accounts, account) {
+            (Some(wanted), Some(a)) => wanted.iter().any(|w| w == a),
+            _ => true,
+        };
+        !self.empty && named && accounted
+    }
+
+    /// The member accounts of `all` whose rows can match, for a server called `server` whose
+    /// members' rows are named `<server>.<account>`.
+    pub fn accounts(&self, server: &str, all: &[String]) -> Vec<String> {
+        all.iter()
+            .filter(|a| self.admits(&format!("{server}.{a}"), Some(a)))
+            .cloned()
+            .collect()
     }
 
     /// The regions the constraints name, when they name any.

@@ -14,9 +14,10 @@ pub use data::{Next, Pending, Row, ScanData, HELD_LIMIT};
 pub use report::{CallRecord, ErrorRecord, ScanError, ScanReport, Skipped, Source};
 
 use crate::cache::{Cache, Claim, Finished, ScopeId};
+use crate::connect::ConnectError;
 use crate::connect::Connection;
 use crate::listing::{Listing, Page, Params};
-use crate::options::{Regions, Settings};
+use crate::options::{MemberFailure, Members, Regions, Settings};
 use crate::pace::Pace;
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
@@ -35,6 +36,17 @@ pub const MAX_PAGES: usize = 100_000;
 const REGIONS_ENTRY: &str = "DescribeRegions";
 /// The cache entry of the account id.
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
+
+/// A member's connection that could not be made, as a call's error (its secrets are the
+/// server's, which front ends scrub from every message anyway).
+fn member_connect_error(e: ConnectError) -> Error {
+    match *e.kind {
+        crate::connect::ConnectErrorKind::Api(a) => a,
+        crate::connect::ConnectErrorKind::Option(o) => Error::Credentials {
+            message: o.to_string(),
+        },
+    }
+}
 
 /// The regions that an unconstrained scan calls, as the front end can tell before any call:
 /// the configured list, or `None` for `*` (known only once `DescribeRegions` answers).
@@ -126,6 +138,13 @@ impl Fetch<'_> {
         &self.connection.scope
     }
 
+    /// What the scan of `table` obtained: `parts`, and the connection's name.
+    fn data(&self, table: &'static TableDef, parts: Vec<data::Part>) -> ScanData {
+        let mut data = ScanData::new(table, parts);
+        data.connection_name.clone_from(&self.connection.name);
+        data
+    }
+
     fn cache(&self) -> Option<&Cache> {
         self.cache.filter(|c| c.enabled())
     }
@@ -150,7 +169,13 @@ impl Fetch<'_> {
         report: &mut ScanReport,
     ) -> Result<ScanData, ScanError> {
         if plan.is_empty() {
-            return Ok(ScanData::new(table, Vec::new()));
+            return Ok(self.data(table, Vec::new()));
+        }
+        if let Some(members) = &self.connection.settings.members {
+            return self.start_members(members, table, plan, report).await;
+        }
+        if !plan.admits(&self.connection.name, None) {
+            return Ok(self.data(table, Vec::new()));
         }
         let configured = match &self.connection.settings.regions {
             Regions::List(l) => l.clone(),
@@ -162,7 +187,7 @@ impl Fetch<'_> {
             .flat_map(|r| plan.requests().iter().map(move |q| (r.clone(), q.clone())))
             .collect();
         if units.is_empty() {
-            return Ok(ScanData::new(table, Vec::new()));
+            return Ok(self.data(table, Vec::new()));
         }
         let listing = table.listing;
         let done = std::cell::Cell::new(0);
@@ -208,7 +233,7 @@ impl Fetch<'_> {
                 },
             }
         }
-        let mut data = ScanData::new(table, parts);
+        let mut data = self.data(table, parts);
         if let Some((result, record)) = account {
             report.records.extend(record);
             match result {
@@ -238,6 +263,102 @@ impl Fetch<'_> {
         })
     }
 
+    /// Starts the scan of `table` in every member account at once, each through its own
+    /// connection (its role assumed with this connection's credentials), and puts their parts
+    /// together. A member that fails fails the scan, or under `member_failure 'skip'` is
+    /// reported as skipped; when every member fails, the scan fails all the same.
+    async fn start_members(
+        &self,
+        members: &Members,
+        table: &'static TableDef,
+        plan: &ScanPlan,
+        report: &mut ScanReport,
+    ) -> Result<ScanData, ScanError> {
+        let accounts = plan.accounts(&self.connection.name, &members.accounts);
+        if accounts.is_empty() {
+            return Ok(self.data(table, Vec::new()));
+        }
+        let runs = accounts.iter().map(|account| async move {
+            let mut member_report = ScanReport::default();
+            let result = match self.connection.member(members, account) {
+                Err(e) => Err(ScanError::from(member_connect_error(e))),
+                // The role first: a member that cannot be reached is one failure, not one per
+                // region.
+                Ok(connection) => match connection.client.credentials().await {
+                    Err(e) => Err(ScanError::from(e)),
+                    Ok(_) => {
+                        let fetch = self.with_connection(&connection);
+                        Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+                    }
+                },
+            };
+            (account.clone(), result, member_report)
+        });
+        let results = futures_util::future::join_all(runs).await;
+        let mut data = self.data(table, Vec::new());
+        let mut failures = Vec::new();
+        for (account, result, member_report) in results {
+            report.extend(member_report);
+            let name = self.connection.member_name(&account);
+            match result {
+                Ok(member_data) => {
+                    let index = data.members.len();
+                    data.members.push(data::Member {
+                        name,
+                        account_id: account,
+                    });
+                    for mut part in member_data.parts {
+                        part.member = Some(index);
+                        data.parts.push(part);
+                    }
+                }
+                Err(e) => failures.push((format!("{name} (account {account})"), e)),
+            }
+        }
+        if failures.is_empty() {
+            return Ok(data);
+        }
+        let all_failed = failures.len() == accounts.len();
+        if members.failure == MemberFailure::Skip && !all_failed {
+            for (member, e) in failures {
+                report.skipped.push(Skipped {
+                    region: e.error.region().unwrap_or("every region").to_string(),
+                    action: e
+                        .error
+                        .call()
+                        .map_or("the call", |c| c.action.as_str())
+                        .to_string(),
+                    code: e.error.code().unwrap_or("no error code").to_string(),
+                    request_id: e.error.request_id().map(str::to_string),
+                    member: Some(member),
+                });
+            }
+            return Ok(data);
+        }
+        let also: Vec<String> = failures[1..].iter().map(|(m, _)| m.clone()).collect();
+        let (member, first) = failures.swap_remove(0);
+        let (failed, of) = (also.len() + 1, accounts.len());
+        let mut others = match (failed, of) {
+            (1, 1) => format!("in member {member}, the only member account"),
+            (1, _) => format!("in member {member}, 1 of {of} member accounts"),
+            _ if all_failed => format!(
+                "in member {member}; every member account failed ({failed} of {of}), also: {}",
+                also.join(", ")
+            ),
+            _ => format!(
+                "in member {member}; {failed} of {of} member accounts failed, also: {}",
+                also.join(", ")
+            ),
+        };
+        if let Some(more) = first.others {
+            others = format!("{others}\n{more}");
+        }
+        Err(ScanError {
+            error: first.error,
+            others: Some(others),
+        })
+    }
+
     /// The region left out when `e`'s code is in `ignore_error_codes`.
     fn skipping(&self, e: &Error, region: &str) -> Option<Skipped> {
         let code = e.code()?;
@@ -250,6 +371,7 @@ impl Fetch<'_> {
                 .to_string(),
             code: code.to_string(),
             request_id: e.request_id().map(str::to_string),
+            member: None,
         })
     }
 
@@ -267,6 +389,31 @@ impl Fetch<'_> {
         self.add(data, &pending, page)
     }
 
+    /// This fetch with `connection` in place of its own.
+    fn with_connection<'b>(&'b self, connection: &'b Connection) -> Fetch<'b> {
+        Fetch {
+            connection,
+            snapshot: self.snapshot,
+            cache: self.cache,
+            progress: self.progress,
+        }
+    }
+
+    /// The connection of the member account whose listing `pending` continues (`None`: this
+    /// fetch's own).
+    fn member_of(&self, pending: &Pending) -> Result<Option<Connection>, Error> {
+        let Some(account) = &pending.account else {
+            return Ok(None);
+        };
+        match self.connection.made_member(account) {
+            Some(c) => Ok(Some(c)),
+            None => Err(Error::Paging {
+                call: Call::new("the listing", &pending.region),
+                message: format!("the connection of member account {account} is gone"),
+            }),
+        }
+    }
+
     /// Adds a page got with [`Fetch::page`] (`None`: the rest of the listing is skipped).
     pub fn add(
         &self,
@@ -274,6 +421,13 @@ impl Fetch<'_> {
         pending: &Pending,
         page: Option<Page>,
     ) -> Result<(), ScanError> {
+        if let Some(member) = self.member_of(pending)? {
+            let pending = Pending {
+                account: None,
+                ..pending.clone()
+            };
+            return self.with_connection(&member).add(data, &pending, page);
+        }
         let listing = data.table.listing;
         let call = || Call::new(listing.action(), &pending.region);
         let Some(part) = data.parts.get_mut(pending.part) else {
@@ -326,6 +480,14 @@ impl Fetch<'_> {
         pending: &Pending,
         report: &mut ScanReport,
     ) -> Result<Option<Page>, ScanError> {
+        if let Some(member) = self.member_of(pending)? {
+            let pending = Pending {
+                account: None,
+                ..pending.clone()
+            };
+            let fetch = self.with_connection(&member);
+            return Box::pin(fetch.page(table, &pending, report)).await;
+        }
         let listing = table.listing;
         let pace = self.pace(listing);
         let outcome = listing

@@ -90,8 +90,8 @@ impl<'a> Value<'a> {
 }
 
 /// What a row's values are computed from: the object the API listed (a trail, an event), the
-/// region whose endpoint listed it, and the account id of the credentials (present when a
-/// selected column needs it).
+/// region whose endpoint listed it, the account id of the credentials (present when a selected
+/// column needs it), and the name of the connection that scanned it.
 pub struct RowSource<'a> {
     /// The listed object.
     pub item: &'a JsonObject<'a>,
@@ -99,6 +99,8 @@ pub struct RowSource<'a> {
     pub region: &'a str,
     /// The account id, from `GetCallerIdentity`.
     pub account_id: Option<&'a str>,
+    /// The connection's name ([`crate::connect::Connection::name`]).
+    pub connection_name: &'a str,
 }
 
 impl<'a> RowSource<'a> {
@@ -134,6 +136,19 @@ pub enum Pushdown {
     /// Comparisons (`<`, `<=`, `=`, `>=`, `>`, and so `BETWEEN`) on it are handed to the table's
     /// listing (a time window).
     Range,
+    /// Equality (`=`, `IN`) chooses the member accounts scanned (`account_id`, known before any
+    /// call for a member); on a server without members it narrows nothing.
+    Account,
+    /// Equality (`=`, `IN`) chooses the connections scanned (`sp_connection_name`): the
+    /// members of a server with members, or the server itself.
+    Connection,
+}
+
+impl Pushdown {
+    /// Whether it takes equality only (`=`, `IN`), not comparisons.
+    pub fn equality_only(self) -> bool {
+        self != Pushdown::Range
+    }
 }
 
 /// One column.
@@ -205,6 +220,7 @@ impl ColumnDef {
             Value::text(r.account_id.map(Cow::Borrowed))
         })
         .with_account()
+        .pushed(Pushdown::Account)
     }
 
     /// The `raw` column: the listed object exactly as the API sent it.
@@ -216,6 +232,51 @@ impl ColumnDef {
             })
         }
     }
+}
+
+/// [`ColumnDef::new`], shorter, for the tables' column lists.
+pub(crate) const fn col(
+    name: &'static str,
+    ty: ColumnType,
+    description: &'static str,
+    value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
+) -> ColumnDef {
+    ColumnDef::new(name, ty, description, value)
+}
+
+// The connection columns every table ends with, as Steampipe's tables do, so that queries
+// written for its connections and aggregators run unchanged: `sp_connection_name`, and the
+// context `sp_ctx` with its older name `_ctx`. `tables.rs` tests that every table has them.
+
+/// `sp_connection_name`: the name of the connection that returned the row.
+pub const SP_CONNECTION_NAME: ColumnDef = col(
+    "sp_connection_name",
+    ColumnType::Text,
+    "Connection that returned the row: the foreign server; in SQLite and the CLI, the profile, else alicloud.",
+    |r| Value::Text(Cow::Borrowed(r.connection_name)),
+)
+.pushed(Pushdown::Connection);
+
+/// `sp_ctx`: the row's context.
+pub const SP_CTX: ColumnDef = col(
+    "sp_ctx",
+    ColumnType::Json,
+    "Context of the row, as a JSON object: {\"connection_name\": <sp_connection_name>}.",
+    context,
+);
+
+/// `_ctx`: `sp_ctx` under the name older queries use.
+pub const CTX: ColumnDef = col(
+    "_ctx",
+    ColumnType::Json,
+    "The same context as sp_ctx, under the name older queries use.",
+    context,
+);
+
+/// The value of the context columns.
+fn context<'a>(r: &RowSource<'a>) -> Value<'a> {
+    let ctx = serde_json::json!({ "connection_name": r.connection_name });
+    Value::Json(Cow::Owned(ctx.to_string()))
 }
 
 impl std::fmt::Debug for ColumnDef {

@@ -34,6 +34,9 @@ mod tests {
             // Every table has the region column the scan narrows.
             let region = t.column("region").expect("a region column");
             assert_eq!(region.pushdown, Some(crate::table::Pushdown::Region));
+            // And ends with the connection columns.
+            let last: Vec<&str> = t.columns.iter().rev().take(3).map(|c| c.name).collect();
+            assert_eq!(last, ["_ctx", "sp_ctx", "sp_connection_name"], "{}", t.name);
         }
         assert!(table("alicloud_action_trail").is_some());
         assert!(table("nope").is_none());

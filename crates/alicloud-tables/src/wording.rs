@@ -10,14 +10,23 @@ pub use alicloud_api::{redact, Remedy};
 
 /// How a front end names its knobs.
 pub trait Wording {
-    /// One option in a sentence: `option "timeout_ms"`, `key "timeout_ms"`, `--timeout-ms`.
-    fn option(&self, name: &str) -> String;
+    /// One option in a sentence: `option "timeout_ms"` (the default), `key "timeout_ms"`,
+    /// `--timeout-ms`.
+    fn option(&self, name: &str) -> String {
+        format!("option \"{name}\"")
+    }
 
-    /// Several options as the subject of one sentence: `options "a" and "b"`, `--a and --b`.
-    fn options(&self, names: &[&str]) -> String;
+    /// Several options as the subject of one sentence: `options "a" and "b"` (the default),
+    /// `--a and --b`.
+    fn options(&self, names: &[&str]) -> String {
+        format!("options {}", join_quoted(names, "and"))
+    }
 
-    /// An option named inside a sentence about another: `"role_arn"`, `--role-arn`.
-    fn name(&self, name: &str) -> String;
+    /// An option named inside a sentence about another: `"role_arn"` (the default),
+    /// `--role-arn`.
+    fn name(&self, name: &str) -> String {
+        format!("\"{name}\"")
+    }
 
     /// Connection settings to change, joined with `conj` (`or`, `and`): "the server options
     /// timeout_ms or max_attempts", "timeout_ms or max_attempts in alicloud_configure".
@@ -42,18 +51,6 @@ pub trait Wording {
 pub struct OptionNames;
 
 impl Wording for OptionNames {
-    fn option(&self, name: &str) -> String {
-        format!("option \"{name}\"")
-    }
-
-    fn options(&self, names: &[&str]) -> String {
-        format!("options {}", join_quoted(names, "and"))
-    }
-
-    fn name(&self, name: &str) -> String {
-        format!("\"{name}\"")
-    }
-
     fn settings(&self, names: &[&str], conj: &str) -> String {
         join(names, conj)
     }

@@ -33,6 +33,9 @@ pub(crate) struct Part {
     pub(crate) next: Option<String>,
     /// Every token received, to tell a repeated one (a loop) from a new one.
     pub(crate) tokens: HashSet<String>,
+    /// The member account whose connection listed it (an index of [`ScanData::members`]);
+    /// `None` on a server without members.
+    pub(crate) member: Option<usize>,
 }
 
 impl Part {
@@ -47,6 +50,7 @@ impl Part {
             item: 0,
             next: first.next,
             tokens,
+            member: None,
         }
     }
 
@@ -60,6 +64,7 @@ impl Part {
             item: 0,
             next: None,
             tokens: HashSet::new(),
+            member: None,
         }
     }
 
@@ -95,7 +100,8 @@ pub enum Next<'d> {
     },
 }
 
-/// One row: the listed object's JSON text, the region that listed it, the account id.
+/// One row: the listed object's JSON text, the region that listed it, the account id, the
+/// connection's name.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'d> {
     /// The object's JSON text.
@@ -104,6 +110,8 @@ pub struct Row<'d> {
     pub region: &'d str,
     /// The account id, when a column needs it.
     pub account_id: Option<&'d str>,
+    /// The name of the connection that scanned it.
+    pub connection_name: &'d str,
 }
 
 impl<'d> Row<'d> {
@@ -118,6 +126,7 @@ impl<'d> Row<'d> {
             item: object,
             region: self.region,
             account_id: self.account_id,
+            connection_name: self.connection_name,
         })
     }
 }
@@ -154,6 +163,15 @@ impl Key {
     }
 }
 
+/// A member account a scan listed: the name and account id of its rows.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// `<server>.<account id>`.
+    pub name: String,
+    /// Its account id.
+    pub account_id: String,
+}
+
 /// Everything a scan obtained (see the module docs).
 #[derive(Debug)]
 pub struct ScanData {
@@ -161,6 +179,10 @@ pub struct ScanData {
     pub(crate) parts: Vec<Part>,
     /// The account id of the credentials, when a column needs it.
     pub account_id: Option<String>,
+    /// The name of the connection that scanned.
+    pub connection_name: String,
+    /// The member accounts listed, on a server with members.
+    pub members: Vec<Member>,
     /// The part read now (rows part by part).
     current: usize,
     /// Rows merged across parts in the table's order.
@@ -181,6 +203,8 @@ impl ScanData {
             table,
             parts,
             account_id: None,
+            connection_name: String::new(),
+            members: Vec::new(),
             current: 0,
             ordered: false,
             last: None,
@@ -246,10 +270,15 @@ impl ScanData {
     fn row(&self, p: usize, page: usize, item: usize) -> Row<'_> {
         let part = &self.parts[p];
         let items = part.pages[page].as_ref().expect("a settled page is held");
+        let member = part.member.and_then(|m| self.members.get(m));
         Row {
             raw: items.raw(item),
             region: &part.region,
-            account_id: self.account_id.as_deref(),
+            account_id: match member {
+                Some(m) => Some(&m.account_id),
+                None => self.account_id.as_deref(),
+            },
+            connection_name: member.map_or(&self.connection_name, |m| &m.name),
         }
     }
 
@@ -351,6 +380,10 @@ impl ScanData {
             region: part.region.clone(),
             request: part.request.clone(),
             token: part.next.clone()?,
+            account: part
+                .member
+                .and_then(|m| self.members.get(m))
+                .map(|m| m.account_id.clone()),
         })
     }
 
@@ -375,4 +408,6 @@ pub struct Pending {
     pub request: Params,
     /// The token of the page.
     pub token: String,
+    /// The member account whose connection lists it, on a server with members.
+    pub account: Option<String>,
 }

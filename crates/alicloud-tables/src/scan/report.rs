@@ -123,33 +123,47 @@ impl ScanReport {
 }
 
 /// A region left out (or the rest of its listing) because its error code is in
-/// `ignore_error_codes`.
+/// `ignore_error_codes`; or a member account left out because it failed under `member_failure
+/// 'skip'`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     /// The region.
     pub region: String,
     /// The failed action.
     pub action: String,
-    /// Its API error code.
+    /// Its API error code (`no error code` for a failure without one, a member's only).
     pub code: String,
     /// Its request id.
     pub request_id: Option<String>,
+    /// The member left out: its name and account (`acme.1111 (account 1111)`).
+    pub member: Option<String>,
 }
 
 impl Skipped {
     /// The warning, naming the option as the front end calls it (`ignore_error_codes`,
-    /// `--ignore-error-codes`).
+    /// `--ignore-error-codes`; a member's names `member_failure` the same way).
     pub fn warning(&self, option: &str) -> String {
-        format!(
-            "skipping region {}: {} failed with {} ({}), which {option} lists",
-            self.region,
-            self.action,
-            self.code,
-            match &self.request_id {
-                Some(r) => format!("request id {r}"),
-                None => "no request id".to_string(),
+        let request = match &self.request_id {
+            Some(r) => format!("request id {r}"),
+            None => "no request id".to_string(),
+        };
+        match &self.member {
+            None => format!(
+                "skipping region {}: {} failed with {} ({request}), which {option} lists",
+                self.region, self.action, self.code,
+            ),
+            Some(member) => {
+                let policy = if option.starts_with("--") {
+                    "--member-failure skip"
+                } else {
+                    "member_failure 'skip'"
+                };
+                format!(
+                    "skipping member {member}: {} failed in {} with {} ({request}), as {policy} asks",
+                    self.action, self.region, self.code,
+                )
             }
-        )
+        }
     }
 }
 

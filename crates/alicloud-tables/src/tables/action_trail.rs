@@ -3,7 +3,7 @@
 use crate::listing::{Deferred, Listing, Page, Params};
 use crate::pace::Pace;
 use crate::plan::{narrow, Constraint};
-use crate::table::{ColumnDef, ColumnType, Pushdown, RowSource, TableDef, Value};
+use crate::table::{self, col, ColumnDef, ColumnType, Pushdown, TableDef, Value};
 use alicloud_api::{Client, DescribeTrailsRequest, Items, Outcome};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -32,15 +32,6 @@ const NAME_LIST: &str = "NameList";
 /// The most characters of `NameList` sent: a longer filter (or a name with a comma, which the
 /// comma-separated list cannot carry) is not sent, and the front end filters the rows instead.
 pub const MAX_NAME_LIST_CHARS: usize = 2048;
-
-const fn col(
-    name: &'static str,
-    ty: ColumnType,
-    description: &'static str,
-    value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
-) -> ColumnDef {
-    ColumnDef::new(name, ty, description, value)
-}
 
 use ColumnType::{Boolean, Json, Text, Timestamp};
 
@@ -84,6 +75,9 @@ static COLUMNS: &[ColumnDef] = &[
             Value::Json(Cow::Owned(serde_json::Value::from(vec![aka]).to_string()))
         }).with_account(),
     ColumnDef::raw("The trail object exactly as the API sent it, fields this table does not know included."),
+    table::SP_CONNECTION_NAME,
+    table::SP_CTX,
+    table::CTX,
 ];
 
 /// `DescribeTrails` with shadow and multi-account trails, one page per region; equality on `name`
@@ -205,6 +199,7 @@ impl Listing for DescribeTrails {
 mod tests {
     use super::*;
     use crate::plan::ScanPlan;
+    use crate::table::RowSource;
     use alicloud_api::JsonObject;
 
     fn row<'a>(trail: &'a JsonObject<'a>, region: &'a str) -> Vec<Value<'a>> {
@@ -212,6 +207,7 @@ mod tests {
             item: trail,
             region,
             account_id: Some("123"),
+            connection_name: "prod",
         };
         TABLE.columns.iter().map(|c| (c.value)(&source)).collect()
     }
@@ -228,6 +224,9 @@ mod tests {
         assert_eq!(get("is_organization_trail"), Value::Boolean(false));
         assert_eq!(get("status"), Value::Null);
         assert_eq!(get("raw"), Value::Json(raw.into()));
+        assert_eq!(get("sp_connection_name"), Value::Text("prod".into()));
+        let ctx = Value::Json(r#"{"connection_name":"prod"}"#.into());
+        assert_eq!((get("sp_ctx"), get("_ctx")), (ctx.clone(), ctx));
         assert_eq!(
             get("akas"),
             Value::Json(r#"["acs:actiontrail:cn-hangzhou:123:actiontrail/t"]"#.into())
@@ -251,7 +250,12 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [("name", Pushdown::Equal), ("region", Pushdown::Region)]
+            [
+                ("name", Pushdown::Equal),
+                ("region", Pushdown::Region),
+                ("account_id", Pushdown::Account),
+                ("sp_connection_name", Pushdown::Connection)
+            ]
         );
         let account: Vec<_> = TABLE
             .columns

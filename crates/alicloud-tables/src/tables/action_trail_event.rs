@@ -15,7 +15,7 @@
 use crate::listing::{Deferred, Listing, Page, Params};
 use crate::pace::Pace;
 use crate::plan::{narrow, Constraint, Op};
-use crate::table::{ColumnDef, ColumnType, Order, Pushdown, RowSource, TableDef, Value};
+use crate::table::{self, col, ColumnDef, ColumnType, Order, Pushdown, RowSource, TableDef, Value};
 use alicloud_api::{
     format_time, CallReport, Client, Error, LookupEventsRequest, LookupKey, Outcome,
     CALLS_PER_SECOND, MAX_RESULTS, OLD_WINDOW_CAP, RETENTION,
@@ -51,15 +51,6 @@ const THROTTLED_TURNS: u32 = 4;
 
 fn identity<'a>(r: &RowSource<'a>, field: &str) -> Value<'a> {
     Value::text(r.item.object("userIdentity").text(field))
-}
-
-const fn col(
-    name: &'static str,
-    ty: ColumnType,
-    description: &'static str,
-    value: for<'a> fn(&RowSource<'a>) -> Value<'a>,
-) -> ColumnDef {
-    ColumnDef::new(name, ty, description, value)
 }
 
 use ColumnType::{Boolean, Json, Text, Timestamp};
@@ -98,6 +89,9 @@ static COLUMNS: &[ColumnDef] = &[
     ColumnDef::account_id("Alibaba Cloud account the credentials belong to (from STS GetCallerIdentity)."),
     col("title", Text, "Display title of the row: the event name.", |r| r.text("eventName")),
     ColumnDef::raw("The event exactly as the API sent it, fields this table does not know included."),
+    table::SP_CONNECTION_NAME,
+    table::SP_CTX,
+    table::CTX,
 ];
 
 /// The columns whose equality becomes a lookup attribute, most selective first.
@@ -750,6 +744,7 @@ mod tests {
             item: &event,
             region: "cn-beijing",
             account_id: Some("1"),
+            connection_name: "prod",
         };
         let get = |name: &str| (TABLE.column(name).unwrap().value)(&source);
         assert_eq!(

@@ -1,0 +1,272 @@
+//! A server with member accounts (`member_accounts`, `member_role_name`) against the mock API:
+//! each member reached by assuming its role with the server's keys, every member's rows named by
+//! account and connection, the members chosen by conditions before any call, role sessions kept
+//! between scans, and the failure policy. The mock's default fixture has members 1111…, 2222…
+//! and 3333… whose role `ActionTrailAudit` trusts the default account, and 4444… whose role does
+//! not.
+
+use alicloud_api::CredentialChain;
+use alicloud_mock_api as mock;
+use alicloud_mock_api::{MockConfig, MockServer};
+use alicloud_tables::connect::{connect_with, Connection, FrontEnd};
+use alicloud_tables::plan::{Constraint, ScanPlan};
+use alicloud_tables::scan::{Fetch, Next, ScanData, ScanError, ScanReport};
+use alicloud_tables::snapshot::Snapshot;
+use alicloud_tables::table::TableDef;
+use alicloud_tables::tables::table;
+use std::collections::BTreeMap;
+
+const TRUSTING: &str = "1111111111111111,2222222222222222,3333333333333333";
+const UNTRUSTING: &str = "4444444444444444";
+
+fn trails() -> &'static TableDef {
+    table("alicloud_action_trail").unwrap()
+}
+
+fn connection(server: &MockServer, extra: &[(&str, &str)]) -> Connection {
+    let mut options: BTreeMap<String, String> = [
+        ("regions", "cn-hangzhou,cn-beijing".to_string()),
+        ("endpoint", server.endpoint_template()),
+        ("sts_endpoint", server.url()),
+        ("retry_base_delay_ms", "10".to_string()),
+        ("access_key_id", mock::DEFAULT_ACCESS_KEY_ID.to_string()),
+        (
+            "access_key_secret",
+            mock::DEFAULT_ACCESS_KEY_SECRET.to_string(),
+        ),
+        ("member_role_name", "ActionTrailAudit".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in extra {
+        options.insert(k.to_string(), v.to_string());
+    }
+    let front_end = FrontEnd {
+        name: "members-test",
+        version: "0",
+    };
+    connect_with(
+        &options,
+        CredentialChain::with_env(Default::default(), None),
+        front_end,
+        "members",
+    )
+    .expect("connects")
+    .named("org")
+}
+
+async fn scan(
+    conn: &Connection,
+    constraints: &[Constraint],
+) -> (Result<ScanData, ScanError>, ScanReport) {
+    let mut report = ScanReport::default();
+    let snapshot = Snapshot::new();
+    let fetch = Fetch {
+        connection: conn,
+        snapshot: &snapshot,
+        cache: None,
+        progress: None,
+    };
+    let plan = ScanPlan::new(trails(), constraints);
+    let data = fetch.start(trails(), &plan, true, &mut report).await;
+    (data, report)
+}
+
+/// Every row as `sp_connection_name account_id region/name`, sorted.
+fn rows(data: &mut ScanData) -> Vec<String> {
+    let column = |n: &str| trails().column(n).unwrap();
+    let mut out = Vec::new();
+    loop {
+        match data.next_row() {
+            Next::Row(row) => {
+                let o = row.object();
+                let v = |n: &str| row.value(&o, column(n)).to_text().into_owned();
+                out.push(format!(
+                    "{} {} {}/{} {}",
+                    v("sp_connection_name"),
+                    v("account_id"),
+                    v("region"),
+                    v("name"),
+                    v("_ctx")
+                ));
+            }
+            Next::End => break,
+            Next::More | Next::OutOfOrder { .. } => panic!("one page per region"),
+        }
+    }
+    out.sort();
+    out
+}
+
+fn calls(server: &MockServer, action: &str) -> usize {
+    server.calls().iter().filter(|c| c.action == action).count()
+}
+
+fn equal(column: &str, values: &[&str]) -> Constraint {
+    let c = trails().column_index(column).unwrap();
+    Constraint::equal(c, values.iter().map(|s| s.to_string()))
+}
+
+#[tokio::test]
+async fn every_member_is_scanned_with_its_role_and_named() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(&server, &[("member_accounts", TRUSTING)]);
+    let (data, report) = scan(&conn, &[]).await;
+    let got = rows(&mut data.unwrap());
+    let ctx = |a: &str| format!(r#"{{"connection_name":"org.{a}"}}"#);
+    assert_eq!(
+        got,
+        [
+            format!(
+                "org.1111111111111111 1111111111111111 cn-beijing/acme-prod-trail {}",
+                ctx("1111111111111111")
+            ),
+            format!(
+                "org.1111111111111111 1111111111111111 cn-hangzhou/acme-prod-trail {}",
+                ctx("1111111111111111")
+            ),
+            format!(
+                "org.2222222222222222 2222222222222222 cn-beijing/acme-dev-trail {}",
+                ctx("2222222222222222")
+            ),
+            format!(
+                "org.3333333333333333 3333333333333333 cn-beijing/acme-audit-trail {}",
+                ctx("3333333333333333")
+            ),
+            format!(
+                "org.3333333333333333 3333333333333333 cn-hangzhou/acme-audit-trail {}",
+                ctx("3333333333333333")
+            ),
+        ]
+    );
+    assert!(report.skipped.is_empty());
+    // One role session per member, one listing per member and region, and no GetCallerIdentity:
+    // a member's account id is known.
+    assert_eq!(calls(&server, "AssumeRole"), 3);
+    assert_eq!(calls(&server, "DescribeTrails"), 6);
+    assert_eq!(calls(&server, "GetCallerIdentity"), 0);
+    // The role sessions are kept: a second scan assumes nothing.
+    let (again, _) = scan(&conn, &[]).await;
+    assert_eq!(rows(&mut again.unwrap()).len(), 5);
+    assert_eq!(calls(&server, "AssumeRole"), 3);
+    assert_eq!(calls(&server, "DescribeTrails"), 12);
+}
+
+#[tokio::test]
+async fn conditions_on_account_and_connection_choose_the_members_before_any_call() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(&server, &[("member_accounts", TRUSTING)]);
+    let (data, _) = scan(&conn, &[equal("account_id", &["2222222222222222", "9"])]).await;
+    assert_eq!(rows(&mut data.unwrap()).len(), 1);
+    assert_eq!(
+        (
+            calls(&server, "AssumeRole"),
+            calls(&server, "DescribeTrails")
+        ),
+        (1, 2)
+    );
+    server.clear_calls();
+    let names = ["org.3333333333333333", "other.1111111111111111"];
+    let (data, _) = scan(&conn, &[equal("sp_connection_name", &names)]).await;
+    let got = rows(&mut data.unwrap());
+    assert!(
+        got.iter().all(|r| r.starts_with("org.3333333333333333 ")),
+        "{got:?}"
+    );
+    assert_eq!(
+        (
+            calls(&server, "AssumeRole"),
+            calls(&server, "DescribeTrails")
+        ),
+        (1, 2)
+    );
+    server.clear_calls();
+    let (data, _) = scan(&conn, &[equal("account_id", &["5555555555555555"])]).await;
+    assert!(rows(&mut data.unwrap()).is_empty());
+    assert!(server.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_member_fails_the_scan_or_is_skipped_by_name() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let members = format!("{TRUSTING},{UNTRUSTING}");
+    let conn = connection(&server, &[("member_accounts", &members)]);
+    let Err(e) = scan(&conn, &[]).await.0 else {
+        panic!("member 4444 cannot be assumed");
+    };
+    assert_eq!(e.error.code(), Some("NoPermission"));
+    assert_eq!(e.error.remedy(), Some(alicloud_api::Remedy::CheckRole));
+    let others = e.others.unwrap_or_default();
+    assert!(
+        others
+            == "in member org.4444444444444444 (account 4444444444444444), 1 of 4 member accounts",
+        "{others}"
+    );
+
+    let conn = connection(
+        &server,
+        &[("member_accounts", &members), ("member_failure", "skip")],
+    );
+    let (data, report) = scan(&conn, &[]).await;
+    assert_eq!(rows(&mut data.unwrap()).len(), 5);
+    let [skipped] = report.skipped.as_slice() else {
+        panic!("one member skipped: {:?}", report.skipped);
+    };
+    let warning = skipped.to_string();
+    assert!(
+        warning.starts_with("skipping member org.4444444444444444 (account 4444444444444444): AssumeRole failed in ")
+            && warning.contains(" with NoPermission (request id ")
+            && warning.ends_with("), as member_failure 'skip' asks"),
+        "{warning}"
+    );
+
+    // Every member failing is an error even under skip: no rows would read as compliant.
+    let conn = connection(
+        &server,
+        &[("member_accounts", UNTRUSTING), ("member_failure", "skip")],
+    );
+    let Err(e) = scan(&conn, &[]).await.0 else {
+        panic!("the only member fails");
+    };
+    assert_eq!(e.error.code(), Some("NoPermission"));
+}
+
+#[test]
+fn member_options_go_together() {
+    use alicloud_tables::options::Settings;
+    let opts = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let err = |pairs: &[(&str, &str)]| {
+        Settings::from_options(&opts(pairs), || None)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(&[("member_accounts", "1111")]).contains("member_role_name"));
+    assert!(err(&[("member_role_name", "r")]).contains("member_accounts"));
+    assert!(
+        err(&[("member_accounts", "11a1"), ("member_role_name", "r")])
+            .contains("\"11a1\" is not an account id")
+    );
+    assert!(err(&[
+        ("member_accounts", "1111"),
+        ("member_role_name", "r"),
+        ("member_failure", "maybe")
+    ])
+    .contains("member_failure"));
+    let s = Settings::from_options(
+        &opts(&[
+            ("member_accounts", "1111, 2222,1111"),
+            ("member_role_name", "r"),
+        ]),
+        || None,
+    )
+    .unwrap();
+    let m = s.members.unwrap();
+    assert_eq!(m.accounts, ["1111", "2222"]);
+    assert_eq!(m.role_arn("1111"), "acs:ram::1111:role/r");
+}
