@@ -18,7 +18,10 @@
 #      500,000 small entries) and once full (cargo bench -p alicloud-tables --bench cache);
 #   9. the events table: 20,000 events in one region at 100 ms latency and the API's 2 calls a
 #      second: the scan's wall time next to the floor the rate sets (pages / 2 s), the backend's
-#      peak memory growth, and the time to the newest 10 rows (ORDER BY event_time DESC LIMIT 10).
+#      peak memory growth, and the time to the newest 10 rows (ORDER BY event_time DESC LIMIT 10);
+#  10. 30 member accounts (member_accounts, a role assumed in each) x 28 regions at 100 ms latency:
+#      the first query of a session (roles not yet assumed) and the next ones (sessions kept, cache
+#      off), calls and peak memory; next to the same accounts as 30 foreign tables under UNION ALL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -42,6 +45,7 @@ cleanup() {
   remove_cluster "$WORK/pg"; stop_mock
   [ -n "${BIG_PID:-}" ] && kill "$BIG_PID" 2>/dev/null
   [ -n "${EVENTS_PID:-}" ] && kill "$EVENTS_PID" 2>/dev/null
+  [ -n "${MEMBERS_PID:-}" ] && kill "$MEMBERS_PID" 2>/dev/null
   true
 }
 trap cleanup EXIT
@@ -293,4 +297,60 @@ echo "backend peak memory growth: $(( ek / 1024 )) MiB"
 echo "   target: <= 64 MiB"
 echo "ORDER BY event_time DESC LIMIT 10: $(timings "SELECT pg_sleep(0.6)" "SELECT * FROM events.alicloud_action_trail_event ORDER BY event_time DESC LIMIT 10;")"
 echo "   target: one page (one call of ${LATENCY_MS} ms)"
+fi
+if section 10; then
+echo
+MEMBERS=30
+echo "== 10. ${MEMBERS} member accounts (roles assumed) x 28 regions, mock latency ${LATENCY_MS} ms on AssumeRole and DescribeTrails"
+SLOW_URL=$MOCK_URL SLOW_PID=$MOCK_PID
+start_mock "$WORK/mock-members" --quiet --extra-members "$MEMBERS" \
+  --fault "*:latency_ms=${LATENCY_MS},actions=DescribeTrails|AssumeRole"
+MEMBERS_PID=$MOCK_PID MEMBERS_URL=$MOCK_URL MOCK_URL=$SLOW_URL MOCK_PID=$SLOW_PID
+accounts=$(seq -f "8888%012g" 0 $((MEMBERS - 1)) | paste -sd, -)
+{
+  echo '\getenv key_id BENCH_KEY_ID'
+  echo '\getenv key_secret BENCH_KEY_SECRET'
+  echo "CREATE SERVER org FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (regions '${regions28}',"
+  echo "  endpoint '${MEMBERS_URL}/{region}', sts_endpoint '${MEMBERS_URL}',"
+  echo "  member_accounts '${accounts}', member_role_name 'ActionTrailAudit');"
+  echo "CREATE USER MAPPING FOR CURRENT_USER SERVER org OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');"
+  echo "CREATE FOREIGN TABLE org_trails (name text, region text, account_id text) SERVER org OPTIONS (table 'alicloud_action_trail');"
+  # The same accounts the way a user does without members: a server per account, each with the
+  # role in its user mapping, and a view over their foreign tables with UNION ALL.
+  union=""
+  for a in ${accounts//,/ }; do
+    echo "CREATE SERVER m${a} FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (regions '${regions28}', endpoint '${MEMBERS_URL}/{region}', sts_endpoint '${MEMBERS_URL}');"
+    echo "CREATE USER MAPPING FOR CURRENT_USER SERVER m${a} OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret', role_arn 'acs:ram::${a}:role/ActionTrailAudit');"
+    echo "CREATE FOREIGN TABLE m${a} (name text, region text, account_id text) SERVER m${a} OPTIONS (table 'alicloud_action_trail');"
+    union="${union:+$union UNION ALL }SELECT * FROM m${a}"
+  done
+  echo "CREATE VIEW union_trails AS ${union};"
+} | psql -X -q -v ON_ERROR_STOP=1
+# cold_warm TABLE: in a fresh session, the first query (roles not yet assumed) and the next ones
+# (sessions kept; the cache is off, so every answer is fetched again), with the calls and the
+# backend's peak memory growth.
+cold_warm() {
+  curl -s -o /dev/null -X DELETE "$MEMBERS_URL/_admin/calls"
+  local out
+  out=$({ echo 'SET alicloud_fdw.cache = off;'; echo 'SELECT pg_backend_pid() AS pid \gset'
+          echo '\setenv BACKEND :pid'
+          echo "\\! grep VmRSS /proc/\$BACKEND/status | awk '{print \$2}' > $WORK/rss.before"
+          echo '\timing on'; echo "SELECT count(*) FROM $1 \\g /dev/null"
+          for _ in $(seq 1 "$RUNS"); do echo "SELECT count(*) FROM $1 \\g /dev/null"; done
+          echo '\timing off'
+          echo "\\! echo peak \$(( \$(grep VmHWM /proc/\$BACKEND/status | awk '{print \$2}') - \$(cat $WORK/rss.before) ))"
+        } | psql -X -q -v ON_ERROR_STOP=1 2>&1)
+  local times cold warm peak calls assumes
+  times=$(printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+  cold=$(printf '%s\n' "$times" | head -1)
+  warm=$(printf '%s\n' "$times" | tail -n +2 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  peak=$(printf '%s\n' "$out" | sed -n 's/^peak //p')
+  calls=$(curl -sf "$MEMBERS_URL/_admin/calls?format=text" | grep -c ' DescribeTrails ' || true)
+  assumes=$(curl -sf "$MEMBERS_URL/_admin/calls?format=text" | grep -c ' AssumeRole ' || true)
+  echo "$1: cold ${cold} ms, warm median ${warm} ms ($RUNS runs); AssumeRole ${assumes}, DescribeTrails ${calls} over $((RUNS + 1)) queries; peak memory growth $((peak / 1024)) MiB"
+}
+cold_warm org_trails
+echo "   targets at the default concurrency: warm <= 1.3 x ${LATENCY_MS} ms = $((LATENCY_MS * 13 / 10)) ms, cold <= 2.3 x = $((LATENCY_MS * 23 / 10)) ms"
+cold_warm union_trails
+kill "$MEMBERS_PID" 2>/dev/null || true
 fi

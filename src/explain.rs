@@ -118,17 +118,25 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     }
     property(es, "Regions", &regions);
     if let Some(members) = &settings.members {
-        let server = catalog::server(catalog::server_of_table(table_oid)).name;
-        let scanned = scan.accounts(&server, &members.accounts);
-        let mut text = format!(
-            "{} of {}, each by assuming the role {}",
-            scanned.len(),
-            members.accounts.len(),
-            members.role_name
-        );
-        if !scanned.is_empty() && scanned.len() < members.accounts.len() {
-            text.push_str(&format!(": {}", scanned.join(", ")));
-        }
+        let text = if members.directory {
+            format!(
+                "those that joined the resource directory (ListAccounts when the scan starts), each by assuming the role {}",
+                members.role_name
+            )
+        } else {
+            let server = catalog::server(catalog::server_of_table(table_oid)).name;
+            let scanned = scan.accounts(&server, &members.accounts);
+            let mut text = format!(
+                "{} of {}, each by assuming the role {}",
+                scanned.len(),
+                members.accounts.len(),
+                members.role_name
+            );
+            if !scanned.is_empty() && scanned.len() < members.accounts.len() {
+                text.push_str(&format!(": {}", scanned.join(", ")));
+            }
+            text
+        };
         property(es, "Member Accounts", &text);
     }
     if !scan.is_empty() {

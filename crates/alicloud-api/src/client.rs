@@ -32,6 +32,8 @@ pub struct ClientConfig {
     pub actiontrail_endpoint: Endpoint,
     /// Where STS is.
     pub sts_endpoint: Endpoint,
+    /// Where Resource Manager is (`ListAccounts`).
+    pub resourcemanager_endpoint: Endpoint,
     /// The region of calls that are not about one region: STS calls (also the region of a
     /// `{region}` STS endpoint) and `DescribeRegions`.
     pub global_region: String,
@@ -69,6 +71,7 @@ impl Default for ClientConfig {
         ClientConfig {
             actiontrail_endpoint: Endpoint::Default(Product::ActionTrail),
             sts_endpoint: Endpoint::Default(Product::Sts),
+            resourcemanager_endpoint: Endpoint::Default(Product::ResourceManager),
             global_region: "cn-hangzhou".to_string(),
             ecs_metadata_base: credentials::DEFAULT_ECS_METADATA_BASE.to_string(),
             connect_timeout: Duration::from_secs(5),

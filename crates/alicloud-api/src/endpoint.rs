@@ -19,6 +19,8 @@ pub enum Product {
     ActionTrail,
     /// STS, global (or per region on the VPC network).
     Sts,
+    /// Resource Manager, global (its public endpoint on the VPC network too).
+    ResourceManager,
 }
 
 /// An endpoint: the product's public default, its VPC endpoint, or a URL template that may
@@ -48,6 +50,7 @@ impl Endpoint {
         let product = |p: &Product| match p {
             Product::ActionTrail => "actiontrail",
             Product::Sts => "sts",
+            Product::ResourceManager => "resourcemanager",
         };
         match self {
             Endpoint::Default(p) => format!("default {}", product(p)),
@@ -71,6 +74,10 @@ impl Endpoint {
                 format!("https://actiontrail-vpc.{region}.aliyuncs.com/")
             }
             Endpoint::Vpc(Product::Sts) => format!("https://sts-vpc.{region}.aliyuncs.com/"),
+            Endpoint::Default(Product::ResourceManager)
+            | Endpoint::Vpc(Product::ResourceManager) => {
+                "https://resourcemanager.aliyuncs.com/".to_string()
+            }
             Endpoint::Template(t) => {
                 let url = t.replace("{region}", region);
                 // A bare host gets the path "/", as the SDKs send.

@@ -11,7 +11,7 @@
 //! - `endpoint`: where a region's API lives;
 //! - `retry`: which failures are retried, the backoff, and the retry loop;
 //! - `client`: configuration, temporary credentials, signed calls, region fan-out;
-//! - `actiontrail`, `sts`: each service's requests, answers and operations (ActionTrail's
+//! - `actiontrail`, `sts`, `resourcemanager`: each service's requests, answers and operations (ActionTrail's
 //!   `LookupEvents` in `actiontrail/lookup_events.rs`);
 //! - `json`: answers kept as text with their objects' spans ([`Items`]), objects read lazily
 //!   ([`JsonObject`]);
@@ -29,6 +29,7 @@ mod error;
 mod fields;
 mod json;
 mod region;
+mod resourcemanager;
 mod retry;
 pub mod signer;
 mod sts;
@@ -48,5 +49,6 @@ pub use endpoint::{parse_base_url, validate_region_id, Endpoint, Product};
 pub use error::{contains_secret, redact, ApiError, Call, Error, Remedy, Result};
 pub use json::{Items, JsonObject, ListShape};
 pub use region::default_region;
+pub use resourcemanager::{AccountsPage, DirectoryAccount, JOINED_STATUSES};
 pub use retry::{CallReport, RetryPolicy};
 pub use sts::CallerIdentity;

@@ -7,7 +7,10 @@ use crate::errors::ApiFailure;
 use crate::faults::{self, Effect, EffectKind};
 use crate::fixture::valid_region_id;
 use crate::state::Shared;
-use crate::{actiontrail, sts, Call, ACTIONTRAIL_VERSION, DEFAULT_REGION, STS_VERSION};
+use crate::{
+    actiontrail, resourcemanager, sts, Call, ACTIONTRAIL_VERSION, DEFAULT_REGION,
+    RESOURCEMANAGER_VERSION, STS_VERSION,
+};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use std::collections::BTreeMap;
@@ -31,6 +34,7 @@ const COMMON_PARAMS: &[&str] = &[
 pub(crate) enum Service {
     ActionTrail,
     Sts,
+    ResourceManager,
 }
 
 impl Service {
@@ -38,6 +42,7 @@ impl Service {
         match action {
             "DescribeTrails" | "DescribeRegions" | "LookupEvents" => Some(Service::ActionTrail),
             "GetCallerIdentity" | "AssumeRole" => Some(Service::Sts),
+            "ListAccounts" => Some(Service::ResourceManager),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl Service {
         match self {
             Service::ActionTrail => ACTIONTRAIL_VERSION,
             Service::Sts => STS_VERSION,
+            Service::ResourceManager => RESOURCEMANAGER_VERSION,
         }
     }
     fn host_id(self, region: &str) -> String {
@@ -54,12 +60,14 @@ impl Service {
             }
             Service::ActionTrail => "actiontrail.aliyuncs.com".to_string(),
             Service::Sts => "sts.aliyuncs.com".to_string(),
+            Service::ResourceManager => "resourcemanager.aliyuncs.com".to_string(),
         }
     }
     fn product(self) -> &'static str {
         match self {
             Service::ActionTrail => "Actiontrail",
             Service::Sts => "Sts",
+            Service::ResourceManager => "ResourceManager",
         }
     }
 }
@@ -331,6 +339,7 @@ fn run_action(
         "LookupEvents" => actiontrail::lookup_events(shared, region, params, identity),
         "GetCallerIdentity" => Ok(sts::get_caller_identity(identity)),
         "AssumeRole" => sts::assume_role(shared, params, identity),
+        "ListAccounts" => resourcemanager::list_accounts(shared, params, identity),
         _ => unreachable!("Service::of accepted the action"),
     }
 }

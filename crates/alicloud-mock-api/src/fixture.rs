@@ -33,6 +33,10 @@ pub struct Fixture {
     /// RAM roles that keys may assume.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// The accounts of resource directories (`ListAccounts`), each with its directory's
+    /// management account.
+    #[serde(default)]
+    pub directory: Vec<DirectoryAccount>,
     /// ECS instance roles served by the metadata endpoint.
     #[serde(default)]
     pub ecs_roles: Vec<EcsRole>,
@@ -169,6 +173,21 @@ pub(crate) fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((account, name))
+}
+
+/// An account of a resource directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryAccount {
+    /// The directory's management account: the account whose keys may list it.
+    pub management_account_id: String,
+    /// The member account.
+    pub account_id: String,
+    /// Its display name.
+    pub display_name: String,
+    /// Its status: `CreateSuccess`, `InviteSuccess`, `PromoteSuccess` (joined), or another
+    /// (`PromoteVerifying`, ...).
+    pub status: String,
 }
 
 /// An ECS instance RAM role served by the metadata endpoint; its temporary keys act as `account_id`.
@@ -326,6 +345,45 @@ impl Fixture {
             return Err("sts_credential_lifetime_seconds must be at least 1".to_string());
         }
         Ok(())
+    }
+
+    /// Adds `n` member accounts to the default account's resource directory, `8888000000000000`
+    /// and on: each joined, with the role `ActionTrailAudit` that the default account may assume,
+    /// and one trail recording every region from the first region (so each region lists it).
+    pub fn add_generated_members(&mut self, n: usize) {
+        let home = self
+            .region_ids()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| crate::DEFAULT_REGION.to_string());
+        let manager = crate::DEFAULT_ACCOUNT_ID.to_string();
+        for i in 0..n {
+            let account = format!("8888{i:012}");
+            self.roles.push(Role {
+                arn: format!("acs:ram::{account}:role/{}", crate::MEMBER_ROLE_NAME),
+                role_id: format!("3888{i:014}"),
+                assumable_by: vec![manager.clone()],
+            });
+            self.directory.push(DirectoryAccount {
+                management_account_id: manager.clone(),
+                account_id: account.clone(),
+                display_name: format!("member-{i:04}"),
+                status: "CreateSuccess".to_string(),
+            });
+            let trail = serde_json::json!({
+                "Name": format!("member-{i:04}-trail"), "HomeRegion": home, "TrailRegion": "All",
+                "Status": "Enable", "EventRW": "All", "IsOrganizationTrail": false,
+                "OssBucketName": format!("member-{i:04}-audit"), "OssKeyPrefix": "trails",
+                "RoleName": "aliyunactiontraildefaultrole",
+                "CreateTime": 1700000000000u64, "UpdateTime": 1700000000000u64,
+            });
+            if let Value::Object(trail) = trail {
+                self.trails.push(FixtureTrail {
+                    account_id: account,
+                    trail,
+                });
+            }
+        }
     }
 
     /// Adds `n` trails of the default account, named `generated-000000` and on, their home regions

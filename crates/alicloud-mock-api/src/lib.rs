@@ -28,13 +28,16 @@ mod events;
 mod faults;
 mod fixture;
 mod metadata;
+mod resourcemanager;
 mod server;
 mod state;
 mod sts;
 
 pub use events::{LastToken, LookupRules, PairRule, RateScope};
 pub use faults::Fault;
-pub use fixture::{EventVolume, Fixture, FixtureEvent, FixtureTrail, TrailIndex, TrailQuery};
+pub use fixture::{
+    DirectoryAccount, EventVolume, Fixture, FixtureEvent, FixtureTrail, TrailIndex, TrailQuery,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +64,9 @@ pub const NO_PERMISSION_ACCESS_KEY_ID: &str = "LTAI5tMockNoPermission01";
 /// Its secret.
 pub const NO_PERMISSION_ACCESS_KEY_SECRET: &str = "MockSecretNoPermission0123456789";
 
+/// The role the member accounts of the default account's resource directory have, which the
+/// default account may assume.
+pub const MEMBER_ROLE_NAME: &str = "ActionTrailAudit";
 /// A RAM role of the default account that the default key (and only it) may assume.
 pub const AUDITOR_ROLE_ARN: &str = "acs:ram::1234567890123456:role/auditor";
 /// The ECS instance role served by the metadata endpoint (temporary keys of the default account).
@@ -72,6 +78,8 @@ pub const DEFAULT_REGION: &str = "cn-hangzhou";
 pub const ACTIONTRAIL_VERSION: &str = "2020-07-06";
 /// STS's API version.
 pub const STS_VERSION: &str = "2015-04-01";
+/// Resource Manager's API version.
+pub const RESOURCEMANAGER_VERSION: &str = "2020-03-31";
 
 /// Regions in the default fixture's `DescribeRegions` answer.
 pub const DEFAULT_FIXTURE_REGION_COUNT: usize = 28;

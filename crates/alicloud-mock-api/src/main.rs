@@ -21,6 +21,8 @@ Options:
                        e.g. --fault '*:latency_ms=100' --fault cn-beijing:throttle=2,retry_after_ms=50
   --extra-trails N     add N generated trails of the default account, spread over the regions
                        (each listed by its home region only), for benchmarks
+  --extra-members N    add N member accounts to the default account's resource directory, each
+                       with the role ActionTrailAudit it may assume and a trail, for benchmarks
   --extra-events REGION:N
                        add N generated events of the default account in REGION, spread over the
                        90 days kept, for benchmarks; repeatable
@@ -41,6 +43,7 @@ struct Args {
     faults: Vec<(String, Fault)>,
     port_file: Option<PathBuf>,
     extra_trails: usize,
+    extra_members: usize,
     extra_events: Vec<(String, usize)>,
     quiet: bool,
 }
@@ -53,6 +56,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         faults: Vec::new(),
         port_file: None,
         extra_trails: 0,
+        extra_members: 0,
         extra_events: Vec::new(),
         quiet: false,
     };
@@ -105,6 +109,12 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .parse()
                     .map_err(|_| format!("--extra-trails: {v:?} is not a number"))?;
             }
+            "--extra-members" => {
+                let v = value("--extra-members")?;
+                args.extra_members = v
+                    .parse()
+                    .map_err(|_| format!("--extra-members: {v:?} is not a number"))?;
+            }
             "--extra-events" => {
                 let v = value("--extra-events")?;
                 let parsed = v
@@ -144,6 +154,7 @@ fn main() {
         None => Fixture::default_fixture(),
     };
     fixture.add_generated_trails(args.extra_trails);
+    fixture.add_generated_members(args.extra_members);
     for (region, count) in &args.extra_events {
         fixture.add_generated_events(region, *count);
     }

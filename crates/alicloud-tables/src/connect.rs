@@ -110,7 +110,8 @@ impl Connection {
         }
         b = b
             .part(settings.client.actiontrail_endpoint.key().as_bytes())
-            .part(settings.client.sts_endpoint.key().as_bytes());
+            .part(settings.client.sts_endpoint.key().as_bytes())
+            .part(settings.client.resourcemanager_endpoint.key().as_bytes());
         for (k, v) in options {
             b = b.part(k.as_bytes()).part(v.as_bytes());
         }

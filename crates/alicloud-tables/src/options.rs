@@ -114,6 +114,7 @@ pub static OPTIONS: &[OptionDef] = &[
     def("endpoint_type", Connection, EndpointType, false, "public (the Internet endpoints, default) or vpc (the endpoints inside Alibaba Cloud's VPC network)"),
     def("endpoint", Connection, Endpoint, true, "the ActionTrail endpoint: a URL, {region} replaced by the region id"),
     def("sts_endpoint", Connection, Endpoint, true, "the STS endpoint: a URL, {region} replaced by the first region"),
+    def("resourcemanager_endpoint", Connection, Endpoint, true, "the Resource Manager endpoint (member_accounts 'directory'): a URL"),
     def("ecs_metadata_endpoint", Connection, BaseUrl, true, "the ECS instance metadata service, for the ECS instance role"),
     def("connect_timeout_ms", Connection, Millis, false, "time limit for opening a connection (default 5000)"),
     def("timeout_ms", Connection, Millis, false, "time limit for one attempt of a call (default 10000)"),
@@ -125,7 +126,7 @@ pub static OPTIONS: &[OptionDef] = &[
     def("max_response_mb", Connection, Number(RESPONSE_MAX_MB), false, "the largest answer read, in MiB (default 16)"),
     def("cache_ttl", Connection, Number(CACHE_TTL), false, "seconds an answer is reused; 0 turns the cache off (default 300)"),
     def("cache_max_mb", Connection, Number(CACHE_MAX_MB), false, "the cache's size limit, in MiB (default 64)"),
-    def("member_accounts", Connection, AccountList, false, "scan these accounts (comma-separated ids), each by assuming member_role_name in it"),
+    def("member_accounts", Connection, AccountList, false, "scan these accounts (comma-separated ids, or directory for the joined accounts of the resource directory), each by assuming member_role_name in it"),
     def("member_role_name", Connection, Text, false, "the RAM role assumed in each member account"),
     def("member_session_duration", Connection, Number(ROLE_DURATION), false, "seconds the member role sessions last (default 3600)"),
     def("member_failure", Connection, MemberFailure, false, "error (default): a failed member fails the query; skip: a warning, and the other members' rows"),
@@ -384,9 +385,16 @@ fn number(
     }
 }
 
-/// Reads a list of account ids: digits, each once, at least one.
+/// The value of `member_accounts` that names the accounts of the caller's resource directory.
+pub const DIRECTORY: &str = "directory";
+
+/// Reads a list of account ids: digits, each once, at least one; or [`DIRECTORY`] (an empty
+/// list).
 fn parse_accounts(name: &'static str, value: &str) -> Result<Vec<String>, OptionError> {
-    const HINT: &str = "Give a comma-separated list of account ids, for example '1111111111111111,2222222222222222'.";
+    const HINT: &str = "Give a comma-separated list of account ids, for example '1111111111111111,2222222222222222', or 'directory' for the accounts of your resource directory.";
+    if value.trim() == DIRECTORY {
+        return Ok(Vec::new());
+    }
     let mut list = Vec::new();
     for id in split_list(value) {
         if id.len() > 32 || !id.chars().all(|c| c.is_ascii_digit()) {
@@ -431,8 +439,11 @@ fn parse_member_failure(value: &str) -> Result<MemberFailure, OptionError> {
 /// The accounts a server scans by assuming a role in each (`member_accounts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Members {
-    /// The account ids, in the order given.
+    /// The account ids, in the order given (none with `directory`).
     pub accounts: Vec<String>,
+    /// The accounts are those of the caller's resource directory that have joined it, listed
+    /// with `ListAccounts` when a scan starts.
+    pub directory: bool,
     /// The role assumed in each.
     pub role_name: String,
     /// The role sessions' length, in seconds.
@@ -571,6 +582,9 @@ impl Settings {
         client.sts_endpoint = o
             .endpoint("sts_endpoint")?
             .unwrap_or(product_default(Product::Sts));
+        client.resourcemanager_endpoint = o
+            .endpoint("resourcemanager_endpoint")?
+            .unwrap_or(product_default(Product::ResourceManager));
         if let Some(base) = o.get("ecs_metadata_endpoint") {
             client.ecs_metadata_base = parse_base_url(base)
                 .map_err(|e| bad("ecs_metadata_endpoint", e.to_string(), None))?;
@@ -624,6 +638,7 @@ fn members(o: &Checked) -> Result<Option<Members>, OptionError> {
     };
     Ok(Some(Members {
         accounts: parse_accounts("member_accounts", accounts)?,
+        directory: accounts.trim() == DIRECTORY,
         role_name: role_name.trim().to_string(),
         session_duration: o.number("member_session_duration")?.map(|n| n as u32),
         failure: o
@@ -833,6 +848,7 @@ mod tests {
             [
                 "endpoint",
                 "sts_endpoint",
+                "resourcemanager_endpoint",
                 "ecs_metadata_endpoint",
                 "profile",
                 "profile_file"

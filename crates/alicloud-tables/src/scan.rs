@@ -36,6 +36,8 @@ pub const MAX_PAGES: usize = 100_000;
 const REGIONS_ENTRY: &str = "DescribeRegions";
 /// The cache entry of the account id.
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
+/// The cache entry of the resource directory's joined accounts.
+const DIRECTORY_ENTRY: &str = "ListAccounts";
 
 /// A member's connection that could not be made, as a call's error (its secrets are the
 /// server's, which front ends scrub from every message anyway).
@@ -274,7 +276,16 @@ impl Fetch<'_> {
         plan: &ScanPlan,
         report: &mut ScanReport,
     ) -> Result<ScanData, ScanError> {
-        let accounts = plan.accounts(&self.connection.name, &members.accounts);
+        let listed;
+        let all = if members.directory {
+            let (result, record) = self.directory_accounts().await;
+            report.records.push(record);
+            listed = result?;
+            &listed
+        } else {
+            &members.accounts
+        };
+        let accounts = plan.accounts(&self.connection.name, all);
         if accounts.is_empty() {
             return Ok(self.data(table, Vec::new()));
         }
@@ -798,7 +809,6 @@ impl Fetch<'_> {
         if let Some(r) = self.connection.remembered_regions() {
             return Ok(r);
         }
-        let global = self.connection.settings.client.global_region.clone();
         let read = |cache: &Cache| {
             cache
                 .get(self.scope(), REGIONS_ENTRY)
@@ -818,22 +828,12 @@ impl Fetch<'_> {
                 report: outcome.report,
             }
         };
-        let (source, result, call_report) = self
-            .through_cache(
-                Call::new("DescribeRegions", &global),
-                REGIONS_ENTRY,
-                read,
-                fetch,
-                |regions| serde_json::to_string(regions).ok(),
-            )
+        let (result, record) = self
+            .global_value("DescribeRegions", REGIONS_ENTRY, read, fetch, |regions| {
+                serde_json::to_string(regions).ok()
+            })
             .await;
-        report.records.push(self.global_record(
-            "DescribeRegions",
-            &global,
-            source,
-            call_report,
-            &result,
-        ));
+        report.records.push(record);
         if let Ok(regions) = &result {
             self.connection.remember_regions(regions);
         }
@@ -847,7 +847,6 @@ impl Fetch<'_> {
         if let Some(id) = self.snapshot.account_id(scope) {
             return (Ok(id), None);
         }
-        let global = self.connection.settings.client.global_region.clone();
         let read = |cache: &Cache| {
             cache
                 .get(scope, IDENTITY_ENTRY)
@@ -861,20 +860,63 @@ impl Fetch<'_> {
                 report: outcome.report,
             }
         };
-        let (source, result, call_report) = self
-            .through_cache(
-                Call::new("GetCallerIdentity", &global),
-                IDENTITY_ENTRY,
-                read,
-                fetch,
-                |id| Some(id.clone()),
-            )
+        let (result, record) = self
+            .global_value("GetCallerIdentity", IDENTITY_ENTRY, read, fetch, |id| {
+                Some(id.clone())
+            })
             .await;
         if let Ok(id) = &result {
             self.snapshot.keep_account_id(scope, id.clone());
         }
-        let record = self.global_record("GetCallerIdentity", &global, source, call_report, &result);
         (result, Some(record))
+    }
+
+    /// The accounts of the resource directory the credentials manage that have joined it
+    /// (`ListAccounts`, every page), from the cache while it is fresh.
+    async fn directory_accounts(&self) -> (Result<Vec<String>, Error>, CallRecord) {
+        let read = |cache: &Cache| {
+            let held = cache.get(self.scope(), DIRECTORY_ENTRY)?.payload;
+            let ids: Vec<String> = held.lines().map(str::to_string).collect();
+            ids.iter().all(|id| is_account_id(id)).then_some(ids)
+        };
+        let fetch = || async {
+            let outcome = self.connection.client.directory_accounts().await;
+            Outcome {
+                result: outcome.result.map(|all| {
+                    all.into_iter()
+                        .filter(alicloud_api::DirectoryAccount::joined)
+                        .map(|a| a.account_id)
+                        .collect::<Vec<_>>()
+                }),
+                report: outcome.report,
+            }
+        };
+        self.global_value("ListAccounts", DIRECTORY_ENTRY, read, fetch, |ids| {
+            Some(ids.join("\n"))
+        })
+        .await
+    }
+
+    /// A value of the credentials' account, the same whatever the region (the region list, the
+    /// account id): from the cache, else `fetch` in the global region; with its record.
+    async fn global_value<T, F, Fut>(
+        &self,
+        action: &'static str,
+        entry: &str,
+        read: impl Fn(&Cache) -> Option<T>,
+        fetch: F,
+        payload: impl Fn(&T) -> Option<String>,
+    ) -> (Result<T, Error>, CallRecord)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Outcome<T>>,
+    {
+        let global = self.connection.settings.client.global_region.clone();
+        let (source, result, call_report) = self
+            .through_cache(Call::new(action, &global), entry, read, fetch, payload)
+            .await;
+        let record = self.global_record(action, &global, source, call_report, &result);
+        (result, record)
     }
 }
 

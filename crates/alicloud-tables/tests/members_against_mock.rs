@@ -28,6 +28,7 @@ fn connection(server: &MockServer, extra: &[(&str, &str)]) -> Connection {
         ("regions", "cn-hangzhou,cn-beijing".to_string()),
         ("endpoint", server.endpoint_template()),
         ("sts_endpoint", server.url()),
+        ("resourcemanager_endpoint", server.url()),
         ("retry_base_delay_ms", "10".to_string()),
         ("access_key_id", mock::DEFAULT_ACCESS_KEY_ID.to_string()),
         (
@@ -230,6 +231,68 @@ async fn a_failing_member_fails_the_scan_or_is_skipped_by_name() {
         panic!("the only member fails");
     };
     assert_eq!(e.error.code(), Some("NoPermission"));
+}
+
+#[tokio::test]
+async fn the_directory_lists_the_joined_accounts_page_by_page() {
+    // The default fixture's directory: 1111..., 2222..., 3333... joined, 5555... still being
+    // promoted; 150 more joined accounts without the role make the listing two pages of 100.
+    let mut fixture = mock::Fixture::default_fixture();
+    let template = fixture.directory[0].clone();
+    for i in 0..150 {
+        let mut a = template.clone();
+        a.account_id = format!("77770000000{i:05}");
+        a.display_name = format!("generated-{i}");
+        fixture.directory.push(a);
+    }
+    let server = MockServer::start(MockConfig {
+        fixture,
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let conn = connection(
+        &server,
+        &[("member_accounts", "directory"), ("member_failure", "skip")],
+    );
+    let (data, report) = scan(&conn, &[]).await;
+    let got = rows(&mut data.unwrap());
+    assert_eq!(got.len(), 5, "{got:?}");
+    let lists: Vec<String> = server
+        .calls()
+        .iter()
+        .filter(|c| c.action == "ListAccounts")
+        .map(|c| format!("{} {}", c.params["PageNumber"], c.params["PageSize"]))
+        .collect();
+    assert_eq!(lists, ["1 100", "2 100"]);
+    // Every joined account was tried (153), 5555... never: it has not joined.
+    assert_eq!(calls(&server, "AssumeRole"), 153);
+    assert_eq!(report.skipped.len(), 150);
+    assert!(report
+        .skipped
+        .iter()
+        .all(|s| s.code == "EntityNotExist.Role" && !s.to_string().contains("5555555555555555")));
+    // account_id narrows the listed accounts: only 2222... is assumed (the listing is asked
+    // again: the cache is off here).
+    server.clear_calls();
+    let (data, _) = scan(&conn, &[equal("account_id", &["2222222222222222"])]).await;
+    assert_eq!(rows(&mut data.unwrap()).len(), 1);
+    assert_eq!(calls(&server, "ListAccounts"), 2);
+    assert_eq!(calls(&server, "AssumeRole"), 0, "its session is kept");
+}
+
+#[tokio::test]
+async fn a_caller_without_a_directory_is_told_so() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let mut conn_options = vec![("member_accounts", "directory")];
+    conn_options.push(("access_key_id", mock::SECOND_ACCESS_KEY_ID));
+    conn_options.push(("access_key_secret", mock::SECOND_ACCESS_KEY_SECRET));
+    let conn = connection(&server, &conn_options);
+    let Err(e) = scan(&conn, &[]).await.0 else {
+        panic!("the second account manages no directory");
+    };
+    assert_eq!(e.error.code(), Some("EntityNotExists.ResourceDirectory"));
+    assert_eq!(calls(&server, "AssumeRole"), 0);
 }
 
 #[test]

@@ -45,11 +45,29 @@ proptest! {
             .map(|(_, v)| v.as_str())
             .collect();
         let checked = validate(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())), scope);
+        // An error quotes a secret when its text holds the secret's value and would not with
+        // another value in its place: the same text from elsewhere (another option's value, the
+        // message's own words, as fuzzing found with "ftp://" and "http://") is no leak, and the
+        // front ends scrub every secret from what they show anyway.
+        let why_with = |secret: &str, replacement: &str| {
+            let swapped: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(n, v)| {
+                    let is_secret = matches!(n.as_str(), "access_key_secret" | "security_token");
+                    (n.as_str(), if is_secret && v == secret { replacement } else { v.as_str() })
+                })
+                .collect();
+            match validate(swapped, scope) {
+                Err(OptionError::BadValue { why, .. }) => why,
+                _ => String::new(),
+            }
+        };
         match &checked {
             Err(e) => {
                 let text = format!("{e} {e:?}");
                 for s in &secret_values {
-                    let quoted = matches!(e, OptionError::BadValue { why, .. } if why.contains(s));
+                    let quoted = matches!(e, OptionError::BadValue { why, .. } if why.contains(s))
+                        && !why_with(s, "Zq7-replacement-Zq7").contains(s);
                     prop_assert!(!quoted, "an error quotes a secret: {}", text);
                 }
             }
