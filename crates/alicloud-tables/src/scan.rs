@@ -346,9 +346,17 @@ impl Fetch<'_> {
             }
             return Ok(data);
         }
-        let also: Vec<String> = failures[1..].iter().map(|(m, _)| m.clone()).collect();
+        // The others by name, ten at the most.
+        let mut also: Vec<String> = failures[1..]
+            .iter()
+            .take(10)
+            .map(|(m, _)| m.clone())
+            .collect();
+        if failures.len() > 11 {
+            also.push(format!("and {} more", failures.len() - 11));
+        }
         let (member, first) = failures.swap_remove(0);
-        let (failed, of) = (also.len() + 1, accounts.len());
+        let (failed, of) = (failures.len() + 1, accounts.len());
         let mut others = match (failed, of) {
             (1, 1) => format!("in member {member}, the only member account"),
             (1, _) => format!("in member {member}, 1 of {of} member accounts"),
@@ -546,13 +554,7 @@ impl Fetch<'_> {
             return;
         }
         let action = listing.action();
-        self.snapshot.keep(
-            self.scope(),
-            action,
-            region,
-            request.clone(),
-            pages.to_vec(),
-        );
+        self.keep_for_statement(action, region, request, pages);
         if pages.len() > 1 {
             if let Some(cache) = self.cache() {
                 let entry = listing_entry(action, region, request);

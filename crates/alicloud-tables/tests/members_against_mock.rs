@@ -272,6 +272,18 @@ async fn the_directory_lists_the_joined_accounts_page_by_page() {
         .skipped
         .iter()
         .all(|s| s.code == "EntityNotExist.Role" && !s.to_string().contains("5555555555555555")));
+    // Under the default policy the query fails, naming the first failed member and ten more.
+    let strict = connection(&server, &[("member_accounts", "directory")]);
+    let Err(e) = scan(&strict, &[]).await.0 else {
+        panic!("150 members cannot be assumed");
+    };
+    let others = e.others.unwrap_or_default();
+    assert!(
+        others.contains("; 150 of 153 member accounts failed, also: ")
+            && others.ends_with(", and 139 more")
+            && others.matches("(account 7777").count() == 11,
+        "{others}"
+    );
     // account_id narrows the listed accounts: only 2222... is assumed (the listing is asked
     // again: the cache is off here).
     server.clear_calls();
