@@ -8,6 +8,7 @@
 //! query fails), never in the plan. Only the answers' text is held; each row is converted when it
 //! is returned, into the per-tuple memory context.
 
+use crate::datum::ConnectionMemo;
 use crate::error::{raise, warn, FdwError};
 use crate::planner::PlanData;
 use crate::quals::{self, Constant};
@@ -39,6 +40,8 @@ pub struct ScanState {
     pub report: ScanReport,
     /// Scans started (a rescan with new parameters starts one again).
     pub fetches: u32,
+    /// The connection columns' datums, in the query's memory context.
+    memo: ConnectionMemo,
 }
 
 /// The scan state of a scan node.
@@ -133,6 +136,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         stale: false,
         report: ScanReport::default(),
         fetches: 0,
+        // SAFETY: the query's context lives as long as the state (which lives in it).
+        memo: ConnectionMemo::new(unsafe { (*(*node).ss.ps.state).es_query_cxt }),
     };
     // SAFETY: the state lives in the executor's query context and is dropped with it.
     unsafe {
@@ -296,9 +301,12 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         };
         match data.next_row() {
             Next::Row(row) => {
-                // SAFETY: the scan's cleared slot, in the per-tuple memory context.
-                if let Err(e) = unsafe { datum::store_row(slot, table, &state.plan.columns, &row) }
-                {
+                let memo = &mut state.memo;
+                // SAFETY: the scan's cleared slot, in the per-tuple memory context; the memo's
+                // context is the query's, which outlives the rows.
+                let stored =
+                    unsafe { datum::store_row(slot, table, &state.plan.columns, &row, memo) };
+                if let Err(e) = stored {
                     raise(FdwError::BadValue {
                         message: e.to_string(),
                     });

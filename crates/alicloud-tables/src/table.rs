@@ -168,6 +168,9 @@ pub struct ColumnDef {
     /// Its value is the listed object's own JSON text (`raw`): a front end that stores JSON in a
     /// binary form may reuse the members the object was already split into.
     pub raw: bool,
+    /// Its value is the same in every row of one connection (the connection columns): a front
+    /// end may convert it once per connection.
+    pub per_connection: bool,
 }
 
 impl ColumnDef {
@@ -186,6 +189,15 @@ impl ColumnDef {
             needs_account_id: false,
             pushdown: None,
             raw: false,
+            per_connection: false,
+        }
+    }
+
+    /// The same column, its value the same in every row of one connection.
+    pub const fn per_connection(self) -> ColumnDef {
+        ColumnDef {
+            per_connection: true,
+            ..self
         }
     }
 
@@ -255,7 +267,8 @@ pub const SP_CONNECTION_NAME: ColumnDef = col(
     "Connection that returned the row: the foreign server; in SQLite and the CLI, the profile, else alicloud.",
     |r| Value::Text(Cow::Borrowed(r.connection_name)),
 )
-.pushed(Pushdown::Connection);
+.pushed(Pushdown::Connection)
+.per_connection();
 
 /// `sp_ctx`: the row's context.
 pub const SP_CTX: ColumnDef = col(
@@ -263,7 +276,8 @@ pub const SP_CTX: ColumnDef = col(
     ColumnType::Json,
     "Context of the row, as a JSON object: {\"connection_name\": <sp_connection_name>}.",
     context,
-);
+)
+.per_connection();
 
 /// `_ctx`: `sp_ctx` under the name older queries use.
 pub const CTX: ColumnDef = col(
@@ -271,7 +285,8 @@ pub const CTX: ColumnDef = col(
     ColumnType::Json,
     "The same context as sp_ctx, under the name older queries use.",
     context,
-);
+)
+.per_connection();
 
 /// The value of the context columns.
 fn context<'a>(r: &RowSource<'a>) -> Value<'a> {
