@@ -108,10 +108,7 @@ impl Client {
         let mut report = crate::retry::CallReport::default();
         for page in 1..=1000u32 {
             let outcome = self.list_accounts(page, MAX_PAGE_SIZE).await;
-            report.attempts += outcome.report.attempts;
-            report.throttled += outcome.report.throttled;
-            report.elapsed += outcome.report.elapsed;
-            report.bytes += outcome.report.bytes;
+            report.absorb(outcome.report);
             match outcome.result {
                 Ok(p) => {
                     let n = p.accounts.len();

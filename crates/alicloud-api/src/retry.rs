@@ -97,6 +97,17 @@ pub struct CallReport {
     pub bytes: u64,
 }
 
+impl CallReport {
+    /// Adds `more` (another request of the same call: a page that took several requests, a
+    /// listing of several pages).
+    pub fn absorb(&mut self, more: CallReport) {
+        self.attempts += more.attempts;
+        self.throttled += more.throttled;
+        self.elapsed += more.elapsed;
+        self.bytes += more.bytes;
+    }
+}
+
 /// The time limits one call runs under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {

@@ -144,26 +144,26 @@ impl Connection {
         if let Some(found) = held.get(account) {
             return Ok(found.clone());
         }
+        let fail = |kind| ConnectError {
+            kind: Box::new(kind),
+            secrets: self.secrets.clone(),
+        };
         let Some(origin) = &self.origin else {
-            return Err(ConnectError {
-                kind: Box::new(ConnectErrorKind::Api(alicloud_api::Error::Credentials {
+            return Err(fail(ConnectErrorKind::Api(
+                alicloud_api::Error::Credentials {
                     message: "this connection cannot make member connections".to_string(),
-                })),
-                secrets: self.secrets.clone(),
-            });
+                },
+            )));
         };
         let mut options = origin.options.clone();
         for name in MEMBER_OPTIONS {
             options.remove(name);
         }
         if options.contains_key("role_arn") {
-            return Err(ConnectError {
-                kind: Box::new(ConnectErrorKind::Option(OptionError::Conflict {
-                    option: "role_arn",
-                    rule: crate::options::Rule::AlternativeTo("member_role_name"),
-                })),
-                secrets: self.secrets.clone(),
-            });
+            return Err(fail(ConnectErrorKind::Option(OptionError::Conflict {
+                option: "role_arn",
+                rule: crate::options::Rule::AlternativeTo("member_role_name"),
+            })));
         }
         let role = (members.role_arn(account), members.session_duration);
         let made = connect_inner(

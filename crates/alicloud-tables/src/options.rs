@@ -281,7 +281,7 @@ fn check_member_combination(given: &[&str]) -> Result<(), OptionError> {
         "member_failure",
     ] {
         if has(name) && !has("member_accounts") {
-            return needs(option_name(name), &["member_accounts"]);
+            return needs(name, &["member_accounts"]);
         }
     }
     Ok(())
@@ -647,11 +647,6 @@ fn members(o: &Checked) -> Result<Option<Members>, OptionError> {
             .transpose()?
             .unwrap_or(MemberFailure::Error),
     }))
-}
-
-/// The static name of option `name` (one of [`OPTIONS`]).
-fn option_name(name: &str) -> &'static str {
-    option(name).map_or("member_accounts", |d| d.name)
 }
 
 /// Whether the credential options give access keys of their own (as opposed to leaving the

@@ -332,17 +332,12 @@ impl Fetch<'_> {
         let all_failed = failures.len() == accounts.len();
         if members.failure == MemberFailure::Skip && !all_failed {
             for (member, e) in failures {
-                report.skipped.push(Skipped {
-                    region: e.error.region().unwrap_or("every region").to_string(),
-                    action: e
-                        .error
-                        .call()
-                        .map_or("the call", |c| c.action.as_str())
-                        .to_string(),
-                    code: e.error.code().unwrap_or("no error code").to_string(),
-                    request_id: e.error.request_id().map(str::to_string),
-                    member: Some(member),
-                });
+                let e = e.error;
+                let region = e.region().unwrap_or("every region");
+                let code = e.code().unwrap_or("no error code");
+                report
+                    .skipped
+                    .push(Skipped::of(&e, region, code, Some(member)));
             }
             return Ok(data);
         }
@@ -382,16 +377,10 @@ impl Fetch<'_> {
     fn skipping(&self, e: &Error, region: &str) -> Option<Skipped> {
         let code = e.code()?;
         let ignore = &self.connection.settings.ignore_error_codes;
-        ignore.iter().any(|i| i == code).then(|| Skipped {
-            region: region.to_string(),
-            action: e
-                .call()
-                .map_or("the call", |c| c.action.as_str())
-                .to_string(),
-            code: code.to_string(),
-            request_id: e.request_id().map(str::to_string),
-            member: None,
-        })
+        ignore
+            .iter()
+            .any(|i| i == code)
+            .then(|| Skipped::of(e, region, code, None))
     }
 
     /// Fetches the page the scan waits for ([`ScanData::pending`]) and adds it. When the listing
@@ -418,14 +407,20 @@ impl Fetch<'_> {
         }
     }
 
-    /// The connection of the member account whose listing `pending` continues (`None`: this
-    /// fetch's own).
-    fn member_of(&self, pending: &Pending) -> Result<Option<Connection>, Error> {
+    /// When `pending` continues a member account's listing: that member's connection, and
+    /// `pending` as a fetch with that connection sees it (`None`: this fetch's own listing).
+    fn member_of(&self, pending: &Pending) -> Result<Option<(Connection, Pending)>, Error> {
         let Some(account) = &pending.account else {
             return Ok(None);
         };
         match self.connection.made_member(account) {
-            Some(c) => Ok(Some(c)),
+            Some(c) => Ok(Some((
+                c,
+                Pending {
+                    account: None,
+                    ..pending.clone()
+                },
+            ))),
             None => Err(Error::Paging {
                 call: Call::new("the listing", &pending.region),
                 message: format!("the connection of member account {account} is gone"),
@@ -440,11 +435,7 @@ impl Fetch<'_> {
         pending: &Pending,
         page: Option<Page>,
     ) -> Result<(), ScanError> {
-        if let Some(member) = self.member_of(pending)? {
-            let pending = Pending {
-                account: None,
-                ..pending.clone()
-            };
+        if let Some((member, pending)) = self.member_of(pending)? {
             return self.with_connection(&member).add(data, &pending, page);
         }
         let listing = data.table.listing;
@@ -499,11 +490,7 @@ impl Fetch<'_> {
         pending: &Pending,
         report: &mut ScanReport,
     ) -> Result<Option<Page>, ScanError> {
-        if let Some(member) = self.member_of(pending)? {
-            let pending = Pending {
-                account: None,
-                ..pending.clone()
-            };
+        if let Some((member, pending)) = self.member_of(pending)? {
             let fetch = self.with_connection(&member);
             return Box::pin(fetch.page(table, &pending, report)).await;
         }

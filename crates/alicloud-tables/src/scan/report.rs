@@ -140,6 +140,21 @@ pub struct Skipped {
 }
 
 impl Skipped {
+    /// What is left out when `e` (in `region`, with `code`) is skipped; `member`: the member
+    /// account left out, when it is one.
+    pub(crate) fn of(e: &Error, region: &str, code: &str, member: Option<String>) -> Skipped {
+        Skipped {
+            region: region.to_string(),
+            action: e
+                .call()
+                .map_or("the call", |c| c.action.as_str())
+                .to_string(),
+            code: code.to_string(),
+            request_id: e.request_id().map(str::to_string),
+            member,
+        }
+    }
+
     /// The warning, naming the option as the front end calls it (`ignore_error_codes`,
     /// `--ignore-error-codes`; a member's names `member_failure` the same way).
     pub fn warning(&self, option: &str) -> String {

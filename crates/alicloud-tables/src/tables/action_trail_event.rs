@@ -360,14 +360,6 @@ fn throttled(e: &Error) -> bool {
     e.code().is_some_and(|c| c.starts_with("Throttling"))
 }
 
-/// Adds `more` to `report` (a page that needed several requests).
-fn add_report(report: &mut CallReport, more: CallReport) {
-    report.attempts += more.attempts;
-    report.throttled += more.throttled;
-    report.elapsed += more.elapsed;
-    report.bytes += more.bytes;
-}
-
 /// `LookupEvents`, 50 events a page, newest first, paced to the documented rate.
 struct LookupEvents;
 
@@ -445,7 +437,7 @@ impl Listing for LookupEvents {
                 let outcome = client
                     .lookup_events(region, &asked, cursor.api.as_deref())
                     .await;
-                add_report(&mut report, outcome.report);
+                report.absorb(outcome.report);
                 match outcome.result {
                     Ok(page) => {
                         let next = cursor.after(page.next_token, &request);
