@@ -36,7 +36,9 @@ BEGIN
   RETURN QUERY
     SELECT c->>'region',
            (c->'params'->>'EndTime')::timestamptz - (c->'params'->>'StartTime')::timestamptz,
-           CASE WHEN (c->'params'->>'EndTime')::timestamptz BETWEEN now() AND now() + interval '2 minutes'
+           -- The scan ends its window at the next whole minute; this statement may run after it.
+           CASE WHEN (c->'params'->>'EndTime')::timestamptz
+                     BETWEEN now() - interval '5 minutes' AND now() + interval '2 minutes'
                 THEN 'now'
                 WHEN ref IS NULL
                 THEN 'now - ' || date_trunc('day', now() + interval '2 minutes' - (c->'params'->>'EndTime')::timestamptz)::text
