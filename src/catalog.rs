@@ -79,6 +79,51 @@ pub fn may_use_server(server: pg_sys::Oid, role: pg_sys::Oid) -> bool {
     }
 }
 
+/// The foreign data wrapper of server `server`.
+pub fn wrapper_of_server(server: pg_sys::Oid) -> pg_sys::Oid {
+    // SAFETY: as in `server`.
+    unsafe { (*pg_sys::GetForeignServer(server)).fdwid }
+}
+
+/// Every server of foreign data wrapper `wrapper`: OID and name, in name order.
+pub fn servers_of_wrapper(wrapper: pg_sys::Oid) -> Vec<(pg_sys::Oid, String)> {
+    let mut found = Vec::new();
+    // SAFETY: a catalog scan of pg_foreign_server on the backend's thread, under an
+    // AccessShareLock, ended and closed before returning; each tuple's fixed part is a
+    // FormData_pg_foreign_server (pg_foreign_server.h), read while the scan holds it.
+    unsafe {
+        let rel = pg_sys::table_open(
+            pg_sys::ForeignServerRelationId,
+            pg_sys::AccessShareLock as _,
+        );
+        let scan = pg_sys::systable_beginscan(
+            rel,
+            pg_sys::InvalidOid,
+            false,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+        );
+        loop {
+            let tuple = pg_sys::systable_getnext(scan);
+            if tuple.is_null() {
+                break;
+            }
+            let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_foreign_server>(tuple);
+            if (*form).srvfdw == wrapper {
+                let name = CStr::from_ptr((*form).srvname.data.as_ptr())
+                    .to_string_lossy()
+                    .into_owned();
+                found.push(((*form).oid, name));
+            }
+        }
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    found
+}
+
 /// The server of foreign table `table`.
 pub fn server_of_table(table: pg_sys::Oid) -> pg_sys::Oid {
     // SAFETY: as in `server`.

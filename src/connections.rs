@@ -11,8 +11,9 @@
 use crate::catalog::{self, Mapping, Server};
 use crate::error::FdwError;
 use crate::options::{credential_options, usable_without_superuser};
-use alicloud_tables::connect::{self, ConnectErrorKind, Connection, FrontEnd};
-use alicloud_tables::options::Settings;
+use alicloud_tables::connect::MEMBER_OPTIONS;
+use alicloud_tables::connect::{self, ConnectErrorKind, Connection, FrontEnd, ServerMember};
+use alicloud_tables::options::{matches_pattern, ServerMembers, Settings};
 use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -56,7 +57,10 @@ pub fn connection(
     superuser: bool,
     user_name: impl FnOnce() -> String,
 ) -> Result<Connection, FdwError> {
-    if !superuser && !usable_without_superuser(&mapping.options) {
+    // A server with member servers signs nothing itself (each member is checked by this rule
+    // when it is used).
+    let aggregate = server.options.contains_key("member_servers");
+    if !superuser && !aggregate && !usable_without_superuser(&mapping.options) {
         return Err(FdwError::ServerCredentials {
             role: user_name(),
             server: server.name.clone(),
@@ -82,6 +86,94 @@ pub fn connection(
         .named(&server.name);
     CONNECTIONS.with(|c| c.borrow_mut().insert(key, made.clone()));
     Ok(made)
+}
+
+/// The servers of this wrapper that `aggregate`'s `member_servers` names now (never `aggregate`
+/// itself), in name order: `(oid, name)`. A name or pattern that matches no server is an error.
+pub fn member_server_names(
+    aggregate: &Server,
+    members: &ServerMembers,
+) -> Result<Vec<(pg_sys::Oid, String)>, FdwError> {
+    let all: Vec<(pg_sys::Oid, String)> =
+        catalog::servers_of_wrapper(catalog::wrapper_of_server(aggregate.oid))
+            .into_iter()
+            .filter(|(oid, _)| *oid != aggregate.oid)
+            .collect();
+    if let Some(p) = members
+        .patterns
+        .iter()
+        .find(|p| !all.iter().any(|(_, n)| matches_pattern(p, n)))
+    {
+        return Err(FdwError::NoMemberServer {
+            server: aggregate.name.clone(),
+            pattern: p.clone(),
+            servers: all
+                .iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(all
+        .into_iter()
+        .filter(|(_, n)| members.matches(n))
+        .collect())
+}
+
+/// The member servers of `aggregate` for `user` (`superuser`: whether `user` is one), each with
+/// its connection under exactly the rules of a direct scan of it (USAGE on it, the user's
+/// mapping for it, the server credential rule), or why it cannot be used.
+pub fn member_servers(
+    aggregate: &Server,
+    members: &ServerMembers,
+    user: pg_sys::Oid,
+    superuser: bool,
+) -> Result<Vec<ServerMember>, FdwError> {
+    Ok(member_server_names(aggregate, members)?
+        .into_iter()
+        .map(|(oid, name)| ServerMember {
+            connection: member_connection(oid, &name, user, superuser),
+            name,
+        })
+        .collect())
+}
+
+/// The connection of `user` to member server `oid` called `name`.
+fn member_connection(
+    oid: pg_sys::Oid,
+    name: &str,
+    user: pg_sys::Oid,
+    superuser: bool,
+) -> Result<Connection, alicloud_api::Error> {
+    let refuse = |message: String| Err(alicloud_api::Error::Config { message });
+    if !catalog::may_use_server(oid, user) {
+        return refuse(format!(
+            "permission denied for foreign server {name}: role \"{}\" has no USAGE on it",
+            catalog::role_name(user)
+        ));
+    }
+    let server = catalog::server(oid);
+    if MEMBER_OPTIONS
+        .iter()
+        .any(|o| *o != "member_failure" && server.options.contains_key(*o))
+    {
+        return refuse(format!(
+            "server {name} has members of its own, and members do not nest"
+        ));
+    }
+    let mapping = catalog::mapping(user, oid);
+    connection(&server, &mapping, user, superuser, || {
+        catalog::role_name(user)
+    })
+    .map_err(|e| match e {
+        FdwError::Api { error, secrets } => error.redacted(&secrets),
+        other => alicloud_api::Error::Credentials {
+            message: pgrx::pg_sys::panic::ErrorReport::from(other)
+                .message()
+                .trim_start_matches("alicloud_fdw: ")
+                .to_string(),
+        },
+    })
 }
 
 #[pgrx::pg_guard]

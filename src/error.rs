@@ -93,6 +93,15 @@ pub enum FdwError {
     UnknownSchema(String),
     /// Only the owner of a server (or a superuser) may do this.
     NotOwner(String),
+    /// A name or pattern of `member_servers` matches no server.
+    NoMemberServer {
+        /// The server with members.
+        server: String,
+        /// The name or pattern.
+        pattern: String,
+        /// The wrapper's other servers.
+        servers: String,
+    },
     /// Something that should not happen.
     Internal(String),
 }
@@ -335,6 +344,16 @@ impl From<FdwError> for ErrorReport {
                 format!("alicloud_fdw: {what}"),
                 "",
             ),
+            FdwError::NoMemberServer { server, pattern, servers } => ErrorReport::new(
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                format!("alicloud_fdw: \"{pattern}\" in member_servers of server \"{server}\" matches no server of alicloud_fdw"),
+                "",
+            )
+            .set_hint(if servers.is_empty() {
+                "There is no other server of alicloud_fdw: create the member servers first, or drop the name from member_servers.".to_string()
+            } else {
+                format!("The other servers of alicloud_fdw are: {servers}. Give their names, or patterns with * (ALTER SERVER {server} OPTIONS (SET member_servers '...')).")
+            }),
             FdwError::Internal(m) => ErrorReport::new(ERRCODE_FDW_ERROR, format!("alicloud_fdw: {m}"), ""),
         }
     }

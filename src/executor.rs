@@ -109,11 +109,17 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     // SAFETY: see above.
     let user = unsafe { scan_user(node) };
     let mapping = catalog::mapping(user, server.oid);
-    let connection =
-        connections::connection(&server, &mapping, user, catalog::is_superuser(user), || {
-            catalog::role_name(user)
-        })
-        .unwrap_or_else(|e| raise(e));
+    let superuser = catalog::is_superuser(user);
+    let mut connection = connections::connection(&server, &mapping, user, superuser, || {
+        catalog::role_name(user)
+    })
+    .unwrap_or_else(|e| raise(e));
+    // Member servers are matched at every execution: a server created since joins.
+    if let Some(members) = &connection.settings.member_servers {
+        let servers = connections::member_servers(&server, members, user, superuser)
+            .unwrap_or_else(|e| raise(e));
+        connection = connection.with_servers(servers);
+    }
     // SAFETY: initialises the plan's expressions for this node, in the executor's memory.
     let exprs = unsafe {
         let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
@@ -205,6 +211,9 @@ impl ScanState {
         store::stats(self.server).record(&store::owner(self.user), &report.records);
         for skipped in &report.skipped {
             warn(&skipped.to_string());
+        }
+        for note in &report.notes {
+            warn(note);
         }
         self.report.extend(report);
     }

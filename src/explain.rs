@@ -139,6 +139,28 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         };
         property(es, "Member Accounts", &text);
     }
+    if let Some(members) = &settings.member_servers {
+        let server = catalog::server(catalog::server_of_table(table_oid));
+        let text = match connections::member_server_names(&server, members) {
+            Err(_) => format!("'{}' matches no server", members.text()),
+            Ok(all) => {
+                let scanned: Vec<&str> = all
+                    .iter()
+                    .map(|(_, n)| n.as_str())
+                    .filter(|n| scan.admits(n, None))
+                    .collect();
+                format!(
+                    "{} of {} matching '{}' (matched again when the scan starts){}{}",
+                    scanned.len(),
+                    all.len(),
+                    members.text(),
+                    if scanned.is_empty() { "" } else { ": " },
+                    scanned.join(", ")
+                )
+            }
+        };
+        property(es, "Member Servers", &text);
+    }
     if !scan.is_empty() {
         for (label, value) in table.listing.explain(scan.requests(), &own) {
             property(es, label, &value);

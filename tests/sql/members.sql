@@ -40,6 +40,12 @@ SELECT DISTINCT sp_connection_name FROM org.alicloud_action_trail
 \! mock-admin calls | cut -d' ' -f1-2
 SELECT count(*) FROM org.alicloud_action_trail WHERE account_id = '9999999999999999';
 \! mock-admin calls | wc -l
+-- Role sessions that end before their time (revoked, or a clock ahead of ours) are renewed
+-- once per member, and every listing is made again with the new session: the scan goes on.
+\! mock-admin expire-temporary-keys
+\! mock-admin reset-calls
+SELECT count(*) FROM org.alicloud_action_trail;
+\! mock-admin calls | cut -d' ' -f2 | sort | uniq -c
 EXPLAIN (COSTS OFF) SELECT name FROM org.alicloud_action_trail
   WHERE account_id IN ('1111111111111111', '3333333333333333');
 -- A member whose role does not trust the caller fails the query, named in DETAIL.
@@ -81,3 +87,98 @@ EXPLAIN (COSTS OFF) SELECT name FROM directory_trails;
 DROP SERVER org_directory CASCADE;
 DROP SCHEMA org CASCADE;
 DROP SERVER org CASCADE;
+-- member_external_id: a role whose trust policy asks for an external id (2222...'s ExternalAudit)
+-- is refused without it, naming the member and the role, and assumed with it.
+CREATE SERVER org_external FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions 'cn-beijing', endpoint :'endpoint', sts_endpoint :'mock',
+           retry_base_delay_ms '20', member_accounts '2222222222222222',
+           member_role_name 'ExternalAudit');
+CREATE USER MAPPING FOR CURRENT_USER SERVER org_external
+  OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE FOREIGN TABLE external_trails (sp_connection_name text, name text)
+  SERVER org_external OPTIONS (table 'alicloud_action_trail');
+SELECT * FROM regress_try('SELECT count(*) FROM external_trails');
+ALTER SERVER org_external OPTIONS (ADD member_external_id 'not-the-one');
+SELECT * FROM regress_try('SELECT count(*) FROM external_trails');
+ALTER SERVER org_external OPTIONS (SET member_external_id 'acme-audit-7f3a');
+SELECT sp_connection_name, name FROM external_trails;
+ALTER SERVER org_external OPTIONS (SET member_external_id 'x');
+DROP SERVER org_external CASCADE;
+-- member_servers: other servers of the wrapper, by name or pattern, matched at every scan. Each
+-- member scans with its own options and the current user's mapping for it; the server with the
+-- members needs no user mapping of its own.
+CREATE SERVER acct_main FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions 'cn-hangzhou,cn-beijing', endpoint :'endpoint', sts_endpoint :'mock',
+           retry_base_delay_ms '20');
+CREATE USER MAPPING FOR CURRENT_USER SERVER acct_main
+  OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+CREATE SERVER acct_second FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions 'cn-hangzhou', endpoint :'endpoint', sts_endpoint :'mock',
+           retry_base_delay_ms '20');
+CREATE USER MAPPING FOR CURRENT_USER SERVER acct_second
+  OPTIONS (access_key_id 'LTAI5tMockAccessKey0002', access_key_secret 'MockSecret2ndAccount0123456789ab');
+CREATE SERVER fleet FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (member_servers 'acct_*');
+CREATE FOREIGN TABLE fleet_trails (sp_connection_name text, account_id text, region text,
+                                   name text, is_shadow_trail boolean)
+  SERVER fleet OPTIONS (table 'alicloud_action_trail');
+-- Each member's account id is learned once (GetCallerIdentity), then its regions are listed.
+\! mock-admin reset-calls
+SELECT sp_connection_name, account_id, region, name FROM fleet_trails
+ WHERE NOT is_shadow_trail ORDER BY 1, 3, 4;
+\! mock-admin calls | cut -d' ' -f1-2 | sort | uniq -c
+-- The account ids are known from then on: the next scan lists, and nothing else.
+\! mock-admin reset-calls
+SELECT count(*) FROM fleet_trails;
+\! mock-admin calls | cut -d' ' -f1 | sort | uniq -c
+-- sp_connection_name and account_id choose the members before any listing.
+\! mock-admin reset-calls
+SELECT DISTINCT sp_connection_name FROM fleet_trails WHERE sp_connection_name = 'acct_second';
+SELECT DISTINCT sp_connection_name FROM fleet_trails WHERE account_id = '1234567890123456';
+\! mock-admin calls | cut -d' ' -f1-2 | sort | uniq -c
+EXPLAIN (COSTS OFF) SELECT name FROM fleet_trails WHERE sp_connection_name = 'acct_second';
+-- A server created later joins with no change to fleet. This one reaches the same account as
+-- acct_main (another key of it): a WARNING, and its rows are not repeated.
+CREATE SERVER acct_zz FOREIGN DATA WRAPPER alicloud_fdw
+  OPTIONS (regions 'cn-hangzhou', endpoint :'endpoint', sts_endpoint :'mock');
+CREATE USER MAPPING FOR CURRENT_USER SERVER acct_zz
+  OPTIONS (access_key_id 'LTAI5tMockNoPermission01', access_key_secret 'MockSecretNoPermission0123456789');
+SELECT sp_connection_name, count(*) FROM fleet_trails GROUP BY 1 ORDER BY 1;
+DROP SERVER acct_zz CASCADE;
+-- The aggregate's ignore_error_codes apply to every member.
+\! mock-admin fault cn-beijing '{"error_code":"ServiceUnavailable","error_status":503}'
+SELECT * FROM regress_try('SELECT count(*) FROM fleet_trails');
+ALTER SERVER fleet OPTIONS (ADD ignore_error_codes 'ServiceUnavailable');
+SET client_min_messages = error;
+SELECT sp_connection_name, count(*) FROM fleet_trails GROUP BY 1 ORDER BY 1;
+RESET client_min_messages;
+\! mock-admin clear-faults
+ALTER SERVER fleet OPTIONS (DROP ignore_error_codes);
+-- A role scans each member under exactly the rules of a direct scan: without USAGE on a member,
+-- or without keys in its mapping for one, that member fails, named.
+CREATE ROLE fleet_auditor;
+GRANT USAGE ON FOREIGN SERVER fleet, acct_main TO fleet_auditor;
+GRANT SELECT ON fleet_trails TO fleet_auditor;
+CREATE USER MAPPING FOR fleet_auditor SERVER acct_main
+  OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
+SET ROLE fleet_auditor;
+SELECT * FROM regress_try('SELECT count(*) FROM fleet_trails');
+RESET ROLE;
+ALTER SERVER fleet OPTIONS (ADD member_failure 'skip');
+GRANT USAGE ON FOREIGN SERVER acct_second TO fleet_auditor;
+CREATE USER MAPPING FOR fleet_auditor SERVER acct_second;
+SET ROLE fleet_auditor;
+SELECT sp_connection_name, count(*) FROM fleet_trails GROUP BY 1 ORDER BY 1;
+RESET ROLE;
+-- A name or pattern that matches no server is an error with a hint; members do not nest.
+ALTER SERVER fleet OPTIONS (SET member_servers 'acct_main, audit_*');
+SELECT * FROM regress_try('SELECT count(*) FROM fleet_trails');
+CREATE SERVER fleet_of_fleets FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (member_servers 'fleet');
+CREATE FOREIGN TABLE fleets_trails (name text) SERVER fleet_of_fleets
+  OPTIONS (table 'alicloud_action_trail');
+SELECT * FROM regress_try('SELECT count(*) FROM fleets_trails');
+-- member_servers goes with no role member options.
+ALTER SERVER fleet OPTIONS (ADD member_role_name 'ActionTrailAudit');
+DROP SERVER fleet_of_fleets CASCADE;
+DROP SERVER fleet CASCADE;
+DROP SERVER acct_main, acct_second CASCADE;
+DROP ROLE fleet_auditor;

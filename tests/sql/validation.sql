@@ -7,7 +7,7 @@ CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (regions 'cn-hangzho
 CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (regions ' , ');
 CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (timeout_ms 'soon');
 CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (max_attempts '0');
-CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (max_concurrency '1000');
+CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (max_concurrency '1001');
 CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (connect_timeout_ms '-5');
 CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (endpoint 'actiontrail.{region}.aliyuncs.com');
 CREATE SERVER bad FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (endpoint 'https://{zone}.example.com');

@@ -20,6 +20,27 @@ use std::time::Duration;
 
 /// Temporary credentials are renewed when they have less than this left.
 const REFRESH_BEFORE_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
+/// Temporary credentials, and when they were fetched.
+struct Held {
+    credentials: Credentials,
+    fetched: chrono::DateTime<chrono::Utc>,
+}
+
+impl Held {
+    /// Whether they are due for renewal: past 80% of their life (so a long scan never meets their
+    /// end), or within [`REFRESH_BEFORE_EXPIRY`] of it.
+    fn due(&self) -> bool {
+        let c = &self.credentials;
+        let Some(expiration) = c.expiration else {
+            return false;
+        };
+        let renew_at = self.fetched + (expiration - self.fetched) * 4 / 5;
+        chrono::Utc::now() >= renew_at || c.expires_within(REFRESH_BEFORE_EXPIRY)
+    }
+}
+
+/// The code of a call signed with temporary credentials that expired.
+const TOKEN_EXPIRED: &str = "InvalidSecurityToken.Expired";
 
 /// The default limit on one answer's size: far above any real `DescribeTrails` answer (an account
 /// has at most a few trails per region), far below what would strain a database server.
@@ -124,7 +145,8 @@ struct Inner {
     metadata_http: reqwest::Client,
     config: ClientConfig,
     source: CredentialSource,
-    temporary: tokio::sync::Mutex<Option<Credentials>>,
+    /// The temporary credentials held, with when they were fetched.
+    temporary: tokio::sync::Mutex<Option<Held>>,
 }
 
 /// The HTTP client a [`Client`] uses: rustls, a connect timeout, keep-alive pooling, and no
@@ -160,6 +182,37 @@ impl Client {
         })
     }
 
+    /// A client with `source`'s credentials that shares `pooled`'s HTTP connection pool (its
+    /// connect timeout and user agent too): many accounts' calls to one endpoint then reuse the
+    /// same connections, and the connections open at once stay as many as the calls made at
+    /// once. A request's signature, not its connection, carries the credentials.
+    pub fn sharing_pool(pooled: &Client, config: ClientConfig, source: CredentialSource) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                http: pooled.inner.http.clone(),
+                metadata_http: pooled.inner.metadata_http.clone(),
+                config,
+                source,
+                temporary: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Whether signing now needs no credentials fetched first (static keys, or temporary ones
+    /// held and not near their expiry).
+    pub async fn holds_fresh_credentials(&self) -> bool {
+        match &self.inner.source {
+            CredentialSource::Static(_) => true,
+            _ => self
+                .inner
+                .temporary
+                .lock()
+                .await
+                .as_ref()
+                .is_some_and(|held| !held.due()),
+        }
+    }
+
     /// The credential source the client signs with.
     pub fn source(&self) -> &CredentialSource {
         &self.inner.source
@@ -170,7 +223,7 @@ impl Client {
     }
 
     /// The credentials to sign with now: static ones as they are; temporary ones from the cache,
-    /// fetched (AssumeRole or ECS metadata) when missing or within minutes of expiry.
+    /// fetched (AssumeRole or ECS metadata) when missing or past 80% of their life.
     pub async fn credentials(&self) -> Result<Credentials> {
         match &self.inner.source {
             CredentialSource::Static(c) => Ok(c.clone()),
@@ -179,9 +232,16 @@ impl Client {
                 role_arn,
                 session_name,
                 duration_seconds,
+                external_id,
             } => {
                 self.cached_temporary(|| {
-                    self.assume_role(base, role_arn, session_name, *duration_seconds)
+                    self.assume_role(
+                        base,
+                        role_arn,
+                        session_name,
+                        *duration_seconds,
+                        external_id.as_deref(),
+                    )
                 })
                 .await
             }
@@ -204,13 +264,17 @@ impl Client {
         Fut: Future<Output = Result<Credentials>>,
     {
         let mut slot = self.inner.temporary.lock().await;
-        if let Some(c) = slot.as_ref() {
-            if !c.expires_within(REFRESH_BEFORE_EXPIRY) {
-                return Ok(c.clone());
+        if let Some(held) = slot.as_ref() {
+            if !held.due() {
+                return Ok(held.credentials.clone());
             }
         }
+        let fetched = chrono::Utc::now();
         let c = fetch().await?;
-        *slot = Some(c.clone());
+        *slot = Some(Held {
+            credentials: c.clone(),
+            fetched,
+        });
         Ok(c)
     }
 
@@ -243,22 +307,66 @@ impl Client {
         params: BTreeMap<String, String>,
         read: impl FnOnce(Vec<u8>) -> Result<T>,
     ) -> Outcome<T> {
-        match self.credentials().await {
-            Ok(creds) => {
-                let outcome = self.call(service, action, region, params, &creds).await;
-                let secrets: Vec<&str> = creds.secrets().collect();
-                Outcome {
-                    result: outcome
-                        .result
-                        .and_then(read)
-                        .map_err(|e| e.redacted(&secrets)),
-                    report: outcome.report,
+        let creds = match self.credentials().await {
+            Ok(creds) => creds,
+            Err(e) => {
+                return Outcome {
+                    result: Err(e),
+                    report: CallReport::default(),
                 }
             }
-            Err(e) => Outcome {
-                result: Err(e),
-                report: CallReport::default(),
-            },
+        };
+        let mut outcome = self
+            .call(service, action, region, params.clone(), &creds)
+            .await;
+        let mut secrets: Vec<String> = creds.secrets().map(str::to_string).collect();
+        // Temporary credentials the API calls expired before their time (a revoked session, a
+        // clock ahead of ours) are renewed once, and the call made again with the new ones.
+        let expired = |r: &Result<Vec<u8>>| {
+            r.as_ref()
+                .err()
+                .and_then(Error::code)
+                .is_some_and(|c| c == TOKEN_EXPIRED)
+        };
+        if self.is_temporary() && expired(&outcome.result) {
+            self.forget_temporary(&creds).await;
+            match self.credentials().await {
+                Ok(fresh) => {
+                    let again = self.call(service, action, region, params, &fresh).await;
+                    secrets.extend(fresh.secrets().map(str::to_string));
+                    outcome.report.absorb(again.report);
+                    outcome.result = again.result;
+                }
+                Err(e) => outcome.result = Err(e),
+            }
+        }
+        Outcome {
+            result: outcome
+                .result
+                .and_then(read)
+                .map_err(|e| e.redacted(&secrets)),
+            report: outcome.report,
+        }
+    }
+
+    /// Whether the client signs with temporary credentials it fetches itself (a role's, the
+    /// instance's).
+    fn is_temporary(&self) -> bool {
+        matches!(
+            self.inner.source,
+            CredentialSource::RamRoleArn { .. } | CredentialSource::EcsRamRole { .. }
+        )
+    }
+
+    /// Forgets the temporary credentials held when they are still `failed` (another call may
+    /// have renewed them already), so that the next [`Client::credentials`] fetches new ones.
+    async fn forget_temporary(&self, failed: &Credentials) {
+        let mut slot = self.inner.temporary.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|held| held.credentials.access_key_id == failed.access_key_id)
+        {
+            *slot = None;
         }
     }
 
@@ -275,7 +383,11 @@ impl Client {
             .map(str::to_string)
             .collect();
         if let Ok(held) = self.inner.temporary.try_lock() {
-            out.extend(held.iter().flat_map(|c| c.secrets()).map(str::to_string));
+            out.extend(
+                held.iter()
+                    .flat_map(|h| h.credentials.secrets())
+                    .map(str::to_string),
+            );
         }
         out
     }
@@ -318,5 +430,34 @@ impl Client {
             .await;
         report.bytes = bytes.load(Ordering::Relaxed);
         Outcome { result, report }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, Utc};
+
+    fn held(age: TimeDelta, life: TimeDelta) -> Held {
+        let fetched = Utc::now() - age;
+        let mut credentials = Credentials::new("STS.id", "secret");
+        credentials.expiration = Some(fetched + life);
+        Held {
+            credentials,
+            fetched,
+        }
+    }
+
+    #[test]
+    fn temporary_credentials_are_renewed_at_four_fifths_of_their_life() {
+        let hour = TimeDelta::hours(1);
+        assert!(!held(TimeDelta::minutes(47), hour).due());
+        assert!(held(TimeDelta::minutes(49), hour).due());
+        // A short life: the last three minutes count too.
+        assert!(held(TimeDelta::seconds(1), TimeDelta::minutes(3)).due());
+        // Keys without an expiry never are.
+        let mut forever = held(TimeDelta::hours(5), hour);
+        forever.credentials.expiration = None;
+        assert!(!forever.due());
     }
 }

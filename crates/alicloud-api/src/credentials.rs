@@ -159,6 +159,8 @@ pub enum CredentialSource {
         session_name: String,
         /// Its `DurationSeconds`.
         duration_seconds: u32,
+        /// Its `ExternalId`, when the role's trust policy asks for one.
+        external_id: Option<String>,
     },
     /// The ECS instance RAM role, from the instance metadata service.
     EcsRamRole {
@@ -198,11 +200,16 @@ impl CredentialSource {
                 base,
                 role_arn,
                 session_name,
+                external_id,
                 ..
             } => [&b"role"[..]]
                 .into_iter()
                 .chain(keys(base))
-                .chain([role_arn.as_bytes(), session_name.as_bytes()])
+                .chain([
+                    role_arn.as_bytes(),
+                    session_name.as_bytes(),
+                    external_id.as_deref().unwrap_or("").as_bytes(),
+                ])
                 .collect(),
             CredentialSource::EcsRamRole { role_name } => {
                 vec![b"ecs", role_name.as_deref().unwrap_or("").as_bytes()]
@@ -221,9 +228,11 @@ impl fmt::Display for CredentialSource {
                 role_arn,
                 session_name,
                 duration_seconds,
+                external_id,
             } => write!(
                 f,
-                "RAM role {role_arn} (session {session_name}, {duration_seconds} s) assumed with {base}"
+                "RAM role {role_arn} (session {session_name}, {duration_seconds} s{}) assumed with {base}",
+                if external_id.is_some() { ", with an external id" } else { "" }
             ),
             CredentialSource::EcsRamRole { role_name: Some(r) } => {
                 write!(f, "ECS instance RAM role {r}")
@@ -251,6 +260,7 @@ mod tests {
             role_arn: "acs:ram::1:role/r".into(),
             session_name: "s".into(),
             duration_seconds: 3600,
+            external_id: None,
         };
         assert_eq!(
             role.signing_keys().map(|k| k.access_key_id.as_str()),
@@ -295,6 +305,7 @@ mod tests {
                 role_arn: "acs:ram::123:role/x".into(),
                 session_name: "s".into(),
                 duration_seconds: 3600,
+                external_id: None,
             },
             CredentialSource::EcsRamRole { role_name: None },
             CredentialSource::EcsRamRole {

@@ -223,7 +223,7 @@ impl Remedy {
             Remedy::RenewToken => "The security token is invalid or expired: renew it.",
             Remedy::RaiseResponseLimit => "The answer was larger than the size limit: raise the limit if the answer is expected to be this large.",
             Remedy::CheckEndpoint => "The endpoint did not answer as the API does: check that it points at the API itself.",
-            Remedy::CheckRole => "The role could not be assumed: check that it exists in that account, that its trust policy names the caller, and that the caller is a RAM user or role allowed sts:AssumeRole (an account's own keys cannot assume roles).",
+            Remedy::CheckRole => "The role could not be assumed: check that it exists in that account, that its trust policy names the caller (and that the external id matches, when the policy asks for one), and that the caller is a RAM user or role allowed sts:AssumeRole (an account's own keys cannot assume roles).",
         }
     }
 }

@@ -46,18 +46,23 @@ impl Client {
         .await
     }
 
-    /// STS `AssumeRole`, signed with `base`.
+    /// STS `AssumeRole`, signed with `base`; `external_id` when the role's trust policy asks
+    /// for one.
     pub async fn assume_role(
         &self,
         base: &Credentials,
         role_arn: &str,
         session_name: &str,
         duration_seconds: u32,
+        external_id: Option<&str>,
     ) -> Result<Credentials> {
         let mut params = BTreeMap::new();
         params.insert("RoleArn".to_string(), role_arn.to_string());
         params.insert("RoleSessionName".to_string(), session_name.to_string());
         params.insert("DurationSeconds".to_string(), duration_seconds.to_string());
+        if let Some(id) = external_id {
+            params.insert("ExternalId".to_string(), id.to_string());
+        }
         let region = self.config().global_region.clone();
         let body = self
             .call(SERVICE, "AssumeRole", &region, params, base)

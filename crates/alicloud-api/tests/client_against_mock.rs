@@ -367,7 +367,7 @@ async fn a_security_token_echoed_in_string_to_sign_is_redacted() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let c = client(&server, CredentialSource::Static(default_creds()));
     let temp = c
-        .assume_role(&default_creds(), mock::AUDITOR_ROLE_ARN, "test", 900)
+        .assume_role(&default_creds(), mock::AUDITOR_ROLE_ARN, "test", 900, None)
         .await
         .unwrap();
     let token = temp.security_token.clone().unwrap();
@@ -392,6 +392,95 @@ async fn a_security_token_echoed_in_string_to_sign_is_redacted() {
 }
 
 #[tokio::test]
+async fn an_external_id_is_sent_when_the_role_asks_for_one() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let arn = format!(
+        "acs:ram::2222222222222222:role/{}",
+        mock::EXTERNAL_ROLE_NAME
+    );
+    for wrong in [None, Some("not-the-one")] {
+        let e = c
+            .assume_role(&default_creds(), &arn, "test", 900, wrong)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("NoPermission"), "{wrong:?}");
+    }
+    let temp = c
+        .assume_role(&default_creds(), &arn, "test", 900, Some(mock::EXTERNAL_ID))
+        .await
+        .unwrap();
+    assert!(temp.security_token.is_some());
+    let sent = server.calls();
+    let last = sent.last().unwrap();
+    assert_eq!(
+        last.params.get("ExternalId").map(String::as_str),
+        Some(mock::EXTERNAL_ID)
+    );
+    // A role that asks for none takes one all the same.
+    c.assume_role(
+        &default_creds(),
+        mock::AUDITOR_ROLE_ARN,
+        "test",
+        900,
+        Some("xy"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn credentials_expired_before_their_time_are_renewed_once_and_the_call_made_again() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let source = CredentialSource::RamRoleArn {
+        base: default_creds(),
+        role_arn: mock::AUDITOR_ROLE_ARN.into(),
+        session_name: "test".into(),
+        duration_seconds: 3600,
+        external_id: None,
+    };
+    let c = client(&server, source);
+    c.describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .result
+        .unwrap();
+    // The session ends an hour early: every region's call finds it expired at once, and one
+    // new session serves them all.
+    assert_eq!(server.expire_temporary_keys(), 1);
+    let regions = ["cn-hangzhou", "cn-beijing", "cn-shanghai"];
+    let request = all_trails();
+    let calls = regions.map(|r| c.describe_trails(r, &request));
+    for outcome in futures_util::future::join_all(calls).await {
+        outcome.result.unwrap();
+        assert!(outcome.report.attempts >= 2, "{:?}", outcome.report);
+    }
+    let count = |action: &str| server.calls().iter().filter(|c| c.action == action).count();
+    assert_eq!(count("AssumeRole"), 2);
+    // Expired again right away: renewed once more, not in a loop.
+    server.expire_temporary_keys();
+    let c2 = c.clone();
+    server.clear_calls();
+    c2.describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .result
+        .unwrap();
+    assert_eq!(count("AssumeRole"), 1);
+    assert_eq!(count("DescribeTrails"), 2);
+    // Static keys are never renewed: the error is the caller's.
+    let temp = c.credentials().await.unwrap();
+    server.expire_temporary_keys();
+    server.clear_calls();
+    let fixed = client(&server, CredentialSource::Static(temp));
+    let e = fixed
+        .describe_trails("cn-hangzhou", &all_trails())
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidSecurityToken.Expired"));
+    assert_eq!(count("AssumeRole"), 0);
+}
+
+#[tokio::test]
 async fn ram_role_credentials_are_assumed_once_and_refreshed_before_expiry() {
     let mut mc = MockConfig::default();
     // Credentials that live 170 s: inside the 3-minute refresh margin, so every use refreshes.
@@ -402,6 +491,7 @@ async fn ram_role_credentials_are_assumed_once_and_refreshed_before_expiry() {
         role_arn: mock::AUDITOR_ROLE_ARN.into(),
         session_name: "test".into(),
         duration_seconds: 900,
+        external_id: None,
     };
     let c = client(&server, source.clone());
     c.describe_trails("cn-hangzhou", &all_trails())
@@ -579,7 +669,8 @@ fn credentials_never_show_secrets() {
                 base: creds.clone(),
                 role_arn: "r".into(),
                 session_name: "s".into(),
-                duration_seconds: 900
+                duration_seconds: 900,
+                external_id: None
             }
         ),
     ] {

@@ -5,7 +5,7 @@
 use alicloud_api::{
     ACCESS_KEY_ID_VARS, ACCESS_KEY_SECRET_VARS, PROFILE_VARS, REGION_VARS, SECURITY_TOKEN_VARS,
 };
-use alicloud_tables::options::{OptionDef, Scope, ValueKind, OPTIONS};
+use alicloud_tables::options::{portable, OptionDef, Scope, ValueKind, OPTIONS};
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -62,7 +62,8 @@ fn value_name(kind: &ValueKind) -> &'static str {
         ValueKind::CodeList => "CODES",
         ValueKind::AccountList => "IDS",
         ValueKind::MemberFailure => "error|skip",
-        ValueKind::Text => "TEXT",
+        ValueKind::ServerPatterns => "NAMES",
+        ValueKind::Text | ValueKind::ExternalId => "TEXT",
         ValueKind::Secret => "SECRET",
     }
 }
@@ -194,7 +195,7 @@ pub fn command() -> Command {
         // A flag given twice: the last one counts, as in most command-line tools.
         .args_override_self(true)
         .arg_required_else_help(true);
-    for def in OPTIONS {
+    for def in portable() {
         cmd = cmd.arg(option_arg(def));
     }
     cmd
@@ -203,8 +204,7 @@ pub fn command() -> Command {
 /// Reads the matches.
 pub fn args(m: &ArgMatches) -> Args {
     let text = |id: &str| m.get_one::<String>(id).cloned();
-    let options = OPTIONS
-        .iter()
+    let options = portable()
         .filter_map(|d| text(d.name).map(|v| (d.name.to_string(), v)))
         .collect();
     Args {
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn every_option_is_a_flag() {
         let cmd = command();
-        for def in OPTIONS {
+        for def in portable() {
             let arg = cmd
                 .get_arguments()
                 .find(|a| a.get_id() == def.name)

@@ -264,6 +264,12 @@ fn warn_skipped(report: &ScanReport, secrets: &[String]) {
         );
         eprintln!("{}", redact(&line, secrets));
     }
+    for note in &report.notes {
+        eprintln!(
+            "{}",
+            redact(&format!("alicloud-export: warning: {note}"), secrets)
+        );
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C). Registered when called, before the scan starts, so that no

@@ -1107,7 +1107,7 @@ fn ctrl_c_while_the_reader_stalls_exits_130() {
 #[test]
 fn help_lists_every_option_and_the_exit_codes() {
     let out = Env::empty().run(&["--help".to_string()]).ok();
-    for def in alicloud_tables::options::OPTIONS {
+    for def in alicloud_tables::options::portable() {
         let flag = format!("--{}", def.name.replace('_', "-"));
         assert!(out.stdout.contains(&flag), "{flag} missing from --help");
         assert!(out.stdout.contains(def.help), "the help of {flag} missing");

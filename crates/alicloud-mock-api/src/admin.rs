@@ -69,6 +69,10 @@ pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -
                 )
             }
         }
+        (Method::POST, "/_admin/expire_temporary_keys") => {
+            let n = shared.keys.expire_all();
+            text(StatusCode::OK, format!("{n}\n"))
+        }
         (Method::DELETE, "/_admin/calls") => {
             shared.calls.lock().unwrap().clear();
             text(StatusCode::OK, "ok")
@@ -107,7 +111,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -
         }
         _ => text(
             StatusCode::NOT_FOUND,
-            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]; GET|PUT|DELETE /_admin/lookup_rules; GET /_admin/events[?account=ID]\n",
+            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]; POST /_admin/expire_temporary_keys; GET|PUT|DELETE /_admin/lookup_rules; GET /_admin/events[?account=ID]\n",
         ),
     }
 }

@@ -153,6 +153,18 @@ impl Keys {
         (id, cred)
     }
 
+    /// Ends the life of every temporary key issued so far, now: each answers
+    /// `InvalidSecurityToken.Expired` from then on, whatever expiry its holder was told (a
+    /// revoked session, or a clock that ran ahead). Returns how many there were.
+    pub fn expire_all(&self) -> usize {
+        let now = Utc::now();
+        let mut creds = self.temporary.lock().unwrap();
+        for c in creds.values_mut() {
+            c.expires = c.expires.min(now);
+        }
+        creds.len()
+    }
+
     /// The temporary key `id`, if the mock issued it.
     pub fn temporary(&self, id: &str) -> Option<TempCred> {
         self.temporary.lock().unwrap().get(id).cloned()

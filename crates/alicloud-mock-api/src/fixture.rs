@@ -147,6 +147,10 @@ pub struct Role {
     /// Accounts whose keys may assume the role.
     #[serde(default)]
     pub assumable_by: Vec<String>,
+    /// The `ExternalId` the role's trust policy asks for, if any: `AssumeRole` without it (or
+    /// with another) is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 fn default_role_id() -> String {
@@ -363,6 +367,7 @@ impl Fixture {
                 arn: format!("acs:ram::{account}:role/{}", crate::MEMBER_ROLE_NAME),
                 role_id: format!("3888{i:014}"),
                 assumable_by: vec![manager.clone()],
+                external_id: None,
             });
             self.directory.push(DirectoryAccount {
                 management_account_id: manager.clone(),

@@ -67,6 +67,11 @@ pub const NO_PERMISSION_ACCESS_KEY_SECRET: &str = "MockSecretNoPermission0123456
 /// The role the member accounts of the default account's resource directory have, which the
 /// default account may assume.
 pub const MEMBER_ROLE_NAME: &str = "ActionTrailAudit";
+/// A role of member account 2222222222222222, assumable by the default account only with the
+/// external id [`EXTERNAL_ID`].
+pub const EXTERNAL_ROLE_NAME: &str = "ExternalAudit";
+/// The external id its trust policy asks for.
+pub const EXTERNAL_ID: &str = "acme-audit-7f3a";
 /// A RAM role of the default account that the default key (and only it) may assume.
 pub const AUDITOR_ROLE_ARN: &str = "acs:ram::1234567890123456:role/auditor";
 /// The ECS instance role served by the metadata endpoint (temporary keys of the default account).
@@ -234,6 +239,12 @@ impl MockServer {
     /// Forgets the calls received.
     pub fn clear_calls(&self) {
         self.shared.calls.lock().unwrap().clear();
+    }
+
+    /// Ends the life of every temporary key issued so far (see `POST
+    /// /_admin/expire_temporary_keys`); returns how many there were.
+    pub fn expire_temporary_keys(&self) -> usize {
+        self.shared.keys.expire_all()
     }
 
     /// The calls in the admin endpoint's text form: `region action k=v k=v` per line, sorted.

@@ -68,7 +68,20 @@ pub(crate) fn assume_role(
             format!("The specified Role not exists: {role_arn}."),
         )
     })?;
-    if !role.assumable_by.contains(&identity.account_id) {
+    let external_id = params.get("ExternalId");
+    if external_id.is_some_and(|id| !(2..=1224).contains(&id.chars().count())) {
+        return Err(ApiFailure::new(
+            400,
+            "InvalidParameter.ExternalId",
+            "The parameter ExternalId is wrongly formed.",
+        ));
+    }
+    // A trust policy without an external id condition ignores one sent.
+    let external_id_matches = match &role.external_id {
+        None => true,
+        Some(wanted) => external_id == Some(wanted),
+    };
+    if !role.assumable_by.contains(&identity.account_id) || !external_id_matches {
         return Err(ApiFailure::known("NoPermission"));
     }
     let account = role.account_id().unwrap_or_default().to_string();

@@ -3,7 +3,7 @@
 //! strings, or JSON numbers, booleans and arrays (lists) where that reads more naturally. Also the
 //! advice of an error's [`Remedy`], worded with those keys.
 
-use alicloud_tables::options::{self, OptionError, Settings, OPTIONS};
+use alicloud_tables::options::{self, OptionError, Settings};
 use alicloud_tables::wording::{self, describe, join, join_quoted, Remedy, Wording};
 use std::collections::BTreeMap;
 
@@ -12,8 +12,7 @@ pub const FUNCTION: &str = "alicloud_configure";
 
 /// The keys, comma-separated, for messages.
 pub fn valid_keys() -> String {
-    OPTIONS
-        .iter()
+    options::portable()
         .map(|d| d.name)
         .collect::<Vec<_>>()
         .join(", ")
@@ -38,6 +37,11 @@ pub fn parse(json: Option<&str>) -> Result<BTreeMap<String, String>, String> {
     };
     let mut options = BTreeMap::new();
     for (key, value) in members {
+        if options::POSTGRES_ONLY.contains(&key.as_str()) {
+            return Err(format!(
+                "{FUNCTION}: {key} names PostgreSQL foreign servers, which SQLite does not have; name the accounts with member_accounts and member_role_name instead"
+            ));
+        }
         if let Some(text) = option_text(&key, &value)? {
             options.insert(key, text);
         }
@@ -186,9 +190,17 @@ mod tests {
     fn unknown_keys_list_the_valid_ones() {
         let e = err(r#"{"regoins": "cn-hangzhou"}"#);
         assert!(e.starts_with("alicloud_configure: unknown key \"regoins\"; the valid keys are: regions, endpoint_type, endpoint,"), "{e}");
-        for d in OPTIONS {
+        for d in options::portable() {
             assert!(e.contains(d.name), "{e} lacks {}", d.name);
         }
+    }
+
+    #[test]
+    fn member_servers_is_postgres_only() {
+        let e = err(r#"{"member_servers": "acct_*"}"#);
+        assert!(e.contains("names PostgreSQL foreign servers"), "{e}");
+        assert!(e.contains("member_accounts"), "{e}");
+        assert!(!valid_keys().contains("member_servers"));
     }
 
     #[test]

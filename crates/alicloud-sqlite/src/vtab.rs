@@ -259,6 +259,11 @@ impl Cursor {
                 alicloud_tables::wording::redact(&format!("{}: {skipped}", self.def.name), secrets);
             api::log(ffi::SQLITE_WARNING, &line);
         }
+        for note in &report.notes {
+            let line =
+                alicloud_tables::wording::redact(&format!("{}: {note}", self.def.name), secrets);
+            api::log(ffi::SQLITE_WARNING, &line);
+        }
     }
 
     /// One step of the scan (`run`) with this connection's tiers: the regions it skipped are

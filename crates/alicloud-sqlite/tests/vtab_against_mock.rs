@@ -387,7 +387,7 @@ fn member_accounts_are_scanned_in_one_query() {
     // The member whose role does not trust the caller is a warning in sqlite3_log.
     assert!(
         out.stderr.contains(
-            "(28) alicloud_action_trail: skipping member alicloud.4444444444444444 (account 4444444444444444): AssumeRole failed in "
+            "(28) alicloud_action_trail: skipping member alicloud.4444444444444444 (account 4444444444444444, role acs:ram::4444444444444444:role/ActionTrailAudit): AssumeRole failed in "
         ) && out.stderr.contains("with NoPermission"),
         "{}",
         out.stderr

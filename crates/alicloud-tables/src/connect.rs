@@ -54,12 +54,34 @@ struct Origin {
 }
 
 /// The options of the member settings, which a member's own connection leaves out.
-const MEMBER_OPTIONS: [&str; 4] = [
+pub const MEMBER_OPTIONS: [&str; 6] = [
+    "member_servers",
     "member_accounts",
     "member_role_name",
     "member_session_duration",
+    "member_external_id",
     "member_failure",
 ];
+
+/// A role to assume with the credentials found: its ARN, the session's length, the external id.
+type RoleToAssume = (String, Option<u32>, Option<String>);
+
+/// The most (member, region) calls a server with members makes at once, over all its members,
+/// unless `max_concurrency` says otherwise: every call of a 30-account organization over 28
+/// regions in one wave (840), while a directory of hundreds of accounts does not open thousands
+/// of connections at once in one process, whose open files are commonly limited to 1,024 (the
+/// members share one connection pool, so connections open stay as many as calls at once).
+pub const DEFAULT_MEMBER_CONCURRENCY: usize = 900;
+
+/// A member server (`member_servers`) as a front end resolved it for one scan: its name, and its
+/// connection (its own options, the user's mapping for it) or why it cannot be used.
+#[derive(Clone)]
+pub struct ServerMember {
+    /// The server's name, its rows' `sp_connection_name`.
+    pub name: String,
+    /// Its connection, or why there is none (no USAGE, no usable credentials, a bad option).
+    pub connection: Result<Connection, alicloud_api::Error>,
+}
 
 /// An API client with its settings, the scope its answers belong to, and the secrets to scrub.
 #[derive(Clone)]
@@ -87,6 +109,12 @@ pub struct Connection {
     /// The member accounts' connections made so far, by account id: each holds its role's
     /// temporary credentials, refreshed before they expire, for as long as this connection lives.
     members: Arc<Mutex<BTreeMap<String, Connection>>>,
+    /// The member servers resolved for the scan at hand (`member_servers`), in name order.
+    servers: Arc<Vec<ServerMember>>,
+    /// The account id of the credentials, once a member-server scan learned it.
+    account: Arc<std::sync::OnceLock<String>>,
+    /// The cap on calls at once that a server with members shares with all its members.
+    limiter: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Connection {
@@ -128,7 +156,69 @@ impl Connection {
             regions: Arc::default(),
             origin: None,
             members: Arc::default(),
+            servers: Arc::default(),
+            account: Arc::default(),
+            limiter: None,
         }
+    }
+
+    /// A turn under the cap on calls at once this connection shares with the other members of
+    /// its server (none for a connection without one); held until dropped.
+    pub(crate) async fn call_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let limiter = self.limiter.clone()?;
+        limiter.acquire_owned().await.ok()
+    }
+
+    /// This connection with the member servers a front end resolved for one scan. This
+    /// connection's `ignore_error_codes` apply to every member, besides the member's own.
+    pub fn with_servers(&self, mut servers: Vec<ServerMember>) -> Connection {
+        let codes = &self.settings.ignore_error_codes;
+        for member in servers.iter_mut() {
+            if let Ok(c) = &mut member.connection {
+                for code in codes {
+                    if !c.settings.ignore_error_codes.contains(code) {
+                        c.settings.ignore_error_codes.push(code.clone());
+                    }
+                }
+            }
+        }
+        for member in servers.iter_mut() {
+            if let Ok(c) = &mut member.connection {
+                c.limiter.clone_from(&self.limiter);
+            }
+        }
+        let mut c = self.clone();
+        c.servers = Arc::new(servers);
+        c
+    }
+
+    /// The member servers resolved for this scan.
+    pub fn servers(&self) -> &[ServerMember] {
+        &self.servers
+    }
+
+    /// The account id learned by [`Connection::remember_account`].
+    pub(crate) fn known_account(&self) -> Option<String> {
+        self.account.get().cloned()
+    }
+
+    /// Keeps the credentials' account id (it never changes for the same credentials).
+    pub(crate) fn remember_account(&self, id: &str) {
+        let _ = self.account.set(id.to_string());
+    }
+
+    /// The connection of the member called `name` (a member server's, or a member account's
+    /// made by [`Connection::member`]).
+    pub(crate) fn member_connection(&self, name: &str) -> Option<Connection> {
+        if let Some(s) = self.servers.iter().find(|s| s.name == name) {
+            return s.connection.as_ref().ok().cloned();
+        }
+        let account = name.strip_prefix(&self.name)?.strip_prefix('.')?;
+        self.members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .cloned()
     }
 
     /// The name of member `account`'s rows: `<this connection's name>.<account id>`.
@@ -165,23 +255,22 @@ impl Connection {
                 rule: crate::options::Rule::AlternativeTo("member_role_name"),
             })));
         }
-        let role = (members.role_arn(account), members.session_duration);
-        let made = connect_inner(
+        let role = (
+            members.role_arn(account),
+            members.session_duration,
+            members.external_id.clone(),
+        );
+        let mut made = connect_inner(
             &options,
             origin.chain.clone(),
             origin.front_end,
             &origin.partition,
-            Some(role),
+            Some((role, &self.client)),
         )?
         .named(&self.member_name(account));
+        made.limiter.clone_from(&self.limiter);
         held.insert(account.to_string(), made.clone());
         Ok(made)
-    }
-
-    /// The connection of member `account` made by [`Connection::member`].
-    pub(crate) fn made_member(&self, account: &str) -> Option<Connection> {
-        let held = self.members.lock().unwrap_or_else(|p| p.into_inner());
-        held.get(account).cloned()
     }
 
     /// The same connection, called `name` (a front end that names its connections).
@@ -194,7 +283,12 @@ impl Connection {
     /// client holds now.
     pub fn secrets(&self) -> Vec<String> {
         let mut all = self.secrets.clone();
-        for s in self.client.secrets() {
+        let servers = self
+            .servers
+            .iter()
+            .filter_map(|s| s.connection.as_ref().ok());
+        let members: Vec<String> = servers.flat_map(Connection::secrets).collect();
+        for s in self.client.secrets().into_iter().chain(members) {
             if !all.contains(&s) {
                 all.push(s);
             }
@@ -298,14 +392,14 @@ pub fn connect_with(
     connect_inner(options, chain, front_end, partition, None)
 }
 
-/// [`connect_with`], assuming `role` (an ARN, and a session length) with the credentials found
-/// when it is given.
+/// [`connect_with`], assuming `role` with the credentials found when it is given, with a client
+/// that shares the HTTP connection pool of the client given with it (its server's).
 fn connect_inner(
     options: &BTreeMap<String, String>,
     chain: CredentialChain,
     front_end: FrontEnd,
     partition: &str,
-    role: Option<(String, Option<u32>)>,
+    role: Option<(RoleToAssume, &Client)>,
 ) -> Result<Connection, ConnectError> {
     let origin_chain = chain.clone();
     let mut secrets = secrets(options);
@@ -317,23 +411,43 @@ fn connect_inner(
     let settings = settings_with(options, chain.clone())
         .map_err(|e| fail(ConnectErrorKind::Option(e), &secrets))?;
     let mut chain = credential_chain(options, chain);
-    if let Some((arn, duration)) = role {
-        chain = chain.role_arn(arn, options.get("role_session_name").cloned(), duration);
+    let pooled = role.as_ref().map(|(_, c)| (*c).clone());
+    if let Some(((arn, duration, external_id), _)) = role {
+        chain = chain
+            .role_arn(arn, options.get("role_session_name").cloned(), duration)
+            .role_external_id(external_id);
     }
-    let source = chain
-        .resolve()
-        .map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?;
+    let source = if settings.member_servers.is_some() {
+        // A server with member servers calls nothing itself: each member signs with its own
+        // credentials, so none are looked for (a key that is no key, never sent).
+        alicloud_api::CredentialSource::Static(alicloud_api::Credentials::new("", ""))
+    } else {
+        chain
+            .resolve()
+            .map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?
+    };
     for s in source.signing_keys().into_iter().flat_map(|k| k.secrets()) {
-        if !secrets.iter().any(|known| known == s) {
+        if !s.is_empty() && !secrets.iter().any(|known| known == s) {
             secrets.push(s.to_string());
         }
     }
     let mut config = settings.client.clone();
     config.user_agent = front_end.user_agent();
-    let client =
-        Client::new(config, source).map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?;
+    let client = match &pooled {
+        Some(pooled) => Client::sharing_pool(pooled, config, source),
+        None => {
+            Client::new(config, source).map_err(|e| fail(ConnectErrorKind::Api(e), &secrets))?
+        }
+    };
     let has_members = settings.members.is_some();
+    let cap = (has_members || settings.member_servers.is_some()).then(|| {
+        settings
+            .client
+            .max_concurrency
+            .unwrap_or(DEFAULT_MEMBER_CONCURRENCY)
+    });
     let mut connection = Connection::new(client, settings, partition, options, secrets);
+    connection.limiter = cap.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
     if has_members {
         connection.origin = Some(Arc::new(Origin {
             options: options.clone(),

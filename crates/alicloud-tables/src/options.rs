@@ -43,8 +43,12 @@ pub enum ValueKind {
     CodeList,
     /// A comma-separated list of account ids (digits).
     AccountList,
+    /// A comma-separated list of server names, each possibly with `*` wildcards.
+    ServerPatterns,
     /// `error` or `skip`.
     MemberFailure,
+    /// An STS external id: 2 to 1224 characters.
+    ExternalId,
     /// Free text, not empty.
     Text,
     /// Text never echoed in any message, not empty.
@@ -88,7 +92,7 @@ const MILLIS: RangeInclusive<u64> = 1..=86_400_000;
 /// The bounds of `max_attempts`.
 const ATTEMPTS: RangeInclusive<u64> = 1..=10;
 /// The bounds of `max_concurrency`.
-const CONCURRENCY: RangeInclusive<u64> = 1..=64;
+const CONCURRENCY: RangeInclusive<u64> = 1..=1_000;
 /// The bounds of `cache_ttl`, in seconds (a day at most).
 const CACHE_TTL: RangeInclusive<u64> = 0..=86_400;
 /// The bounds of `cache_max_mb`.
@@ -120,15 +124,17 @@ pub static OPTIONS: &[OptionDef] = &[
     def("timeout_ms", Connection, Millis, false, "time limit for one attempt of a call (default 10000)"),
     def("deadline_ms", Connection, Millis, false, "time limit for a call with all its retries (default none)"),
     def("max_attempts", Connection, Number(ATTEMPTS), false, "attempts per call, the first included (default 3)"),
-    def("max_concurrency", Connection, Number(CONCURRENCY), false, "the most regions called at once (default: all of them)"),
+    def("max_concurrency", Connection, Number(CONCURRENCY), false, "the most calls at once: a server's regions (default: all of them); with members, over all the members (default 900)"),
     def("retry_base_delay_ms", Connection, Millis, false, "the first backoff's upper bound (default 500)"),
     def("ignore_error_codes", Connection, CodeList, false, "API error codes that skip a region instead of failing"),
     def("max_response_mb", Connection, Number(RESPONSE_MAX_MB), false, "the largest answer read, in MiB (default 16)"),
     def("cache_ttl", Connection, Number(CACHE_TTL), false, "seconds an answer is reused; 0 turns the cache off (default 300)"),
     def("cache_max_mb", Connection, Number(CACHE_MAX_MB), false, "the cache's size limit, in MiB (default 64)"),
+    def("member_servers", Connection, ServerPatterns, false, "scan these foreign servers of the wrapper (comma-separated names and * patterns, matched at every scan), each with its own options and the user's mapping for it (PostgreSQL only)"),
     def("member_accounts", Connection, AccountList, false, "scan these accounts (comma-separated ids, or directory for the joined accounts of the resource directory), each by assuming member_role_name in it"),
     def("member_role_name", Connection, Text, false, "the RAM role assumed in each member account"),
     def("member_session_duration", Connection, Number(ROLE_DURATION), false, "seconds the member role sessions last (default 3600)"),
+    def("member_external_id", Connection, ExternalId, false, "the external id the member roles' trust policies ask for (2 to 1224 characters)"),
     def("member_failure", Connection, MemberFailure, false, "error (default): a failed member fails the query; skip: a warning, and the other members' rows"),
     def("access_key_id", Credentials, Text, false, "an access key id"),
     def("access_key_secret", Credentials, Secret, false, "its secret"),
@@ -259,7 +265,17 @@ pub fn validate<'a>(
     Ok(())
 }
 
-/// `member_accounts` and `member_role_name` go together; the other member options need them.
+/// The options only the PostgreSQL extension takes: they name its catalog's objects.
+pub const POSTGRES_ONLY: &[&str] = &["member_servers"];
+
+/// The options of the front ends that run as the user (the SQLite extension, the export CLI):
+/// every option but [`POSTGRES_ONLY`].
+pub fn portable() -> impl Iterator<Item = &'static OptionDef> {
+    OPTIONS.iter().filter(|d| !POSTGRES_ONLY.contains(&d.name))
+}
+
+/// `member_accounts` and `member_role_name` go together, and the role options need them;
+/// `member_servers` is the alternative to both; `member_failure` needs one kind of members.
 fn check_member_combination(given: &[&str]) -> Result<(), OptionError> {
     let has = |k: &str| given.contains(&k);
     let needs = |option, others| {
@@ -272,17 +288,30 @@ fn check_member_combination(given: &[&str]) -> Result<(), OptionError> {
             },
         })
     };
+    if has("member_servers") {
+        for name in ["member_accounts", "member_role_name"] {
+            if has(name) {
+                return Err(OptionError::Conflict {
+                    option: "member_servers",
+                    rule: Rule::AlternativeTo(name),
+                });
+            }
+        }
+    }
     if has("member_accounts") && !has("member_role_name") {
         return needs("member_accounts", &["member_role_name"]);
     }
     for name in [
         "member_role_name",
         "member_session_duration",
-        "member_failure",
+        "member_external_id",
     ] {
         if has(name) && !has("member_accounts") {
             return needs(name, &["member_accounts"]);
         }
+    }
+    if has("member_failure") && !has("member_accounts") && !has("member_servers") {
+        return needs("member_failure", &["member_accounts", "member_servers"]);
     }
     Ok(())
 }
@@ -317,7 +346,12 @@ fn check_value(def: &OptionDef, value: &str) -> Result<(), OptionError> {
             }
         }
         AccountList => parse_accounts(name, value).map(|_| ()),
+        ServerPatterns => parse_server_patterns(name, value).map(|_| ()),
         MemberFailure => parse_member_failure(value).map(|_| ()),
+        ExternalId if !(2..=1224).contains(&value.chars().count()) => {
+            Err(bad(name, "it must be 2 to 1224 characters long", None))
+        }
+        ExternalId => Ok(()),
         Text if value.trim().is_empty() => Err(bad(name, "it must not be empty", None)),
         Secret if value.is_empty() => Err(bad(name, "it must not be empty", None)),
         Text | Secret => Ok(()),
@@ -414,6 +448,64 @@ fn parse_accounts(name: &'static str, value: &str) -> Result<Vec<String>, Option
     Ok(list)
 }
 
+/// Reads a list of server names and `*` patterns: each once, at least one.
+fn parse_server_patterns(name: &'static str, value: &str) -> Result<Vec<String>, OptionError> {
+    const HINT: &str = "Give a comma-separated list of foreign server names, each possibly with * for any characters, for example 'acct_*, audit'.";
+    let mut list = Vec::new();
+    for pattern in split_list(value) {
+        if !list.contains(&pattern) {
+            list.push(pattern);
+        }
+    }
+    if list.is_empty() {
+        return Err(bad(name, "the list is empty", Some(HINT)));
+    }
+    Ok(list)
+}
+
+/// Whether server name `name` matches `pattern`, where `*` stands for any characters (none
+/// included) and everything else for itself.
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// The foreign servers a server scans as its members (`member_servers`), each with its own
+/// options and the user's mapping for it: resolved by the front end at every scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMembers {
+    /// The names and patterns, in the order given.
+    pub patterns: Vec<String>,
+    /// What a failed member does.
+    pub failure: MemberFailure,
+}
+
+impl ServerMembers {
+    /// Whether server `name` is one of them.
+    pub fn matches(&self, name: &str) -> bool {
+        self.patterns.iter().any(|p| matches_pattern(p, name))
+    }
+
+    /// The patterns, as the option gave them.
+    pub fn text(&self) -> String {
+        self.patterns.join(", ")
+    }
+}
+
 /// What a scan over member accounts does when one of them fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberFailure {
@@ -448,6 +540,8 @@ pub struct Members {
     pub role_name: String,
     /// The role sessions' length, in seconds.
     pub session_duration: Option<u32>,
+    /// The external id the roles' trust policies ask for.
+    pub external_id: Option<String>,
     /// What a failed member does.
     pub failure: MemberFailure,
 }
@@ -539,8 +633,10 @@ pub struct Settings {
     pub cache_ttl: Duration,
     /// The cache's size limit, in bytes.
     pub cache_max_bytes: u64,
-    /// The member accounts, when the server scans several.
+    /// The member accounts, when the server scans several by assuming a role in each.
     pub members: Option<Members>,
+    /// The member servers, when the server scans other servers.
+    pub member_servers: Option<ServerMembers>,
 }
 
 impl Settings {
@@ -625,6 +721,15 @@ impl Settings {
                 * 1024
                 * 1024,
             members: members(&o)?,
+            member_servers: o
+                .get("member_servers")
+                .map(|v| -> Result<ServerMembers, OptionError> {
+                    Ok(ServerMembers {
+                        patterns: parse_server_patterns("member_servers", v)?,
+                        failure: member_failure(&o)?,
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -641,12 +746,17 @@ fn members(o: &Checked) -> Result<Option<Members>, OptionError> {
         directory: accounts.trim() == DIRECTORY,
         role_name: role_name.trim().to_string(),
         session_duration: o.number("member_session_duration")?.map(|n| n as u32),
-        failure: o
-            .get("member_failure")
-            .map(parse_member_failure)
-            .transpose()?
-            .unwrap_or(MemberFailure::Error),
+        external_id: o.get("member_external_id").map(str::to_string),
+        failure: member_failure(o)?,
     }))
+}
+
+/// `member_failure`, `error` when absent.
+fn member_failure(o: &Checked) -> Result<MemberFailure, OptionError> {
+    Ok(o.get("member_failure")
+        .map(parse_member_failure)
+        .transpose()?
+        .unwrap_or(MemberFailure::Error))
 }
 
 /// Whether the credential options give access keys of their own (as opposed to leaving the
@@ -739,7 +849,7 @@ mod tests {
             ("endpoint", "http://127.0.0.1:99999/"),
             ("endpoint_type", "intranet"),
             ("cache_ttl", "86401"),
-            ("max_concurrency", "1000"),
+            ("max_concurrency", "1001"),
             ("max_response_mb", "0"),
         ] {
             assert!(check(&[bad], Some(Connection)).is_err(), "{bad:?}");
@@ -849,6 +959,72 @@ mod tests {
                 "profile_file"
             ]
         );
+    }
+
+    #[test]
+    fn server_patterns_match_names() {
+        for (pattern, name, want) in [
+            ("acct_*", "acct_prod", true),
+            ("acct_*", "acct_", true),
+            ("acct_*", "xacct_prod", false),
+            ("audit", "audit", true),
+            ("audit", "audit2", false),
+            ("*_prod", "acct_prod", true),
+            ("*_prod", "acct_prod_old", false),
+            ("a*b*c", "abc", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "acb", false),
+            ("ab*ba", "aba", false),
+            ("*", "anything", true),
+        ] {
+            assert_eq!(matches_pattern(pattern, name), want, "{pattern} {name}");
+        }
+    }
+
+    #[test]
+    fn member_servers_are_read_and_exclude_role_members() {
+        let s = Settings::from_options(
+            &map(&[
+                ("member_servers", " acct_*, audit ,acct_*"),
+                ("member_failure", "skip"),
+            ]),
+            || None,
+        )
+        .unwrap();
+        let m = s.member_servers.unwrap();
+        assert_eq!(m.patterns, ["acct_*", "audit"]);
+        assert_eq!(m.failure, MemberFailure::Skip);
+        assert!(m.matches("acct_x") && m.matches("audit") && !m.matches("auditor"));
+        for other in ["member_accounts", "member_role_name"] {
+            let e = validate(
+                [("member_servers", "a"), (other, "1")],
+                Some(Scope::Connection),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    OptionError::Conflict {
+                        option: "member_servers",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+        assert!(validate([("member_servers", " , ")], None).is_err());
+        assert!(validate([("member_failure", "skip")], None).is_err());
+        assert!(validate(
+            [
+                ("member_accounts", "1"),
+                ("member_role_name", "r"),
+                ("member_external_id", "x")
+            ],
+            None
+        )
+        .is_err());
+        assert!(validate([("member_external_id", "ab")], None).is_err());
+        assert!(!portable().any(|d| d.name == "member_servers"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Calls spaced to an API's documented rate (`LookupEvents`: 2 per second), shared by every scan
-//! that calls it with the same credentials: the sessions of a database server, the SQLite
-//! extension's connections and the export CLI's runs alike.
+//! Calls spaced to an API's documented rate (`LookupEvents`: 2 per second; `AssumeRole`: 100 per
+//! second, after a burst), shared by every scan that calls it with the same credentials: the
+//! sessions of a database server, the SQLite extension's connections and the export CLI's runs
+//! alike.
 //!
 //! Each (credentials, action) has a small file beside the shared cache holding the time of its
 //! next free turn; a caller takes a turn under an exclusive lock on that file, moves the time on
@@ -52,26 +53,34 @@ impl Pace {
 
     /// Waits for the next turn of a rate of `per_second` calls per second.
     pub async fn turn(&self, per_second: u32) {
-        let wait = self.reserve(per_second);
+        self.turn_with_burst(per_second, 0).await;
+    }
+
+    /// Waits for the next turn of a rate of `per_second` calls per second, where up to `burst`
+    /// calls after a quiet time go at once (an API that counts calls per second allows that).
+    pub async fn turn_with_burst(&self, per_second: u32, burst: u32) {
+        let wait = self.reserve(per_second, burst);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// Takes the next turn and says how long until it comes.
-    fn reserve(&self, per_second: u32) -> Duration {
+    /// Takes the next turn and says how long until it comes: turns `1/per_second` apart, none
+    /// earlier than `burst` turns before now.
+    fn reserve(&self, per_second: u32, burst: u32) -> Duration {
         if per_second == 0 {
             return Duration::ZERO;
         }
         let interval = MILLIS_PER_CALL / u64::from(per_second);
         let now = now_ms();
+        let earliest = now.saturating_sub(interval * u64::from(burst.saturating_sub(1)));
         let mut take = |next: u64| -> (u64, u64) {
             let next = if next > now + LONGEST_QUEUE.as_millis() as u64 {
                 now
             } else {
                 next
             };
-            let turn = next.max(now);
+            let turn = next.max(earliest);
             (turn, turn + interval)
         };
         let turn = self
@@ -136,7 +145,7 @@ mod tests {
         let other = Pace::new("LookupEvents", &scope(2), Some(dir.path()));
         let waits: Vec<u128> = [&a, &b, &a, &b]
             .iter()
-            .map(|p| p.reserve(2).as_millis())
+            .map(|p| p.reserve(2, 0).as_millis())
             .collect();
         // Each turn is 525 ms after the one before, whichever caller took it.
         assert!(waits[0] < 50, "{waits:?}");
@@ -145,9 +154,21 @@ mod tests {
             assert!(w.abs_diff(want) < 50, "{waits:?}");
         }
         assert!(
-            other.reserve(2).as_millis() < 50,
+            other.reserve(2, 0).as_millis() < 50,
             "other credentials wait for no one"
         );
+    }
+
+    #[test]
+    fn a_burst_goes_at_once_after_a_quiet_time_then_turns_are_spaced() {
+        let pace = Pace::new("AssumeRole", &scope(4), None);
+        // 100 a second: turns 10 ms apart; 20 may go at once.
+        let waits: Vec<u128> = (0..30).map(|_| pace.reserve(100, 20).as_millis()).collect();
+        assert!(waits[..20].iter().all(|w| *w == 0), "{waits:?}");
+        for (i, w) in waits.iter().enumerate().skip(20) {
+            let want = 10 * (i as u128 - 19);
+            assert!(w.abs_diff(want) < 8, "{waits:?}");
+        }
     }
 
     #[test]
@@ -158,15 +179,15 @@ mod tests {
         std::fs::create_dir(dir.path().join(DIRECTORY)).unwrap();
         for damaged in ["99999999999999999", "garbage", ""] {
             std::fs::write(&file, damaged).unwrap();
-            assert!(pace.reserve(2).as_millis() < 50, "{damaged:?}");
+            assert!(pace.reserve(2, 0).as_millis() < 50, "{damaged:?}");
         }
     }
 
     #[test]
     fn without_a_directory_the_process_keeps_the_turns() {
         let pace = Pace::new("Test", &scope(3), None);
-        assert!(pace.reserve(4).as_millis() < 50);
-        assert!(pace.reserve(4).as_millis().abs_diff(262) < 50);
-        assert_eq!(pace.reserve(0), Duration::ZERO);
+        assert!(pace.reserve(4, 0).as_millis() < 50);
+        assert!(pace.reserve(4, 0).as_millis().abs_diff(262) < 50);
+        assert_eq!(pace.reserve(0, 0), Duration::ZERO);
     }
 }

@@ -15,7 +15,7 @@ pub use report::{CallRecord, ErrorRecord, ScanError, ScanReport, Skipped, Source
 
 use crate::cache::{Cache, Claim, Finished, ScopeId};
 use crate::connect::ConnectError;
-use crate::connect::Connection;
+use crate::connect::{Connection, ServerMember};
 use crate::listing::{Listing, Page, Params};
 use crate::options::{MemberFailure, Members, Regions, Settings};
 use crate::pace::Pace;
@@ -38,6 +38,25 @@ const REGIONS_ENTRY: &str = "DescribeRegions";
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
 /// The cache entry of the resource directory's joined accounts.
 const DIRECTORY_ENTRY: &str = "ListAccounts";
+/// STS's limit on `AssumeRole`, per second, for all the users and roles of an account together.
+const ASSUME_ROLE_RATE: u32 = 100;
+/// How many `AssumeRole` calls may go at once before they are spaced (STS counts per second, so a
+/// burst under the rate is allowed; a little under it, for calls of other tools).
+const ASSUME_ROLE_BURST: u32 = 80;
+
+/// What one member's part of a scan came to.
+struct MemberOutcome {
+    /// Its rows' `sp_connection_name`.
+    name: String,
+    /// Its account id (`None`: it could not be learned, and the member failed).
+    account: Option<String>,
+    /// How messages name it: `org.1111 (account 1111)`.
+    label: String,
+    /// Its scan.
+    result: Result<ScanData, ScanError>,
+    /// Its calls.
+    report: ScanReport,
+}
 
 /// A member's connection that could not be made, as a call's error (its secrets are the
 /// server's, which front ends scrub from every message anyway).
@@ -173,6 +192,11 @@ impl Fetch<'_> {
         if plan.is_empty() {
             return Ok(self.data(table, Vec::new()));
         }
+        if let Some(servers) = &self.connection.settings.member_servers {
+            return self
+                .start_servers(servers.failure, table, plan, report)
+                .await;
+        }
         if let Some(members) = &self.connection.settings.members {
             return self.start_members(members, table, plan, report).await;
         }
@@ -205,7 +229,10 @@ impl Fetch<'_> {
             .map(|(i, (region, request))| {
                 let done = &done;
                 async move {
+                    // A member's calls share its server's cap with the other members'.
+                    let turn = self.connection.call_turn().await;
                     let answer = self.first(listing, &region, &request).await;
+                    drop(turn);
                     done.set(done.get() + 1);
                     if let Some(progress) = self.progress {
                         progress(done.get(), total);
@@ -267,8 +294,7 @@ impl Fetch<'_> {
 
     /// Starts the scan of `table` in every member account at once, each through its own
     /// connection (its role assumed with this connection's credentials), and puts their parts
-    /// together. A member that fails fails the scan, or under `member_failure 'skip'` is
-    /// reported as skipped; when every member fails, the scan fails all the same.
+    /// together under the failure policy ([`Fetch::gather`]).
     async fn start_members(
         &self,
         members: &Members,
@@ -286,51 +312,179 @@ impl Fetch<'_> {
             &members.accounts
         };
         let accounts = plan.accounts(&self.connection.name, all);
-        if accounts.is_empty() {
-            return Ok(self.data(table, Vec::new()));
-        }
         let runs = accounts.iter().map(|account| async move {
             let mut member_report = ScanReport::default();
+            let name = self.connection.member_name(account);
+            let mut label = format!("{name} (account {account})");
             let result = match self.connection.member(members, account) {
                 Err(e) => Err(ScanError::from(member_connect_error(e))),
                 // The role first: a member that cannot be reached is one failure, not one per
-                // region.
-                Ok(connection) => match connection.client.credentials().await {
-                    Err(e) => Err(ScanError::from(e)),
+                // region. Sessions not held yet are paced: every AssumeRole of the caller's
+                // account counts against one rate.
+                Ok(connection) => match self.role_session(&connection).await {
+                    Err(e) => {
+                        label = format!(
+                            "{name} (account {account}, role {})",
+                            members.role_arn(account)
+                        );
+                        Err(ScanError::from(e))
+                    }
                     Ok(_) => {
                         let fetch = self.with_connection(&connection);
                         Box::pin(fetch.start(table, plan, false, &mut member_report)).await
                     }
                 },
             };
-            (account.clone(), result, member_report)
+            MemberOutcome {
+                name,
+                account: Some(account.clone()),
+                label,
+                result,
+                report: member_report,
+            }
         });
-        let results = futures_util::future::join_all(runs).await;
+        let outcomes = futures_util::future::join_all(runs).await;
+        self.gather(table, members.failure, "member account", outcomes, report)
+    }
+
+    /// The credentials of member `connection`, its role assumed in a turn of the caller's
+    /// AssumeRole rate when its session is not held yet.
+    async fn role_session(&self, connection: &Connection) -> Result<(), Error> {
+        if !connection.client.holds_fresh_credentials().await {
+            Pace::new(
+                "AssumeRole",
+                &self.connection.credentials,
+                self.cache.map(Cache::dir),
+            )
+            .turn_with_burst(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST)
+            .await;
+        }
+        connection.client.credentials().await.map(|_| ())
+    }
+
+    /// Starts the scan of `table` in every member server the front end resolved
+    /// ([`Connection::servers`]), each through its own connection. Each member's account id
+    /// comes first (known without a call after the first scan): conditions on `account_id`
+    /// choose among them, and a member that reaches the same account as another (by name order)
+    /// is left out with a warning instead of repeating its rows. A member whose account id
+    /// cannot be learned is never dropped: it fails, under the failure policy.
+    async fn start_servers(
+        &self,
+        failure: MemberFailure,
+        table: &'static TableDef,
+        plan: &ScanPlan,
+        report: &mut ScanReport,
+    ) -> Result<ScanData, ScanError> {
+        let named: Vec<&ServerMember> = self
+            .connection
+            .servers()
+            .iter()
+            .filter(|s| plan.admits(&s.name, None))
+            .collect();
+        let identities = named.iter().map(|member| async move {
+            match &member.connection {
+                Err(e) => (Err(ScanError::from(e.clone())), None),
+                Ok(c) => match c.known_account() {
+                    Some(id) => (Ok(id), None),
+                    None => {
+                        let (result, record) = self.with_connection(c).account_id().await;
+                        if let Ok(id) = &result {
+                            c.remember_account(id);
+                        }
+                        (result.map_err(ScanError::from), record)
+                    }
+                },
+            }
+        });
+        let identities = futures_util::future::join_all(identities).await;
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        let mut failed = Vec::new();
+        let mut wanted = Vec::new();
+        for (member, (result, record)) in named.into_iter().zip(identities.iter()) {
+            report.records.extend(record.clone());
+            match result {
+                Err(e) => failed.push(MemberOutcome {
+                    name: member.name.clone(),
+                    account: None,
+                    label: member.name.clone(),
+                    result: Err(e.clone()),
+                    report: ScanReport::default(),
+                }),
+                Ok(account) => {
+                    if let Some((first, _)) = seen.iter().find(|(_, a)| a == account) {
+                        report.notes.push(format!(
+                            "member servers {first} and {} reach the same account {account}: the rows of {} are left out, not repeated",
+                            member.name, member.name
+                        ));
+                        continue;
+                    }
+                    seen.push((&member.name, account));
+                    if plan.admits(&member.name, Some(account)) {
+                        wanted.push((member, account.clone()));
+                    }
+                }
+            }
+        }
+        let runs = wanted.into_iter().map(|(member, account)| async move {
+            let mut member_report = ScanReport::default();
+            let result = match &member.connection {
+                Err(e) => Err(ScanError::from(e.clone())),
+                Ok(c) => {
+                    let fetch = self.with_connection(c);
+                    Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+                }
+            };
+            MemberOutcome {
+                name: member.name.clone(),
+                label: format!("{} (account {account})", member.name),
+                account: Some(account),
+                result,
+                report: member_report,
+            }
+        });
+        let mut outcomes = failed;
+        outcomes.extend(futures_util::future::join_all(runs).await);
+        self.gather(table, failure, "member server", outcomes, report)
+    }
+
+    /// Puts the members' parts together. A member that failed fails the scan, or under
+    /// `member_failure 'skip'` is reported as skipped; when every member fails, the scan fails
+    /// all the same (no rows would read as "nothing to report"). `kind` names a member in
+    /// messages (`member account`).
+    fn gather(
+        &self,
+        table: &'static TableDef,
+        failure: MemberFailure,
+        kind: &str,
+        outcomes: Vec<MemberOutcome>,
+        report: &mut ScanReport,
+    ) -> Result<ScanData, ScanError> {
+        let total = outcomes.len();
         let mut data = self.data(table, Vec::new());
         let mut failures = Vec::new();
-        for (account, result, member_report) in results {
-            report.extend(member_report);
-            let name = self.connection.member_name(&account);
-            match result {
-                Ok(member_data) => {
+        for outcome in outcomes {
+            report.extend(outcome.report);
+            match (outcome.result, outcome.account) {
+                (Ok(member_data), Some(account_id)) => {
                     let index = data.members.len();
                     data.members.push(data::Member {
-                        name,
-                        account_id: account,
+                        name: outcome.name,
+                        account_id,
                     });
                     for mut part in member_data.parts {
                         part.member = Some(index);
                         data.parts.push(part);
                     }
                 }
-                Err(e) => failures.push((format!("{name} (account {account})"), e)),
+                (Ok(_), None) => {}
+                (Err(e), _) => failures.push((outcome.label, e)),
             }
         }
         if failures.is_empty() {
             return Ok(data);
         }
-        let all_failed = failures.len() == accounts.len();
-        if members.failure == MemberFailure::Skip && !all_failed {
+        let all_failed = failures.len() == total;
+        if failure == MemberFailure::Skip && !all_failed {
             for (member, e) in failures {
                 let e = e.error;
                 let region = e.region().unwrap_or("every region");
@@ -351,16 +505,16 @@ impl Fetch<'_> {
             also.push(format!("and {} more", failures.len() - 11));
         }
         let (member, first) = failures.swap_remove(0);
-        let (failed, of) = (failures.len() + 1, accounts.len());
+        let (failed, of) = (failures.len() + 1, total);
         let mut others = match (failed, of) {
-            (1, 1) => format!("in member {member}, the only member account"),
-            (1, _) => format!("in member {member}, 1 of {of} member accounts"),
+            (1, 1) => format!("in member {member}, the only {kind}"),
+            (1, _) => format!("in member {member}, 1 of {of} {kind}s"),
             _ if all_failed => format!(
-                "in member {member}; every member account failed ({failed} of {of}), also: {}",
+                "in member {member}; every {kind} failed ({failed} of {of}), also: {}",
                 also.join(", ")
             ),
             _ => format!(
-                "in member {member}; {failed} of {of} member accounts failed, also: {}",
+                "in member {member}; {failed} of {of} {kind}s failed, also: {}",
                 also.join(", ")
             ),
         };
@@ -407,23 +561,23 @@ impl Fetch<'_> {
         }
     }
 
-    /// When `pending` continues a member account's listing: that member's connection, and
-    /// `pending` as a fetch with that connection sees it (`None`: this fetch's own listing).
+    /// When `pending` continues a member's listing: that member's connection, and `pending` as
+    /// a fetch with that connection sees it (`None`: this fetch's own listing).
     fn member_of(&self, pending: &Pending) -> Result<Option<(Connection, Pending)>, Error> {
-        let Some(account) = &pending.account else {
+        let Some(name) = &pending.member else {
             return Ok(None);
         };
-        match self.connection.made_member(account) {
+        match self.connection.member_connection(name) {
             Some(c) => Ok(Some((
                 c,
                 Pending {
-                    account: None,
+                    member: None,
                     ..pending.clone()
                 },
             ))),
             None => Err(Error::Paging {
                 call: Call::new("the listing", &pending.region),
-                message: format!("the connection of member account {account} is gone"),
+                message: format!("the connection of member {name} is gone"),
             }),
         }
     }
@@ -496,6 +650,7 @@ impl Fetch<'_> {
         }
         let listing = table.listing;
         let pace = self.pace(listing);
+        let _turn = self.connection.call_turn().await;
         let outcome = listing
             .page(
                 &self.connection.client,

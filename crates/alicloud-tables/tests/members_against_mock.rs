@@ -8,7 +8,7 @@
 use alicloud_api::CredentialChain;
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{MockConfig, MockServer};
-use alicloud_tables::connect::{connect_with, Connection, FrontEnd};
+use alicloud_tables::connect::{connect_with, Connection, FrontEnd, ServerMember};
 use alicloud_tables::plan::{Constraint, ScanPlan};
 use alicloud_tables::scan::{Fetch, Next, ScanData, ScanError, ScanReport};
 use alicloud_tables::snapshot::Snapshot;
@@ -23,23 +23,13 @@ fn trails() -> &'static TableDef {
     table("alicloud_action_trail").unwrap()
 }
 
-fn connection(server: &MockServer, extra: &[(&str, &str)]) -> Connection {
-    let mut options: BTreeMap<String, String> = [
-        ("regions", "cn-hangzhou,cn-beijing".to_string()),
-        ("endpoint", server.endpoint_template()),
-        ("sts_endpoint", server.url()),
-        ("resourcemanager_endpoint", server.url()),
-        ("retry_base_delay_ms", "10".to_string()),
-        ("access_key_id", mock::DEFAULT_ACCESS_KEY_ID.to_string()),
-        (
-            "access_key_secret",
-            mock::DEFAULT_ACCESS_KEY_SECRET.to_string(),
-        ),
-        ("member_role_name", "ActionTrailAudit".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+/// A connection called `name` with `options` (the mock's default key needs giving), and `extra`
+/// over them.
+fn connect(name: &str, options: Vec<(&str, String)>, extra: &[(&str, &str)]) -> Connection {
+    let mut options: BTreeMap<String, String> = options
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     for (k, v) in extra {
         options.insert(k.to_string(), v.to_string());
     }
@@ -51,10 +41,27 @@ fn connection(server: &MockServer, extra: &[(&str, &str)]) -> Connection {
         &options,
         CredentialChain::with_env(Default::default(), None),
         front_end,
-        "members",
+        name,
     )
     .expect("connects")
-    .named("org")
+    .named(name)
+}
+
+fn connection(server: &MockServer, extra: &[(&str, &str)]) -> Connection {
+    let options = vec![
+        ("regions", "cn-hangzhou,cn-beijing".to_string()),
+        ("endpoint", server.endpoint_template()),
+        ("sts_endpoint", server.url()),
+        ("resourcemanager_endpoint", server.url()),
+        ("retry_base_delay_ms", "10".to_string()),
+        ("access_key_id", mock::DEFAULT_ACCESS_KEY_ID.to_string()),
+        (
+            "access_key_secret",
+            mock::DEFAULT_ACCESS_KEY_SECRET.to_string(),
+        ),
+        ("member_role_name", "ActionTrailAudit".to_string()),
+    ];
+    connect("org", options, extra)
 }
 
 async fn scan(
@@ -201,7 +208,7 @@ async fn a_failing_member_fails_the_scan_or_is_skipped_by_name() {
     let others = e.others.unwrap_or_default();
     assert!(
         others
-            == "in member org.4444444444444444 (account 4444444444444444), 1 of 4 member accounts",
+            == "in member org.4444444444444444 (account 4444444444444444, role acs:ram::4444444444444444:role/ActionTrailAudit), 1 of 4 member accounts",
         "{others}"
     );
 
@@ -216,7 +223,7 @@ async fn a_failing_member_fails_the_scan_or_is_skipped_by_name() {
     };
     let warning = skipped.to_string();
     assert!(
-        warning.starts_with("skipping member org.4444444444444444 (account 4444444444444444): AssumeRole failed in ")
+        warning.starts_with("skipping member org.4444444444444444 (account 4444444444444444, role acs:ram::4444444444444444:role/ActionTrailAudit): AssumeRole failed in ")
             && warning.contains(" with NoPermission (request id ")
             && warning.ends_with("), as member_failure 'skip' asks"),
         "{warning}"
@@ -344,4 +351,136 @@ fn member_options_go_together() {
     let m = s.members.unwrap();
     assert_eq!(m.accounts, ["1111", "2222"]);
     assert_eq!(m.role_arn("1111"), "acs:ram::1111:role/r");
+}
+
+/// A plain connection (no members) with `key`, called `name`, for a member server.
+fn plain(server: &MockServer, name: &str, key: (&str, &str)) -> Connection {
+    let options = vec![
+        ("regions", "cn-hangzhou".to_string()),
+        ("endpoint", server.endpoint_template()),
+        ("sts_endpoint", server.url()),
+        ("retry_base_delay_ms", "10".to_string()),
+        ("access_key_id", key.0.to_string()),
+        ("access_key_secret", key.1.to_string()),
+    ];
+    connect(name, options, &[])
+}
+
+/// A server with member servers, as the PostgreSQL extension makes it: no credentials of its
+/// own, and the members it resolved for the scan.
+fn fleet(members: Vec<ServerMember>, extra: &[(&str, &str)]) -> Connection {
+    // No credentials: a server with member servers needs none.
+    connect(
+        "fleet",
+        vec![("member_servers", "acct_*".to_string())],
+        extra,
+    )
+    .with_servers(members)
+}
+
+#[tokio::test]
+async fn member_servers_scan_with_their_own_connections_once_per_account() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let main = (mock::DEFAULT_ACCESS_KEY_ID, mock::DEFAULT_ACCESS_KEY_SECRET);
+    let second = (mock::SECOND_ACCESS_KEY_ID, mock::SECOND_ACCESS_KEY_SECRET);
+    let same_account = (
+        mock::NO_PERMISSION_ACCESS_KEY_ID,
+        mock::NO_PERMISSION_ACCESS_KEY_SECRET,
+    );
+    let member = |name: &str, key| ServerMember {
+        name: name.to_string(),
+        connection: Ok(plain(&server, name, key)),
+    };
+    let refused = ServerMember {
+        name: "acct_refused".to_string(),
+        connection: Err(alicloud_api::Error::Config {
+            message: "permission denied for foreign server acct_refused".to_string(),
+        }),
+    };
+    let members = vec![
+        member("acct_main", main),
+        member("acct_second", second),
+        member("acct_twin", same_account),
+    ];
+    let conn = fleet(members.clone(), &[]);
+    let (data, report) = scan(&conn, &[]).await;
+    let got: Vec<String> = rows(&mut data.unwrap())
+        .into_iter()
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(got.contains(&format!("acct_main {}", mock::DEFAULT_ACCOUNT_ID)));
+    assert!(got.contains(&format!("acct_second {}", mock::SECOND_ACCOUNT_ID)));
+    // The twin reaches acct_main's account: a note, and none of its rows (its key may not even
+    // list trails, and is never asked to).
+    assert!(!got.iter().any(|r| r.starts_with("acct_twin")), "{got:?}");
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    assert!(report.notes[0].contains("acct_main and acct_twin"));
+    assert_eq!(calls(&server, "GetCallerIdentity"), 3);
+    // The account ids are kept: the next scan lists, and chooses by account id before that.
+    server.clear_calls();
+    let (data, _) = scan(&conn, &[equal("account_id", &[mock::SECOND_ACCOUNT_ID])]).await;
+    let got = rows(&mut data.unwrap());
+    assert!(got.iter().all(|r| r.starts_with("acct_second ")), "{got:?}");
+    assert_eq!(calls(&server, "GetCallerIdentity"), 0);
+    assert_eq!(calls(&server, "DescribeTrails"), 1);
+
+    // A member that cannot be used fails the scan, named; under skip it is left out, and when
+    // every member fails the scan fails all the same.
+    let with_refused = |failure: &str| {
+        let mut m = members[..2].to_vec();
+        m.push(refused.clone());
+        fleet(m, &[("member_failure", failure)])
+    };
+    let (e, _) = scan(&with_refused("error"), &[]).await;
+    let e = e.unwrap_err();
+    assert!(e.to_string().contains("permission denied"), "{e}");
+    assert!(
+        e.others
+            .as_deref()
+            .unwrap_or("")
+            .contains("in member acct_refused, 1 of 3 member servers"),
+        "{e:?}"
+    );
+    let (data, report) = scan(&with_refused("skip"), &[]).await;
+    assert!(!rows(&mut data.unwrap()).is_empty());
+    assert_eq!(report.skipped.len(), 1);
+    let warning = report.skipped[0].to_string();
+    assert!(
+        warning.starts_with("skipping member acct_refused: permission denied"),
+        "{warning}"
+    );
+    let (e, _) = scan(
+        &fleet(vec![refused.clone()], &[("member_failure", "skip")]),
+        &[],
+    )
+    .await;
+    assert!(e.is_err());
+}
+
+#[tokio::test]
+async fn max_concurrency_caps_the_calls_of_all_members_together() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "*",
+        mock::Fault {
+            latency_ms: Some(100),
+            actions: Some(vec!["DescribeTrails".to_string()]),
+            ..Default::default()
+        },
+    );
+    // 3 members × 2 regions, one call at a time over all of them: six listings one after
+    // another, where each member alone would be allowed one at a time and take 200 ms.
+    let conn = connection(
+        &server,
+        &[("member_accounts", TRUSTING), ("max_concurrency", "1")],
+    );
+    let started = std::time::Instant::now();
+    let (data, _) = scan(&conn, &[]).await;
+    assert_eq!(rows(&mut data.unwrap()).len(), 5);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(580),
+        "six 100 ms calls under a cap of one took {took:?}"
+    );
+    assert_eq!(calls(&server, "DescribeTrails"), 6);
 }

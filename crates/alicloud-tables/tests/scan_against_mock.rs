@@ -426,6 +426,7 @@ async fn answers_that_echo_the_token_never_reach_the_disk() {
         role_arn: mock::AUDITOR_ROLE_ARN.to_string(),
         session_name: "test".to_string(),
         duration_seconds: 3600,
+        external_id: None,
     };
     let client = Client::new(settings.client.clone(), role).unwrap();
     let conn = Connection::new(client, settings, "test", &options, Vec::new());

@@ -105,6 +105,7 @@ struct RoleSpec {
     role_arn: String,
     session_name: Option<String>,
     duration_seconds: Option<u32>,
+    external_id: Option<String>,
 }
 
 /// Resolves a [`CredentialSource`] from explicit values, the environment and the Alibaba CLI
@@ -246,7 +247,17 @@ impl CredentialChain {
             role_arn: role_arn.trim().to_string(),
             session_name: session_name.and_then(non_blank),
             duration_seconds,
+            external_id: None,
         });
+        self
+    }
+
+    /// The `ExternalId` to assume [`CredentialChain::role_arn`]'s role with (its trust policy
+    /// may ask for one); nothing without a role.
+    pub fn role_external_id(mut self, external_id: Option<String>) -> Self {
+        if let Some(role) = &mut self.role {
+            role.external_id = external_id;
+        }
         self
     }
 
@@ -293,6 +304,7 @@ impl CredentialChain {
                         .clone()
                         .unwrap_or_else(|| self.default_session_name.clone()),
                     duration_seconds,
+                    external_id: role.external_id.clone(),
                 },
                 format!("{origin}, assuming role {}", role.role_arn),
             )),

@@ -243,6 +243,7 @@ impl Profile {
                         .clone()
                         .unwrap_or_else(|| default_session_name.to_string()),
                     duration_seconds,
+                    external_id: None,
                 })
             }
             Some("EcsRamRole") => Ok(CredentialSource::EcsRamRole {

@@ -163,10 +163,10 @@ impl Key {
     }
 }
 
-/// A member account a scan listed: the name and account id of its rows.
+/// A member a scan listed: the name and account id of its rows.
 #[derive(Debug, Clone)]
 pub struct Member {
-    /// `<server>.<account id>`.
+    /// `<server>.<account id>` for a member account; a member server's name.
     pub name: String,
     /// Its account id.
     pub account_id: String,
@@ -380,10 +380,10 @@ impl ScanData {
             region: part.region.clone(),
             request: part.request.clone(),
             token: part.next.clone()?,
-            account: part
+            member: part
                 .member
                 .and_then(|m| self.members.get(m))
-                .map(|m| m.account_id.clone()),
+                .map(|m| m.name.clone()),
         })
     }
 
@@ -408,6 +408,6 @@ pub struct Pending {
     pub request: Params,
     /// The token of the page.
     pub token: String,
-    /// The member account whose connection lists it, on a server with members.
-    pub account: Option<String>,
+    /// The member whose connection lists it (its name), on a server with members.
+    pub member: Option<String>,
 }

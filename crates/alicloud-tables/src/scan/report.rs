@@ -69,8 +69,10 @@ impl ErrorRecord {
 pub struct ScanReport {
     /// One record per answer, in the order they completed.
     pub records: Vec<CallRecord>,
-    /// Regions skipped by `ignore_error_codes`.
+    /// Regions skipped by `ignore_error_codes`, and members by `member_failure 'skip'`.
     pub skipped: Vec<Skipped>,
+    /// Other warnings for the user (two member servers that reach the same account).
+    pub notes: Vec<String>,
 }
 
 impl ScanReport {
@@ -119,6 +121,7 @@ impl ScanReport {
     pub fn extend(&mut self, other: ScanReport) {
         self.records.extend(other.records);
         self.skipped.extend(other.skipped);
+        self.notes.extend(other.notes);
     }
 }
 
@@ -137,6 +140,8 @@ pub struct Skipped {
     pub request_id: Option<String>,
     /// The member left out: its name and account (`acme.1111 (account 1111)`).
     pub member: Option<String>,
+    /// What went wrong, when it was no call (a member server the user may not use).
+    pub reason: Option<String>,
 }
 
 impl Skipped {
@@ -152,6 +157,7 @@ impl Skipped {
             code: code.to_string(),
             request_id: e.request_id().map(str::to_string),
             member,
+            reason: e.call().is_none().then(|| e.to_string()),
         }
     }
 
@@ -173,10 +179,13 @@ impl Skipped {
                 } else {
                     "member_failure 'skip'"
                 };
-                format!(
-                    "skipping member {member}: {} failed in {} with {} ({request}), as {policy} asks",
-                    self.action, self.region, self.code,
-                )
+                match &self.reason {
+                    Some(reason) => format!("skipping member {member}: {reason}, as {policy} asks"),
+                    None => format!(
+                        "skipping member {member}: {} failed in {} with {} ({request}), as {policy} asks",
+                        self.action, self.region, self.code,
+                    ),
+                }
             }
         }
     }

@@ -414,6 +414,7 @@ fn each_profile_mode() {
             role_arn,
             session_name,
             duration_seconds,
+            ..
         } => {
             assert_eq!(base.access_key_id, "LTAIfileRole01");
             assert_eq!(base.access_key_secret.expose(), "hush-file-role");
@@ -690,6 +691,7 @@ fn explicit_role_arn_wraps_static_keys() {
             role_arn,
             session_name,
             duration_seconds,
+            ..
         } => {
             assert_eq!(base.access_key_id, "LTAIenvKeyId");
             assert_eq!(role_arn, "acs:ram::999:role/reader");
