@@ -42,17 +42,18 @@ CREATE EVENT TRIGGER alicloud_fdw_comment_imported_tables
   WHEN TAG IN ('IMPORT FOREIGN SCHEMA')
   EXECUTE FUNCTION alicloud_fdw_comment_imported_tables();
 
--- Call statistics of the servers the current user may use, per region and action, shared by all
--- sessions (see docs/configuration.md). The last error columns show the current user's own last
--- error (a superuser's: anyone's).
+-- Call statistics of the servers the current user may use, per region and action (and member, on
+-- a server with members), shared by all sessions (see docs/configuration.md). The last error
+-- columns show the current user's own last error (a superuser's: anyone's).
 CREATE VIEW alicloud_fdw_stats AS
-SELECT server_name AS server, region, action, calls, errors, retries, throttles,
+SELECT server_name AS server, member, region, action, calls, errors, retries, throttles,
        cache_hits, cache_misses, coalesced, rows, bytes,
        round(total_ms::numeric, 1) AS total_ms,
        round(max_ms::numeric, 1) AS max_ms,
        CASE WHEN calls > 0 THEN round((total_ms / calls)::numeric, 1) END AS mean_ms,
+       scans, last_ok_at::timestamptz AS last_ok_at,
        last_error_at::timestamptz AS last_error_at, last_error_code, last_error, last_request_id
 FROM alicloud_fdw_stats_rows();
 -- Safe for everyone: alicloud_fdw_stats_rows() shows only servers the caller may use.
 GRANT SELECT ON alicloud_fdw_stats TO PUBLIC;
-COMMENT ON VIEW alicloud_fdw_stats IS 'alicloud_fdw API calls per server, region and action: calls, errors by code, retries, throttling, cache hits and misses, calls shared with other sessions, rows, bytes, latency, and your own last error';
+COMMENT ON VIEW alicloud_fdw_stats IS 'alicloud_fdw API calls per server, member, region and action: calls, errors by code, retries, throttling, cache hits and misses, calls shared with other sessions, rows, bytes, latency, each member''s scans and last success, and your own last error';

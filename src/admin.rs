@@ -59,7 +59,8 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
     (
         name!(server_oid, pg_sys::Oid),
         name!(server_name, String),
-        name!(region, String),
+        name!(member, Option<String>),
+        name!(region, Option<String>),
         name!(action, String),
         name!(calls, i64),
         name!(errors, JsonB),
@@ -72,6 +73,8 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
         name!(bytes, i64),
         name!(total_ms, f64),
         name!(max_ms, f64),
+        name!(scans, i64),
+        name!(last_ok_at, Option<String>),
         name!(last_error_at, Option<String>),
         name!(last_error_code, Option<String>),
         name!(last_error, Option<String>),
@@ -86,13 +89,17 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
         if !catalog::may_use_server(server.oid, user) {
             continue;
         }
-        for (region, actions) in store::stats(server.oid).load() {
+        for (key, actions) in store::stats(server.oid).load() {
+            let (member, region) = alicloud_tables::stats::split_key(&key);
+            let member = member.map(str::to_string);
+            let region = (!region.is_empty()).then(|| region.to_string());
             for (action, c) in actions {
                 let e = c.last_error_for(&owner, everyone).cloned();
                 let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
                 rows.push((
                     server.oid,
                     server.name.clone(),
+                    member.clone(),
                     region.clone(),
                     action,
                     n(c.calls),
@@ -106,6 +113,8 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
                     n(c.bytes),
                     c.total_ms,
                     c.max_ms,
+                    n(c.scans),
+                    c.last_ok_at.clone(),
                     e.as_ref().map(|e| e.at.clone()),
                     e.as_ref().map(|e| e.code.clone()),
                     e.as_ref().map(|e| e.message.clone()),

@@ -1,7 +1,8 @@
 //! Reading the planner's clauses: which ones narrow the API calls, as the table's key columns
 //! say ([`Pushdown`]):
 //! - `region` and equality key columns: `column = value` or `column = ANY (array)` with
-//!   PostgreSQL's text equality and a deterministic collation;
+//!   PostgreSQL's text equality and a deterministic collation; `sp_connection_name` also with
+//!   `LIKE 'pattern'`;
 //! - range key columns (`timestamp with time zone`): `<`, `<=`, `=`, `>=`, `>` with a
 //!   `timestamptz` value (so `BETWEEN` too).
 //!
@@ -167,6 +168,8 @@ fn deterministic(collation: pg_sys::Oid) -> bool {
     collation == pg_sys::InvalidOid || unsafe { pg_sys::get_collation_isdeterministic(collation) }
 }
 
+/// `text ~~ text`, `LIKE` (`pg_operator.dat`: `OID_TEXT_LIKE_OP`).
+const TEXT_LIKE: u32 = 1209;
 /// `timestamptz = timestamptz` (`pg_operator.dat`; pgrx names no `timestamptz` operator).
 const TIMESTAMPTZ_EQ: u32 = 1320;
 /// `timestamptz < timestamptz`.
@@ -197,6 +200,7 @@ fn time_op(opno: pg_sys::Oid, column_on_left: bool) -> Option<Op> {
             Op::Gt => Op::Lt,
             Op::Ge => Op::Le,
             Op::Eq => Op::Eq,
+            Op::Like => Op::Like,
         }
     })
 }
@@ -224,13 +228,17 @@ pub unsafe fn condition(
                     (None, Some(c)) => (c, left, false),
                     (None, None) => return None,
                 };
-                let cmp = if keys.table.columns[column].pushdown?.equality_only() {
-                    if (*op).opno != pg_sys::Oid::from(pg_sys::TextEqualOperator)
-                        || !deterministic((*op).inputcollid)
-                    {
+                let pushdown = keys.table.columns[column].pushdown?;
+                let cmp = if pushdown.equality_only() {
+                    if !deterministic((*op).inputcollid) {
                         return None;
                     }
-                    Op::Eq
+                    match u32::from((*op).opno) {
+                        o if o == u32::from(pg_sys::Oid::from(pg_sys::TextEqualOperator)) => Op::Eq,
+                        // `sp_connection_name LIKE pattern` chooses members by name.
+                        TEXT_LIKE if on_left && pushdown == Pushdown::Connection => Op::Like,
+                        _ => return None,
+                    }
                 } else {
                     time_op((*op).opno, on_left)?
                 };

@@ -38,6 +38,13 @@ SELECT DISTINCT sp_connection_name FROM org.alicloud_action_trail
   WHERE sp_connection_name IN ('org.1111111111111111', 'org.3333333333333333', 'alicloud')
   ORDER BY 1;
 \! mock-admin calls | cut -d' ' -f1-2
+-- LIKE on sp_connection_name too (case and all): only the members whose name matches are listed.
+\! mock-admin reset-calls
+SELECT DISTINCT sp_connection_name FROM org.alicloud_action_trail
+  WHERE sp_connection_name LIKE 'org.3%';
+\! mock-admin calls | cut -d' ' -f1-2
+-- An account that is no member: no call at all.
+\! mock-admin reset-calls
 SELECT count(*) FROM org.alicloud_action_trail WHERE account_id = '9999999999999999';
 \! mock-admin calls | wc -l
 -- Role sessions that end before their time (revoked, or a clock ahead of ours) are renewed
@@ -48,6 +55,8 @@ SELECT count(*) FROM org.alicloud_action_trail;
 \! mock-admin calls | cut -d' ' -f2 | sort | uniq -c
 EXPLAIN (COSTS OFF) SELECT name FROM org.alicloud_action_trail
   WHERE account_id IN ('1111111111111111', '3333333333333333');
+EXPLAIN (COSTS OFF) SELECT name FROM org.alicloud_action_trail
+  WHERE sp_connection_name LIKE '%1' AND sp_connection_name NOT LIKE 'x%';
 -- A member whose role does not trust the caller fails the query, named in DETAIL.
 ALTER SERVER org OPTIONS (SET member_accounts
   '1111111111111111,2222222222222222,3333333333333333,4444444444444444');
@@ -62,6 +71,14 @@ RESET client_min_messages;
 \! mock-admin fault '*' '{"actions":["AssumeRole"],"error_code":"NoPermission","request_id":"REQ-ASSUME-4444"}'
 SELECT account_id, count(*) FROM org.alicloud_action_trail GROUP BY 1 ORDER BY 1;
 \! mock-admin clear-faults
+-- Warnings are lost in scheduled jobs: each member's last outcome stays in the statistics (the
+-- member's scans, failures by code, and its last error with the request id), and its calls are
+-- counted apart from the other members'.
+SELECT member, scans, errors, last_ok_at IS NOT NULL AS succeeded_once, last_error_code,
+       last_request_id
+  FROM alicloud_fdw_stats WHERE server = 'org' AND action = 'member scan' ORDER BY member;
+SELECT member, region, calls FROM alicloud_fdw_stats
+ WHERE server = 'org' AND action = 'DescribeTrails' AND member LIKE '%1111' ORDER BY region;
 -- When every member fails, the query fails even under skip: no rows would read as compliant.
 ALTER SERVER org OPTIONS (SET member_accounts '4444444444444444');
 SELECT * FROM regress_try('SELECT count(*) FROM org.alicloud_action_trail');
@@ -135,7 +152,7 @@ SELECT count(*) FROM fleet_trails;
 SELECT DISTINCT sp_connection_name FROM fleet_trails WHERE sp_connection_name = 'acct_second';
 SELECT DISTINCT sp_connection_name FROM fleet_trails WHERE account_id = '1234567890123456';
 \! mock-admin calls | cut -d' ' -f1-2 | sort | uniq -c
-EXPLAIN (COSTS OFF) SELECT name FROM fleet_trails WHERE sp_connection_name = 'acct_second';
+EXPLAIN (COSTS OFF) SELECT name FROM fleet_trails WHERE sp_connection_name LIKE '%second';
 -- A server created later joins with no change to fleet. This one reaches the same account as
 -- acct_main (another key of it): a WARNING, and its rows are not repeated.
 CREATE SERVER acct_zz FOREIGN DATA WRAPPER alicloud_fdw

@@ -12,7 +12,7 @@
 //! `name` are also handed to the table layer as [`Constraint`]s, which narrow the API calls; the
 //! whole condition is still evaluated on every row fetched.
 
-use alicloud_tables::plan::{Constraint, Op, Operand};
+use alicloud_tables::plan::{like, Constraint, Op, Operand};
 use alicloud_tables::table::{ColumnType, TableDef, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlparser::ast::{BinaryOperator, Expr, Ident, UnaryOperator, Value as SqlValue};
@@ -804,70 +804,6 @@ impl Node {
     }
 }
 
-/// One element of a LIKE pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pat {
-    Char(char),
-    One,
-    Any,
-}
-
-/// SQL LIKE: `%` any run of characters, `_` one character, the escape character makes the next
-/// one literal. `None` when the pattern ends with the escape character (an error in PostgreSQL;
-/// here the row's condition is unknown).
-fn like(text: &str, pattern: &str, escape: Option<char>, fold_case: bool) -> Option<bool> {
-    let fold = |s: &str| -> Vec<char> {
-        if fold_case {
-            s.chars().flat_map(char::to_lowercase).collect()
-        } else {
-            s.chars().collect()
-        }
-    };
-    let mut pat = Vec::new();
-    let mut chars = fold(pattern).into_iter();
-    while let Some(c) = chars.next() {
-        pat.push(if Some(c) == escape {
-            Pat::Char(chars.next()?)
-        } else if c == '%' {
-            Pat::Any
-        } else if c == '_' {
-            Pat::One
-        } else {
-            Pat::Char(c)
-        });
-    }
-    let text = fold(text);
-    // The classic wildcard match: on a mismatch, go back to the last `%` and let it take one
-    // more character.
-    let (mut t, mut p) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pat.get(p) {
-            Some(Pat::Any) => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(Pat::One) => {
-                t += 1;
-                p += 1;
-            }
-            Some(Pat::Char(c)) if *c == text[t] => {
-                t += 1;
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return Some(false),
-            },
-        }
-    }
-    Some(pat[p..].iter().all(|x| *x == Pat::Any))
-}
-
 impl Filter {
     /// Whether the row (every column of the table, in table order; columns this filter does not
     /// read may be null) satisfies the condition: true, not false or unknown.
@@ -904,7 +840,8 @@ fn conjuncts<'n>(n: &'n Node, out: &mut Vec<&'n Node>) {
 }
 
 /// `column op value`, `value op column` (for `=`, `<`, `<=`, `>`, `>=`), `column IN ('a', 'b',
-/// NULL)`: the column, the comparison and the values (none for NULL, which no row satisfies).
+/// NULL)`, `column LIKE 'pattern'`: the column, the comparison and the values (none for NULL,
+/// which no row satisfies).
 fn constraint_of(term: &Node) -> Option<Constraint> {
     let operand = |n: &Node| match n {
         Node::Lit(Lit::Text(s)) => Some(Some(Operand::Text(s.clone()))),
@@ -946,6 +883,22 @@ fn constraint_of(term: &Node) -> Option<Constraint> {
                     values: values?.into_iter().flatten().collect(),
                 })
             }
+            _ => None,
+        },
+        // `column LIKE 'pattern'` with the usual escape, case and all (what the table layer
+        // reads a pattern as).
+        Node::Like {
+            expr,
+            pattern,
+            escape: Some('\\'),
+            negated: false,
+            fold_case: false,
+        } => match expr.as_ref() {
+            Node::Column(c) => Some(Constraint {
+                column: *c,
+                op: Op::Like,
+                values: operand(pattern)?.into_iter().collect(),
+            }),
             _ => None,
         },
         _ => None,
@@ -1146,28 +1099,20 @@ mod tests {
             "home_region = 'cn-beijing'",
             "region = home_region",
             "region LIKE 'cn-%'",
+            "sp_connection_name ILIKE 'org.%'",
+            "sp_connection_name NOT LIKE 'org.%'",
+            "sp_connection_name LIKE 'org!_%' ESCAPE '!'",
         ] {
             assert!(c(none).is_empty(), "{none}");
         }
+        let like = c("sp_connection_name LIKE 'alicloud.1111%'");
+        assert_eq!(like.len(), 1);
+        assert_eq!(like[0].op, Op::Like);
+        assert_eq!(like[0].texts().collect::<Vec<_>>(), ["alicloud.1111%"]);
         let f = parse("status = 'x' AND region = home_region", t()).unwrap();
         let mut cols: Vec<&str> = f.columns().iter().map(|&i| t().columns[i].name).collect();
         cols.sort();
         assert_eq!(cols, ["home_region", "region", "status"]);
-    }
-
-    #[test]
-    fn like_patterns() {
-        assert_eq!(like("abc", "a%c", Some('\\'), false), Some(true));
-        assert_eq!(like("abc", "%%%", Some('\\'), false), Some(true));
-        assert_eq!(like("", "%", Some('\\'), false), Some(true));
-        assert_eq!(like("", "_", Some('\\'), false), Some(false));
-        assert_eq!(like("a%c", "a\\%c", Some('\\'), false), Some(true));
-        assert_eq!(like("abc", "a\\%c", Some('\\'), false), Some(false));
-        assert_eq!(like("aXbXc", "%X%X_", Some('\\'), false), Some(true));
-        assert_eq!(like("杭州-trail", "__-%", Some('\\'), false), Some(true));
-        assert_eq!(like("abc", "ab\\", Some('\\'), false), None);
-        assert_eq!(like("a\\c", "a\\c", None, false), Some(true));
-        assert_eq!(like("ABC", "a_c", Some('\\'), true), Some(true));
     }
 
     mod properties {

@@ -28,7 +28,8 @@ pub const OP_LT: u8 = 16;
 /// `SQLITE_INDEX_CONSTRAINT_GE`.
 pub const OP_GE: u8 = 32;
 
-/// The comparison of SQLite's operator code.
+/// The comparison of SQLite's operator code. (SQLite's `LIKE` ignores case unless told
+/// otherwise, so it is not one: the API's names are compared case and all.)
 fn op_of(code: u8) -> Option<Op> {
     Some(match code {
         OP_EQ => Op::Eq,
@@ -47,6 +48,7 @@ fn letter(op: Op) -> char {
         Op::Le => 'L',
         Op::Gt => 'g',
         Op::Ge => 'G',
+        Op::Like => 'k',
     }
 }
 
@@ -57,6 +59,7 @@ fn op_of_letter(c: char) -> Option<Op> {
         'L' => Op::Le,
         'g' => Op::Gt,
         'G' => Op::Ge,
+        'k' => Op::Like,
         _ => return None,
     })
 }

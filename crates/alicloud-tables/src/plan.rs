@@ -23,10 +23,13 @@ pub enum Op {
     Gt,
     /// Greater than or equal to the value.
     Ge,
+    /// Matches the value, a `LIKE` pattern (`%` any characters, `_` one, `\` makes the next one
+    /// literal), case and all.
+    Like,
 }
 
 impl Op {
-    /// The comparison in SQL: `=`, `<`, `<=`, `>`, `>=`.
+    /// The comparison in SQL: `=`, `<`, `<=`, `>`, `>=`, `LIKE`.
     pub fn symbol(self) -> &'static str {
         match self {
             Op::Eq => "=",
@@ -34,6 +37,7 @@ impl Op {
             Op::Le => "<=",
             Op::Gt => ">",
             Op::Ge => ">=",
+            Op::Like => "LIKE",
         }
     }
 }
@@ -95,13 +99,76 @@ impl Constraint {
     /// is one the column takes.
     pub fn applies_to(&self, table: &TableDef) -> bool {
         match table.columns.get(self.column).and_then(|c| c.pushdown) {
-            Some(Pushdown::Region | Pushdown::Equal | Pushdown::Account | Pushdown::Connection) => {
-                self.op == Op::Eq
-            }
-            Some(Pushdown::Range) => true,
+            Some(Pushdown::Region | Pushdown::Equal | Pushdown::Account) => self.op == Op::Eq,
+            Some(Pushdown::Connection) => matches!(self.op, Op::Eq | Op::Like),
+            Some(Pushdown::Range) => self.op != Op::Like,
             None => false,
         }
     }
+}
+
+/// One element of a LIKE pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pat {
+    Char(char),
+    One,
+    Any,
+}
+
+/// SQL LIKE: `%` any run of characters, `_` one character, the escape character makes the next
+/// one literal. `None` when the pattern ends with the escape character (an error in PostgreSQL;
+/// here the row's condition is unknown).
+pub fn like(text: &str, pattern: &str, escape: Option<char>, fold_case: bool) -> Option<bool> {
+    let fold = |s: &str| -> Vec<char> {
+        if fold_case {
+            s.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            s.chars().collect()
+        }
+    };
+    let mut pat = Vec::new();
+    let mut chars = fold(pattern).into_iter();
+    while let Some(c) = chars.next() {
+        pat.push(if Some(c) == escape {
+            Pat::Char(chars.next()?)
+        } else if c == '%' {
+            Pat::Any
+        } else if c == '_' {
+            Pat::One
+        } else {
+            Pat::Char(c)
+        });
+    }
+    let text = fold(text);
+    // The classic wildcard match: on a mismatch, go back to the last `%` and let it take one
+    // more character.
+    let (mut t, mut p) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pat.get(p) {
+            Some(Pat::Any) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(Pat::One) => {
+                t += 1;
+                p += 1;
+            }
+            Some(Pat::Char(c)) if *c == text[t] => {
+                t += 1;
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return Some(false),
+            },
+        }
+    }
+    Some(pat[p..].iter().all(|x| *x == Pat::Any))
 }
 
 /// Intersects `current` (None = unrestricted) with `values`, keeping `current`'s order.
@@ -131,6 +198,8 @@ pub struct ScanPlan {
     accounts: Option<Vec<String>>,
     /// `None`: every connection; `Some`: only these (equality on `sp_connection_name`).
     connections: Option<Vec<String>>,
+    /// Patterns every connection's name must match (`LIKE` on `sp_connection_name`).
+    connection_patterns: Vec<String>,
     /// The constraints contradict each other: nothing can match, so nothing is called.
     empty: bool,
 }
@@ -142,6 +211,8 @@ impl ScanPlan {
         let mut regions: Option<Vec<String>> = None;
         let mut accounts: Option<Vec<String>> = None;
         let mut connections: Option<Vec<String>> = None;
+        let mut connection_patterns = Vec::new();
+        let mut no_pattern = false;
         let mut own = Vec::new();
         for c in constraints.iter().filter(|c| c.applies_to(table)) {
             match table.columns[c.column].pushdown {
@@ -154,6 +225,11 @@ impl ScanPlan {
                 Some(Pushdown::Account) => {
                     accounts = Some(narrow(accounts, c.texts().map(str::to_string).collect()));
                 }
+                // LIKE NULL matches nothing.
+                Some(Pushdown::Connection) if c.op == Op::Like => match c.texts().next() {
+                    Some(pattern) => connection_patterns.push(pattern.to_string()),
+                    None => no_pattern = true,
+                },
                 Some(Pushdown::Connection) => {
                     let names = c.texts().map(str::to_string).collect();
                     connections = Some(narrow(connections, names));
@@ -163,12 +239,17 @@ impl ScanPlan {
         }
         let requests = table.listing.requests(table, &own);
         let none = |v: &Option<Vec<String>>| v.as_ref().is_some_and(Vec::is_empty);
-        let empty = none(&regions) || none(&accounts) || none(&connections) || requests.is_none();
+        let empty = none(&regions)
+            || none(&accounts)
+            || none(&connections)
+            || no_pattern
+            || requests.is_none();
         ScanPlan {
             regions,
             requests: requests.unwrap_or_default(),
             accounts,
             connections,
+            connection_patterns,
             empty,
         }
     }
@@ -199,7 +280,12 @@ impl ScanPlan {
         let named = self
             .connections
             .as_ref()
-            .is_none_or(|c| c.iter().any(|n| n == name));
+            .is_none_or(|c| c.iter().any(|n| n == name))
+            // A pattern that cannot be read (it ends with `\`) chooses nothing out.
+            && self
+                .connection_patterns
+                .iter()
+                .all(|p| like(name, p, Some('\\'), false) != Some(false));
         let accounted = match (&self.accounts, account) {
             (Some(wanted), Some(a)) => wanted.iter().any(|w| w == a),
             _ => true,
@@ -230,11 +316,71 @@ impl ScanPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns() {
+        assert_eq!(like("abc", "a%c", Some('\\'), false), Some(true));
+        assert_eq!(like("abc", "%%%", Some('\\'), false), Some(true));
+        assert_eq!(like("", "%", Some('\\'), false), Some(true));
+        assert_eq!(like("", "_", Some('\\'), false), Some(false));
+        assert_eq!(like("a%c", "a\\%c", Some('\\'), false), Some(true));
+        assert_eq!(like("abc", "a\\%c", Some('\\'), false), Some(false));
+        assert_eq!(like("aXbXc", "%X%X_", Some('\\'), false), Some(true));
+        assert_eq!(like("杭州-trail", "__-%", Some('\\'), false), Some(true));
+        assert_eq!(like("abc", "ab\\", Some('\\'), false), None);
+        assert_eq!(like("a\\c", "a\\c", None, false), Some(true));
+        assert_eq!(like("ABC", "a_c", Some('\\'), true), Some(true));
+    }
+
     use crate::tables::action_trail::TABLE;
 
     fn region(values: &[&str]) -> Constraint {
         let c = TABLE.column_index("region").unwrap();
         Constraint::equal(c, values.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn like_on_the_connection_name_chooses_members() {
+        let c = TABLE.column_index("sp_connection_name").unwrap();
+        let like = |patterns: &[Option<&str>]| {
+            let constraints: Vec<Constraint> = patterns
+                .iter()
+                .map(|p| Constraint {
+                    column: c,
+                    op: Op::Like,
+                    values: p.iter().map(|t| Operand::Text(t.to_string())).collect(),
+                })
+                .collect();
+            ScanPlan::new(&TABLE, &constraints)
+        };
+        let all: Vec<String> = ["1111", "1222", "2111"].map(String::from).to_vec();
+        assert_eq!(
+            like(&[Some("org.1%")]).accounts("org", &all),
+            ["1111", "1222"]
+        );
+        assert_eq!(
+            like(&[Some("org.1%"), Some("%11")]).accounts("org", &all),
+            ["1111"]
+        );
+        assert_eq!(like(&[Some("org._2__")]).accounts("org", &all), ["1222"]);
+        // Case and all, as the names are compared.
+        assert!(like(&[Some("ORG.%")]).accounts("org", &all).is_empty());
+        // LIKE NULL matches nothing; an unreadable pattern chooses nothing out.
+        assert!(like(&[None]).is_empty());
+        assert_eq!(like(&[Some("org.1\\")]).accounts("org", &all).len(), 3);
+        assert!(Constraint {
+            column: c,
+            op: Op::Like,
+            values: vec![]
+        }
+        .applies_to(&TABLE));
+        let region = TABLE.column_index("region").unwrap();
+        assert!(!Constraint {
+            column: region,
+            op: Op::Like,
+            values: vec![]
+        }
+        .applies_to(&TABLE));
     }
 
     fn configured() -> Vec<String> {

@@ -38,6 +38,9 @@ const REGIONS_ENTRY: &str = "DescribeRegions";
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
 /// The cache entry of the resource directory's joined accounts.
 const DIRECTORY_ENTRY: &str = "ListAccounts";
+/// The action a member's last outcome is recorded under (no API action: a member's part of a
+/// scan).
+pub const MEMBER_SCAN: &str = "member scan";
 /// STS's limit on `AssumeRole`, per second, for all the users and roles of an account together.
 const ASSUME_ROLE_RATE: u32 = 100;
 /// How many `AssumeRole` calls may go at once before they are spaced (STS counts per second, so a
@@ -462,7 +465,17 @@ impl Fetch<'_> {
         let total = outcomes.len();
         let mut data = self.data(table, Vec::new());
         let mut failures = Vec::new();
-        for outcome in outcomes {
+        for mut outcome in outcomes {
+            // Each member's calls, and its outcome, are recorded under its name.
+            let mut last = self.record(MEMBER_SCAN, "", Source::Member);
+            last.member = Some(outcome.name.clone());
+            if let Err(e) = &outcome.result {
+                last.error = Some(self.error_record(&e.error));
+            }
+            for r in outcome.report.records.iter_mut() {
+                r.member = Some(outcome.name.clone());
+            }
+            outcome.report.records.push(last);
             report.extend(outcome.report);
             match (outcome.result, outcome.account) {
                 (Ok(member_data), Some(account_id)) => {
@@ -834,6 +847,7 @@ impl Fetch<'_> {
             report: CallReport::default(),
             rows: 0,
             error: None,
+            member: None,
         }
     }
 

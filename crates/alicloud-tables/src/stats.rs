@@ -9,9 +9,15 @@
 //! request (a filter, an access key id), so a front end shows it to its owner only. At most
 //! [`MAX_OWNERS`] owners' last errors are kept per region and action, the most recent ones.
 //! Messages are scrubbed of the secrets in use before they are recorded.
+//!
+//! On a server with members, each member's calls are counted apart (under the member's name and
+//! the region, see [`key`]), and so is each member's part of a scan ([`MEMBER_SCAN`]): how many
+//! there were, when the last one succeeded, and its failures with their last error, so that a
+//! member skipped under `member_failure 'skip'` leaves a durable trace where no one saw the
+//! warning (a scheduled job).
 
 use crate::files;
-use crate::scan::{CallRecord, Source};
+use crate::scan::{CallRecord, Source, MEMBER_SCAN};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -28,11 +34,37 @@ const MAX_TOTALS_BYTES: u64 = 64 * 1024 * 1024;
 /// Owners whose last error is kept, per region and action.
 pub const MAX_OWNERS: usize = 32;
 
+/// Between a member's name and the region in the keys of [`Stats`] (no server name or region
+/// holds it).
+const MEMBER_SEPARATOR: char = '\u{1f}';
+
+/// The key of [`Stats`] for `region` and, on a server with members, `member`.
+pub fn key(member: Option<&str>, region: &str) -> String {
+    match member {
+        Some(m) => format!("{m}{MEMBER_SEPARATOR}{region}"),
+        None => region.to_string(),
+    }
+}
+
+/// A key of [`Stats`] as its member (if any) and region.
+pub fn split_key(key: &str) -> (Option<&str>, &str) {
+    match key.split_once(MEMBER_SEPARATOR) {
+        Some((member, region)) => (Some(member), region),
+        None => (None, key),
+    }
+}
+
 /// The counters of one region and action.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counters {
     /// Calls made to the API.
     pub calls: u64,
+    /// A member's parts of scans ([`MEMBER_SCAN`]), failed ones included.
+    #[serde(default)]
+    pub scans: u64,
+    /// When a member's part of a scan last succeeded, in RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ok_at: Option<String>,
     /// Failed calls, by API error code (or kind of failure).
     pub errors: BTreeMap<String, u64>,
     /// Attempts beyond the first.
@@ -85,7 +117,7 @@ pub struct LastError {
     pub request_id: Option<String>,
 }
 
-/// Counters by region, then action.
+/// Counters by region (with the member, see [`key`]), then action.
 pub type Stats = BTreeMap<String, BTreeMap<String, Counters>>;
 
 /// One line of the log: what one answer cost.
@@ -93,6 +125,12 @@ pub type Stats = BTreeMap<String, BTreeMap<String, Counters>>;
 struct Line {
     region: String,
     action: String,
+    /// The member whose call it was, on a server with members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    member: Option<String>,
+    /// When, for a member's outcome (errors carry their own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<String>,
     /// Who made the call.
     #[serde(default)]
     owner: String,
@@ -115,13 +153,17 @@ impl Line {
     fn of(owner: &str, r: &CallRecord) -> Option<Line> {
         let (cached, coalesced, cache_missed) = match r.source {
             Source::Snapshot => return None,
+            Source::Member => (false, false, false),
             Source::Cache => (true, false, false),
             Source::Coalesced => (r.error.is_none(), true, false),
             Source::Api { cache_missed } => (false, false, cache_missed),
         };
+        let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         Some(Line {
             region: r.region.clone(),
             action: r.action.to_string(),
+            member: r.member.clone(),
+            at: (r.source == Source::Member).then(now),
             owner: owner.to_string(),
             cached,
             coalesced,
@@ -132,7 +174,7 @@ impl Line {
             bytes: r.report.bytes,
             rows: r.rows,
             error: r.error.as_ref().map(|e| LastError {
-                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                at: now(),
                 code: e.code.clone(),
                 message: e.message.clone(),
                 request_id: e.request_id.clone(),
@@ -144,7 +186,13 @@ impl Line {
 impl Counters {
     fn add(&mut self, l: Line) {
         self.coalesced += u64::from(l.coalesced);
-        if l.cached {
+        if l.action == MEMBER_SCAN {
+            // A member's part of a scan: no call of its own.
+            self.scans += 1;
+            if l.error.is_none() {
+                self.last_ok_at = l.at.clone();
+            }
+        } else if l.cached {
             self.cache_hits += 1;
         } else if l.coalesced {
             // Another session's failed call: its calls are counted where it made them.
@@ -251,7 +299,7 @@ impl StatsStore {
             for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
                 if let Ok(l) = serde_json::from_str::<Line>(&line) {
                     stats
-                        .entry(l.region.clone())
+                        .entry(key(l.member.as_deref(), &l.region))
                         .or_default()
                         .entry(l.action.clone())
                         .or_default()
@@ -302,7 +350,53 @@ mod tests {
                 message: format!("{c} happened"),
                 request_id: Some("REQ".into()),
             }),
+            member: None,
         }
+    }
+
+    #[test]
+    fn members_are_counted_apart_with_their_last_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StatsStore::new(dir.path().join("s"));
+        let outcome = |member: &str, error: Option<&str>| CallRecord {
+            action: MEMBER_SCAN,
+            region: String::new(),
+            source: Source::Member,
+            report: CallReport::default(),
+            rows: 0,
+            error: api("", 0, 1, error).error,
+            member: Some(member.into()),
+        };
+        let mut call = api("cn-beijing", 10, 1, None);
+        call.member = Some("acct_a".into());
+        store.record(
+            "alice",
+            &[
+                call,
+                outcome("acct_a", None),
+                outcome("acct_b", Some("NoPermission")),
+            ],
+        );
+        store.record("alice", &[outcome("acct_b", None)]);
+        let stats = store.load();
+        let a = &stats[&key(Some("acct_a"), "cn-beijing")]["DescribeTrails"];
+        assert_eq!((a.calls, a.rows), (1, 3));
+        assert_eq!(
+            split_key(&key(Some("acct_a"), "cn-beijing")),
+            (Some("acct_a"), "cn-beijing")
+        );
+        assert_eq!(split_key("cn-beijing"), (None, "cn-beijing"));
+        let b = &stats[&key(Some("acct_b"), "")][MEMBER_SCAN];
+        assert_eq!((b.scans, b.calls), (2, 0));
+        assert_eq!(b.errors.get("NoPermission"), Some(&1));
+        let failed = b.last_error_for("alice", false).unwrap();
+        assert_eq!(failed.request_id.as_deref(), Some("REQ"));
+        // The success came after the failure: it is the last outcome.
+        assert!(b.last_ok_at.as_deref().unwrap() >= failed.at.as_str());
+        assert!(
+            !stats.contains_key("cn-beijing"),
+            "a member's calls are not the server's own"
+        );
     }
 
     #[test]

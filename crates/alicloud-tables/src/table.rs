@@ -264,7 +264,7 @@ pub(crate) const fn col(
 pub const SP_CONNECTION_NAME: ColumnDef = col(
     "sp_connection_name",
     ColumnType::Text,
-    "Connection that returned the row: the foreign server; in SQLite and the CLI, the profile, else alicloud.",
+    "Connection that returned the row: the foreign server, or the member (<server>.<account id>, or a member server); in SQLite and the CLI, the profile, else alicloud.",
     |r| Value::Text(Cow::Borrowed(r.connection_name)),
 )
 .pushed(Pushdown::Connection)

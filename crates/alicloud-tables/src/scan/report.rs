@@ -20,6 +20,9 @@ pub enum Source {
     Coalesced,
     /// The statement's snapshot.
     Snapshot,
+    /// No call: the outcome of one member's part of a scan (its rows, or why it failed), kept
+    /// as the member's last outcome.
+    Member,
 }
 
 /// One answer a scan obtained: what, where from, and what it cost.
@@ -37,6 +40,8 @@ pub struct CallRecord {
     pub rows: u64,
     /// The failure, when there was one.
     pub error: Option<ErrorRecord>,
+    /// The member whose call it was (its name, `sp_connection_name`), on a server with members.
+    pub member: Option<String>,
 }
 
 /// A failure, as statistics keep it.
