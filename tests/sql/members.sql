@@ -79,6 +79,22 @@ SELECT member, scans, errors, last_ok_at IS NOT NULL AS succeeded_once, last_err
   FROM alicloud_fdw_stats WHERE server = 'org' AND action = 'member scan' ORDER BY member;
 SELECT member, region, calls FROM alicloud_fdw_stats
  WHERE server = 'org' AND action = 'DescribeTrails' AND member LIKE '%1111' ORDER BY region;
+-- STS refuses an account's own (root) keys: with the mock told so, every member fails on
+-- AssumeRole, and the hint says why.
+\! mock-admin sts-rules '{"refuse_account_keys": true}'
+\! mock-admin expire-temporary-keys
+SELECT * FROM regress_try('SELECT count(*) FROM org.alicloud_action_trail');
+\! mock-admin sts-rules '{"refuse_account_keys": false}'
+-- A listing that never answers in every member's cn-beijing, during a fan-out over four
+-- accounts: statement_timeout stops it all, and the next query works.
+\! mock-admin fault cn-beijing '{"hang": true}'
+SET statement_timeout = '300ms';
+SELECT count(*) FROM org.alicloud_action_trail;
+RESET statement_timeout;
+\! mock-admin clear-faults
+SET client_min_messages = error;
+SELECT count(*) FROM org.alicloud_action_trail;
+RESET client_min_messages;
 -- When every member fails, the query fails even under skip: no rows would read as compliant.
 ALTER SERVER org OPTIONS (SET member_accounts '4444444444444444');
 SELECT * FROM regress_try('SELECT count(*) FROM org.alicloud_action_trail');

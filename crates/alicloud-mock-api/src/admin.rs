@@ -9,6 +9,7 @@ use crate::Call;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
+use std::sync::atomic::Ordering;
 
 pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -> Response {
     let path = uri.path().trim_end_matches('/');
@@ -69,6 +70,26 @@ pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -
                 )
             }
         }
+        (Method::GET, "/_admin/sts_rules") => json_response(
+            StatusCode::OK,
+            &serde_json::json!({"refuse_account_keys": shared.sts_refuse_account_keys.load(Ordering::Relaxed)}),
+        ),
+        (Method::PUT, "/_admin/sts_rules") | (Method::POST, "/_admin/sts_rules") => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct StsRules {
+                refuse_account_keys: bool,
+            }
+            match serde_json::from_slice::<StsRules>(body) {
+                Ok(r) => {
+                    shared
+                        .sts_refuse_account_keys
+                        .store(r.refuse_account_keys, Ordering::Relaxed);
+                    text(StatusCode::OK, "ok")
+                }
+                Err(e) => text(StatusCode::BAD_REQUEST, format!("bad STS rules JSON: {e}\n")),
+            }
+        }
         (Method::POST, "/_admin/expire_temporary_keys") => {
             let n = shared.keys.expire_all();
             text(StatusCode::OK, format!("{n}\n"))
@@ -111,7 +132,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -
         }
         _ => text(
             StatusCode::NOT_FOUND,
-            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]; POST /_admin/expire_temporary_keys; GET|PUT|DELETE /_admin/lookup_rules; GET /_admin/events[?account=ID]\n",
+            "admin endpoints: GET /_admin/health; GET|DELETE /_admin/faults; PUT|DELETE /_admin/faults/{region}; GET|DELETE /_admin/calls[?format=text]; POST /_admin/expire_temporary_keys; GET|PUT /_admin/sts_rules; GET|PUT|DELETE /_admin/lookup_rules; GET /_admin/events[?account=ID]\n",
         ),
     }
 }

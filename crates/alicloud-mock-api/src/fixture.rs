@@ -27,6 +27,12 @@ pub struct Fixture {
     /// (IMDSv2 enforced). When false, a token is checked only if one is sent.
     #[serde(default)]
     pub ecs_metadata_require_token: bool,
+    /// When true, `AssumeRole` signed with an account's own (root) keys answers 403
+    /// `NoPermission`, as STS does; when false (the default fixture, whose main key is the
+    /// account's own, so that tests can assume roles with it), any caller the role trusts may.
+    /// `PUT /_admin/sts_rules` changes it while the mock runs.
+    #[serde(default)]
+    pub sts_refuse_account_keys: bool,
     /// The access keys and the accounts they belong to.
     #[serde(default)]
     pub access_keys: Vec<AccessKey>,

@@ -31,10 +31,13 @@ pub(crate) struct Shared {
     pub ecs_creds: Mutex<HashMap<String, String>>,
     pub metadata_requests: Mutex<Vec<String>>,
     pub log_requests: AtomicBool,
+    /// `AssumeRole` refuses an account's own keys (from the fixture, changed by the admin).
+    pub sts_refuse_account_keys: AtomicBool,
 }
 
 impl Shared {
     pub fn new(fixture: Fixture, faults: Vec<(String, Fault)>) -> Shared {
+        let refuse_account_keys = fixture.sts_refuse_account_keys;
         Shared {
             trails: TrailIndex::new(&fixture),
             events: EventIndex::new(&fixture, fixture.events_anchor.unwrap_or_else(start_minute)),
@@ -48,6 +51,7 @@ impl Shared {
             ecs_creds: Mutex::new(HashMap::new()),
             metadata_requests: Mutex::new(Vec::new()),
             log_requests: AtomicBool::new(false),
+            sts_refuse_account_keys: AtomicBool::new(refuse_account_keys),
         }
     }
 

@@ -81,6 +81,18 @@ pub(crate) fn assume_role(
         None => true,
         Some(wanted) => external_id == Some(wanted),
     };
+    let account_keys = identity.identity_type == "Account";
+    if account_keys
+        && shared
+            .sts_refuse_account_keys
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Err(ApiFailure::new(
+            403,
+            "NoPermission",
+            "You are not authorized to do this action. An Alibaba Cloud account's own AccessKey cannot call AssumeRole: use a RAM user's.",
+        ));
+    }
     if !role.assumable_by.contains(&identity.account_id) || !external_id_matches {
         return Err(ApiFailure::known("NoPermission"));
     }
