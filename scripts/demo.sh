@@ -124,6 +124,11 @@ where
   not is_shadow_trail
 order by
   account_id;
+-- Each member's last outcome stays in the statistics, for the jobs where no one reads warnings.
+select member, scans, last_ok_at is not null as succeeded, last_error_code, last_request_id
+from alicloud_fdw_stats
+where server = 'org' and action = 'member scan'
+order by member;
 SQL
 fi
 
@@ -132,7 +137,8 @@ echo "== What a query did (EXPLAIN ANALYZE), and what the API calls cost so far 
 psql -X -d postgres -P pager=off -a <<'SQL'
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT name, region FROM alicloud_action_trail WHERE name = 'test-4';
-SELECT region, action, calls, cache_hits, rows, max_ms FROM alicloud_fdw_stats ORDER BY region, action;
+SELECT region, action, calls, cache_hits, rows, max_ms FROM alicloud_fdw_stats
+ WHERE server = 'alicloud' ORDER BY region, action;
 SQL
 
 # The SQLite extension and the CLI take the keys from the environment (the same credential chain
