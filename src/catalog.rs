@@ -85,8 +85,19 @@ pub fn wrapper_of_server(server: pg_sys::Oid) -> pg_sys::Oid {
     unsafe { (*pg_sys::GetForeignServer(server)).fdwid }
 }
 
-/// Every server of foreign data wrapper `wrapper`: OID and name, in name order.
-pub fn servers_of_wrapper(wrapper: pg_sys::Oid) -> Vec<(pg_sys::Oid, String)> {
+/// A server of a foreign data wrapper, as [`servers_of_wrapper`] lists it.
+#[derive(Debug, Clone)]
+pub struct ServerEntry {
+    /// Its OID.
+    pub oid: pg_sys::Oid,
+    /// Its name.
+    pub name: String,
+    /// Its owner.
+    pub owner: pg_sys::Oid,
+}
+
+/// Every server of foreign data wrapper `wrapper`, in name order.
+pub fn servers_of_wrapper(wrapper: pg_sys::Oid) -> Vec<ServerEntry> {
     let mut found = Vec::new();
     // SAFETY: a catalog scan of pg_foreign_server on the backend's thread, under an
     // AccessShareLock, ended and closed before returning; each tuple's fixed part is a
@@ -114,13 +125,17 @@ pub fn servers_of_wrapper(wrapper: pg_sys::Oid) -> Vec<(pg_sys::Oid, String)> {
                 let name = CStr::from_ptr((*form).srvname.data.as_ptr())
                     .to_string_lossy()
                     .into_owned();
-                found.push(((*form).oid, name));
+                found.push(ServerEntry {
+                    oid: (*form).oid,
+                    name,
+                    owner: (*form).srvowner,
+                });
             }
         }
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
     }
-    found.sort_by(|a, b| a.1.cmp(&b.1));
+    found.sort_by(|a, b| a.name.cmp(&b.name));
     found
 }
 

@@ -89,34 +89,44 @@ pub fn connection(
 }
 
 /// The servers of this wrapper that `aggregate`'s `member_servers` names now (never `aggregate`
-/// itself), in name order: `(oid, name)`. A name or pattern that matches no server is an error.
+/// itself), in name order: `(oid, name)`. A name given whole matches the server of that name; a
+/// pattern with `*` matches only servers with the same owner as `aggregate`, so that nobody else
+/// can add a member (its rows, or its failure) to someone's scan by creating a server whose name
+/// fits. A name or pattern that matches no server is an error.
 pub fn member_server_names(
     aggregate: &Server,
     members: &ServerMembers,
 ) -> Result<Vec<(pg_sys::Oid, String)>, FdwError> {
-    let all: Vec<(pg_sys::Oid, String)> =
-        catalog::servers_of_wrapper(catalog::wrapper_of_server(aggregate.oid))
-            .into_iter()
-            .filter(|(oid, _)| *oid != aggregate.oid)
-            .collect();
+    let all = catalog::servers_of_wrapper(catalog::wrapper_of_server(aggregate.oid));
+    let owner = all.iter().find(|s| s.oid == aggregate.oid).map(|s| s.owner);
+    let others: Vec<&catalog::ServerEntry> =
+        all.iter().filter(|s| s.oid != aggregate.oid).collect();
+    let chosen_by = |pattern: &str, s: &catalog::ServerEntry| {
+        if pattern.contains('*') {
+            Some(s.owner) == owner && matches_pattern(pattern, &s.name)
+        } else {
+            pattern == s.name
+        }
+    };
     if let Some(p) = members
         .patterns
         .iter()
-        .find(|p| !all.iter().any(|(_, n)| matches_pattern(p, n)))
+        .find(|p| !others.iter().any(|s| chosen_by(p, s)))
     {
         return Err(FdwError::NoMemberServer {
             server: aggregate.name.clone(),
             pattern: p.clone(),
-            servers: all
+            servers: others
                 .iter()
-                .map(|(_, n)| n.as_str())
+                .map(|s| s.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
         });
     }
-    Ok(all
+    Ok(others
         .into_iter()
-        .filter(|(_, n)| members.matches(n))
+        .filter(|s| members.patterns.iter().any(|p| chosen_by(p, s)))
+        .map(|s| (s.oid, s.name.clone()))
         .collect())
 }
 
@@ -131,9 +141,18 @@ pub fn member_servers(
 ) -> Result<Vec<ServerMember>, FdwError> {
     Ok(member_server_names(aggregate, members)?
         .into_iter()
-        .map(|(oid, name)| ServerMember {
-            connection: member_connection(oid, &name, user, superuser),
-            name,
+        .map(|(oid, name)| {
+            let connection = member_connection(oid, &name, user, superuser);
+            // Its own cache, as a scan of it alone uses (directory, TTL, size, rate turns).
+            let cache = connection
+                .as_ref()
+                .ok()
+                .map(|c| crate::store::cache(oid, &c.settings));
+            ServerMember {
+                connection,
+                cache,
+                name,
+            }
         })
         .collect())
 }

@@ -352,7 +352,7 @@ impl From<FdwError> for ErrorReport {
             .set_hint(if servers.is_empty() {
                 "There is no other server of alicloud_fdw: create the member servers first, or drop the name from member_servers.".to_string()
             } else {
-                format!("The other servers of alicloud_fdw are: {servers}. Give their names, or patterns with * (ALTER SERVER {server} OPTIONS (SET member_servers '...')).")
+                format!("The other servers of alicloud_fdw are: {servers}. Give their names, or patterns with *, which match only servers with the owner of \"{server}\" (ALTER SERVER {server} OPTIONS (SET member_servers '...')).")
             }),
             FdwError::Internal(m) => ErrorReport::new(ERRCODE_FDW_ERROR, format!("alicloud_fdw: {m}"), ""),
         }

@@ -209,11 +209,13 @@ impl ScanState {
     /// Records what a step of the scan obtained, and warns of skipped regions.
     fn account(&mut self, report: ScanReport) {
         store::stats(self.server).record(&store::owner(self.user), &report.records);
-        for skipped in &report.skipped {
-            warn(&skipped.to_string());
-        }
-        for note in &report.notes {
-            warn(note);
+        if !report.skipped.is_empty() || !report.notes.is_empty() {
+            // A skipped member's reason is free text: scrubbed like an error.
+            let secrets = self.connection.secrets();
+            let texts = report.skipped.iter().map(ToString::to_string);
+            for text in texts.chain(report.notes.iter().cloned()) {
+                warn(&alicloud_tables::wording::redact(&text, &secrets));
+            }
         }
         self.report.extend(report);
     }

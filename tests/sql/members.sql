@@ -186,6 +186,21 @@ SELECT sp_connection_name, count(*) FROM fleet_trails GROUP BY 1 ORDER BY 1;
 RESET client_min_messages;
 \! mock-admin clear-faults
 ALTER SERVER fleet OPTIONS (DROP ignore_error_codes);
+-- A pattern matches only servers with fleet's owner: a server another role creates does not join
+-- by fitting it (it would add its rows to fleet's, or make every scan of fleet fail); a name
+-- given whole matches whoever owns the server.
+CREATE ROLE fleet_planter;
+GRANT USAGE ON FOREIGN DATA WRAPPER alicloud_fdw TO fleet_planter;
+SET ROLE fleet_planter;
+CREATE SERVER acct_planted FOREIGN DATA WRAPPER alicloud_fdw OPTIONS (regions 'cn-hangzhou');
+RESET ROLE;
+SELECT DISTINCT sp_connection_name FROM fleet_trails ORDER BY 1;
+ALTER SERVER fleet OPTIONS (SET member_servers 'acct_*, acct_planted');
+EXPLAIN (COSTS OFF) SELECT name FROM fleet_trails;
+ALTER SERVER fleet OPTIONS (SET member_servers 'acct_*');
+DROP SERVER acct_planted;
+REVOKE USAGE ON FOREIGN DATA WRAPPER alicloud_fdw FROM fleet_planter;
+DROP ROLE fleet_planter;
 -- A role scans each member under exactly the rules of a direct scan: without USAGE on a member,
 -- or without keys in its mapping for one, that member fails, named.
 CREATE ROLE fleet_auditor;

@@ -81,6 +81,9 @@ pub struct ServerMember {
     pub name: String,
     /// Its connection, or why there is none (no USAGE, no usable credentials, a bad option).
     pub connection: Result<Connection, alicloud_api::Error>,
+    /// Its own shared cache (its directory, TTL and size limit; also where its calls' turns of a
+    /// rate are kept), as a scan of it alone would use; `None`: none.
+    pub cache: Option<crate::cache::Cache>,
 }
 
 /// An API client with its settings, the scope its answers belong to, and the secrets to scrub.
@@ -207,6 +210,11 @@ impl Connection {
         let _ = self.account.set(id.to_string());
     }
 
+    /// The member server called `name`, resolved for this scan.
+    pub(crate) fn member_server(&self, name: &str) -> Option<&ServerMember> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
     /// The connection of the member called `name` (a member server's, or a member account's
     /// made by [`Connection::member`]).
     pub(crate) fn member_connection(&self, name: &str) -> Option<Connection> {
@@ -289,7 +297,7 @@ impl Connection {
             .filter_map(|s| s.connection.as_ref().ok());
         let members: Vec<String> = servers.flat_map(Connection::secrets).collect();
         for s in self.client.secrets().into_iter().chain(members) {
-            if !all.contains(&s) {
+            if !s.is_empty() && !all.contains(&s) {
                 all.push(s);
             }
         }

@@ -57,7 +57,9 @@ impl Pace {
     }
 
     /// Waits for the next turn of a rate of `per_second` calls per second, where up to `burst`
-    /// calls after a quiet time go at once (an API that counts calls per second allows that).
+    /// calls after a quiet time go at once and the turns after them come `per_second - burst`
+    /// a second: no second holds more than `per_second` calls (a token bucket of `burst` tokens
+    /// refilled at that rate).
     pub async fn turn_with_burst(&self, per_second: u32, burst: u32) {
         let wait = self.reserve(per_second, burst);
         if !wait.is_zero() {
@@ -65,13 +67,14 @@ impl Pace {
         }
     }
 
-    /// Takes the next turn and says how long until it comes: turns `1/per_second` apart, none
-    /// earlier than `burst` turns before now.
+    /// Takes the next turn and says how long until it comes: turns `1/(per_second - burst)`
+    /// apart, none earlier than `burst` turns before now.
     fn reserve(&self, per_second: u32, burst: u32) -> Duration {
-        if per_second == 0 {
+        let refill = per_second.saturating_sub(burst);
+        if refill == 0 {
             return Duration::ZERO;
         }
-        let interval = MILLIS_PER_CALL / u64::from(per_second);
+        let interval = MILLIS_PER_CALL / u64::from(refill);
         let now = now_ms();
         let earliest = now.saturating_sub(interval * u64::from(burst.saturating_sub(1)));
         let mut take = |next: u64| -> (u64, u64) {
@@ -162,13 +165,21 @@ mod tests {
     #[test]
     fn a_burst_goes_at_once_after_a_quiet_time_then_turns_are_spaced() {
         let pace = Pace::new("AssumeRole", &scope(4), None);
-        // 100 a second: turns 10 ms apart; 20 may go at once.
-        let waits: Vec<u128> = (0..30).map(|_| pace.reserve(100, 20).as_millis()).collect();
-        assert!(waits[..20].iter().all(|w| *w == 0), "{waits:?}");
-        for (i, w) in waits.iter().enumerate().skip(20) {
-            let want = 10 * (i as u128 - 19);
+        // 100 a second, 50 at once: then a turn every 21 ms (50 a second, 5% margin), so that
+        // no second holds more than 100.
+        let waits: Vec<u128> = (0..120)
+            .map(|_| pace.reserve(100, 50).as_millis())
+            .collect();
+        assert!(waits[..50].iter().all(|w| *w == 0), "{waits:?}");
+        for (i, w) in waits.iter().enumerate().skip(50) {
+            let want = 21 * (i as u128 - 49);
             assert!(w.abs_diff(want) < 8, "{waits:?}");
         }
+        let first_second = waits.iter().filter(|w| **w < 1000).count();
+        assert!(
+            first_second <= 100,
+            "{first_second} turns in the first second"
+        );
     }
 
     #[test]

@@ -43,9 +43,9 @@ const DIRECTORY_ENTRY: &str = "ListAccounts";
 pub const MEMBER_SCAN: &str = "member scan";
 /// STS's limit on `AssumeRole`, per second, for all the users and roles of an account together.
 const ASSUME_ROLE_RATE: u32 = 100;
-/// How many `AssumeRole` calls may go at once before they are spaced (STS counts per second, so a
-/// burst under the rate is allowed; a little under it, for calls of other tools).
-const ASSUME_ROLE_BURST: u32 = 80;
+/// How many `AssumeRole` calls may go at once after a quiet time; the next ones come at the rest
+/// of the rate (50 a second), so that no second holds more than [`ASSUME_ROLE_RATE`].
+const ASSUME_ROLE_BURST: u32 = 50;
 
 /// What one member's part of a scan came to.
 struct MemberOutcome {
@@ -353,6 +353,7 @@ impl Fetch<'_> {
     /// The credentials of member `connection`, its role assumed in a turn of the caller's
     /// AssumeRole rate when its session is not held yet.
     async fn role_session(&self, connection: &Connection) -> Result<(), Error> {
+        let _turn = self.connection.call_turn().await;
         if !connection.client.holds_fresh_credentials().await {
             Pace::new(
                 "AssumeRole",
@@ -390,7 +391,7 @@ impl Fetch<'_> {
                 Ok(c) => match c.known_account() {
                     Some(id) => (Ok(id), None),
                     None => {
-                        let (result, record) = self.with_connection(c).account_id().await;
+                        let (result, record) = self.with_server(member, c).account_id().await;
                         if let Ok(id) = &result {
                             c.remember_account(id);
                         }
@@ -404,7 +405,10 @@ impl Fetch<'_> {
         let mut failed = Vec::new();
         let mut wanted = Vec::new();
         for (member, (result, record)) in named.into_iter().zip(identities.iter()) {
-            report.records.extend(record.clone());
+            report.records.extend(record.clone().map(|mut r| {
+                r.member = Some(member.name.clone());
+                r
+            }));
             match result {
                 Err(e) => failed.push(MemberOutcome {
                     name: member.name.clone(),
@@ -433,7 +437,7 @@ impl Fetch<'_> {
             let result = match &member.connection {
                 Err(e) => Err(ScanError::from(e.clone())),
                 Ok(c) => {
-                    let fetch = self.with_connection(c);
+                    let fetch = self.with_server(member, c);
                     Box::pin(fetch.start(table, plan, false, &mut member_report)).await
                 }
             };
@@ -574,6 +578,26 @@ impl Fetch<'_> {
         }
     }
 
+    /// This fetch as member server `member` makes it: its connection and its own cache.
+    fn with_server<'b>(
+        &'b self,
+        member: &'b ServerMember,
+        connection: &'b Connection,
+    ) -> Fetch<'b> {
+        Fetch {
+            cache: member.cache.as_ref(),
+            ..self.with_connection(connection)
+        }
+    }
+
+    /// The cache a member's fetch uses: a member server's own, else this fetch's.
+    fn cache_of(&self, member: &str) -> Option<&Cache> {
+        match self.connection.member_server(member) {
+            Some(s) => s.cache.as_ref(),
+            None => self.cache,
+        }
+    }
+
     /// When `pending` continues a member's listing: that member's connection, and `pending` as
     /// a fetch with that connection sees it (`None`: this fetch's own listing).
     fn member_of(&self, pending: &Pending) -> Result<Option<(Connection, Pending)>, Error> {
@@ -602,8 +626,12 @@ impl Fetch<'_> {
         pending: &Pending,
         page: Option<Page>,
     ) -> Result<(), ScanError> {
-        if let Some((member, pending)) = self.member_of(pending)? {
-            return self.with_connection(&member).add(data, &pending, page);
+        if let Some((member, inner)) = self.member_of(pending)? {
+            let fetch = Fetch {
+                cache: self.cache_of(&member.name),
+                ..self.with_connection(&member)
+            };
+            return fetch.add(data, &inner, page);
         }
         let listing = data.table.listing;
         let call = || Call::new(listing.action(), &pending.region);
@@ -657,9 +685,12 @@ impl Fetch<'_> {
         pending: &Pending,
         report: &mut ScanReport,
     ) -> Result<Option<Page>, ScanError> {
-        if let Some((member, pending)) = self.member_of(pending)? {
-            let fetch = self.with_connection(&member);
-            return Box::pin(fetch.page(table, &pending, report)).await;
+        if let Some((member, inner)) = self.member_of(pending)? {
+            let fetch = Fetch {
+                cache: self.cache_of(&member.name),
+                ..self.with_connection(&member)
+            };
+            return Box::pin(fetch.page(table, &inner, report)).await;
         }
         let listing = table.listing;
         let pace = self.pace(listing);
@@ -1070,9 +1101,11 @@ impl Fetch<'_> {
         Fut: Future<Output = Outcome<T>>,
     {
         let global = self.connection.settings.client.global_region.clone();
+        let turn = self.connection.call_turn().await;
         let (source, result, call_report) = self
             .through_cache(Call::new(action, &global), entry, read, fetch, payload)
             .await;
+        drop(turn);
         let record = self.global_record(action, &global, source, call_report, &result);
         (result, record)
     }

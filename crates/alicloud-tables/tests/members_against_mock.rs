@@ -390,12 +390,14 @@ async fn member_servers_scan_with_their_own_connections_once_per_account() {
     let member = |name: &str, key| ServerMember {
         name: name.to_string(),
         connection: Ok(plain(&server, name, key)),
+        cache: None,
     };
     let refused = ServerMember {
         name: "acct_refused".to_string(),
         connection: Err(alicloud_api::Error::Config {
             message: "permission denied for foreign server acct_refused".to_string(),
         }),
+        cache: None,
     };
     let members = vec![
         member("acct_main", main),
