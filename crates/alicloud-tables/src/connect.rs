@@ -175,6 +175,7 @@ impl Connection {
     /// This connection with the member servers a front end resolved for one scan. This
     /// connection's `ignore_error_codes` apply to every member, besides the member's own.
     pub fn with_servers(&self, mut servers: Vec<ServerMember>) -> Connection {
+        // Each member also shares this connection's cap on calls at once.
         let codes = &self.settings.ignore_error_codes;
         for member in servers.iter_mut() {
             if let Ok(c) = &mut member.connection {
@@ -183,10 +184,6 @@ impl Connection {
                         c.settings.ignore_error_codes.push(code.clone());
                     }
                 }
-            }
-        }
-        for member in servers.iter_mut() {
-            if let Ok(c) = &mut member.connection {
                 c.limiter.clone_from(&self.limiter);
             }
         }

@@ -495,11 +495,6 @@ pub struct ServerMembers {
 }
 
 impl ServerMembers {
-    /// Whether server `name` is one of them.
-    pub fn matches(&self, name: &str) -> bool {
-        self.patterns.iter().any(|p| matches_pattern(p, name))
-    }
-
     /// The patterns, as the option gave them.
     pub fn text(&self) -> String {
         self.patterns.join(", ")
@@ -994,7 +989,8 @@ mod tests {
         let m = s.member_servers.unwrap();
         assert_eq!(m.patterns, ["acct_*", "audit"]);
         assert_eq!(m.failure, MemberFailure::Skip);
-        assert!(m.matches("acct_x") && m.matches("audit") && !m.matches("auditor"));
+        let matches = |name| m.patterns.iter().any(|p| matches_pattern(p, name));
+        assert!(matches("acct_x") && matches("audit") && !matches("auditor"));
         for other in ["member_accounts", "member_role_name"] {
             let e = validate(
                 [("member_servers", "a"), (other, "1")],

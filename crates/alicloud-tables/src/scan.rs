@@ -391,7 +391,7 @@ impl Fetch<'_> {
                 Ok(c) => match c.known_account() {
                     Some(id) => (Ok(id), None),
                     None => {
-                        let (result, record) = self.with_server(member, c).account_id().await;
+                        let (result, record) = self.member_fetch(c).account_id().await;
                         if let Ok(id) = &result {
                             c.remember_account(id);
                         }
@@ -437,7 +437,7 @@ impl Fetch<'_> {
             let result = match &member.connection {
                 Err(e) => Err(ScanError::from(e.clone())),
                 Ok(c) => {
-                    let fetch = self.with_server(member, c);
+                    let fetch = self.member_fetch(c);
                     Box::pin(fetch.start(table, plan, false, &mut member_report)).await
                 }
             };
@@ -578,23 +578,15 @@ impl Fetch<'_> {
         }
     }
 
-    /// This fetch as member server `member` makes it: its connection and its own cache.
-    fn with_server<'b>(
-        &'b self,
-        member: &'b ServerMember,
-        connection: &'b Connection,
-    ) -> Fetch<'b> {
+    /// This fetch as member `connection` makes it: with that connection, and a member server's
+    /// own cache (a member account's is this fetch's).
+    fn member_fetch<'b>(&'b self, connection: &'b Connection) -> Fetch<'b> {
         Fetch {
-            cache: member.cache.as_ref(),
+            cache: match self.connection.member_server(&connection.name) {
+                Some(s) => s.cache.as_ref(),
+                None => self.cache,
+            },
             ..self.with_connection(connection)
-        }
-    }
-
-    /// The cache a member's fetch uses: a member server's own, else this fetch's.
-    fn cache_of(&self, member: &str) -> Option<&Cache> {
-        match self.connection.member_server(member) {
-            Some(s) => s.cache.as_ref(),
-            None => self.cache,
         }
     }
 
@@ -627,11 +619,7 @@ impl Fetch<'_> {
         page: Option<Page>,
     ) -> Result<(), ScanError> {
         if let Some((member, inner)) = self.member_of(pending)? {
-            let fetch = Fetch {
-                cache: self.cache_of(&member.name),
-                ..self.with_connection(&member)
-            };
-            return fetch.add(data, &inner, page);
+            return self.member_fetch(&member).add(data, &inner, page);
         }
         let listing = data.table.listing;
         let call = || Call::new(listing.action(), &pending.region);
@@ -686,10 +674,7 @@ impl Fetch<'_> {
         report: &mut ScanReport,
     ) -> Result<Option<Page>, ScanError> {
         if let Some((member, inner)) = self.member_of(pending)? {
-            let fetch = Fetch {
-                cache: self.cache_of(&member.name),
-                ..self.with_connection(&member)
-            };
+            let fetch = self.member_fetch(&member);
             return Box::pin(fetch.page(table, &inner, report)).await;
         }
         let listing = table.listing;
