@@ -8,10 +8,10 @@ PGRX_VERSION="0.16.1"
 
 # 1. Debian packages: the PostgreSQL server and its headers, clang for pgrx's bindgen, sudo to run
 #    initdb as the postgres OS user, the sqlite3 shell and Python for the SQLite extension's tests
-#    and demo.
+#    and demo, pg_cron for the scheduled compliance runs (tests/sql/cron.sql, docs/compliance.md).
 need_pkgs=()
 for p in "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" libclang-dev clang pkg-config sudo \
-         build-essential libssl-dev ca-certificates curl sqlite3 python3; do
+         build-essential libssl-dev ca-certificates curl sqlite3 python3 "postgresql-${PG_MAJOR}-cron"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -48,7 +48,11 @@ export SERVER_HOME=/tmp/alicloud_fdw_server_home
 as_root rm -rf "$SERVER_HOME"
 as_root mkdir -p "$SERVER_HOME/.aliyun"
 as_root chown -R postgres:postgres "$SERVER_HOME"
-START_CLUSTER_ENV="HOME=$SERVER_HOME" START_CLUSTER_OPTS="-c log_min_error_statement=panic" \
+# pg_cron runs the scheduled compliance job of tests/sql/cron.sql in this database, in background
+# workers (the cluster listens on a socket only).
+START_CLUSTER_ENV="HOME=$SERVER_HOME" START_CLUSTER_OPTS="-c log_min_error_statement=panic \
+  -c shared_preload_libraries=pg_cron -c cron.database_name=alicloud_fdw_regress \
+  -c cron.use_background_workers=on" \
   start_cluster "$WORK/pg" "$PORT"
 
 # The tests read the mock's address and the default key (MOCK_KEY_ID, MOCK_KEY_SECRET, set by

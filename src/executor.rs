@@ -12,11 +12,13 @@ use crate::datum::ConnectionMemo;
 use crate::error::{raise, warn, FdwError};
 use crate::planner::PlanData;
 use crate::quals::{self, Constant};
-use crate::{catalog, connections, datum, runtime, statement, store};
+use crate::{catalog, connections, datum, outcomes, runtime, statement, store};
 use alicloud_tables::cache::Cache;
 use alicloud_tables::connect::Connection;
 use alicloud_tables::plan::{Constraint, Operand, ScanPlan};
-use alicloud_tables::scan::{Fetch, Next, ScanData, ScanError, ScanReport};
+use alicloud_tables::scan::{
+    AccountOutcome, ErrorRecord, Fetch, Next, ScanData, ScanError, ScanReport,
+};
 use alicloud_tables::snapshot::Snapshot;
 use alicloud_tables::table::TableDef;
 use pgrx::{pg_sys, PgList, PgMemoryContexts};
@@ -96,6 +98,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
         return;
     }
+    // Until this scan starts, no account is covered (a failure before then leaves none).
+    outcomes::forget();
     // SAFETY: see above: the plan's data, the scanned relation.
     let (data, table_oid) = unsafe {
         let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
@@ -220,6 +224,30 @@ impl ScanState {
         self.report.extend(report);
     }
 
+    /// Keeps the accounts this scan covered and how each ended, for
+    /// `alicloud_fdw_scan_accounts()`: the members' outcomes on a server with members, else the
+    /// server's one account.
+    fn remember_accounts(&self, result: &Result<ScanData, ScanError>, report: &ScanReport) {
+        let settings = &self.connection.settings;
+        let accounts = if settings.members.is_some() || settings.member_servers.is_some() {
+            report.accounts.clone()
+        } else {
+            let secrets = self.connection.secrets();
+            vec![AccountOutcome {
+                member: self.connection.name.clone(),
+                account_id: result.as_ref().ok().and_then(|d| d.account_id.clone()),
+                error: result.as_ref().err().map(|e| {
+                    (
+                        ErrorRecord::new(&e.error, &secrets),
+                        e.error.region().map(str::to_string),
+                    )
+                }),
+                ignored_regions: report.skipped.iter().map(|s| s.region.clone()).collect(),
+            }]
+        };
+        outcomes::remember(&self.connection.name, self.user, accounts);
+    }
+
     fn fail(&self, error: ScanError) -> ! {
         raise(FdwError::Scan {
             error: Box::new(error),
@@ -256,6 +284,7 @@ impl ScanState {
             &mut report,
         ))
         .unwrap_or_else(|e| raise(FdwError::Internal(e)));
+        self.remember_accounts(&result, &report);
         self.account(report);
         self.fetches += 1;
         let mut data = result.unwrap_or_else(|e| self.fail(e));

@@ -17,6 +17,7 @@
 //!   the `alicloud_fdw.cache` setting;
 //! - `runtime`: the one interruptible wait on async work;
 //! - `admin`: SQL functions (comments, statistics, clearing the cache);
+//! - `outcomes`: the accounts the session's latest scan covered, for compliance checks;
 //! - `error`: errors as PostgreSQL reports them, scrubbed of secrets.
 
 mod admin;
@@ -31,6 +32,7 @@ mod handler;
 mod import;
 mod jsonb;
 mod options;
+mod outcomes;
 mod planner;
 mod quals;
 mod runtime;
@@ -52,6 +54,12 @@ pgrx::extension_sql_file!(
     "../sql/alicloud_fdw_wrapper.sql",
     name = "alicloud_fdw_wrapper",
     finalize
+);
+
+pgrx::extension_sql_file!(
+    "../sql/alicloud_compliance.sql",
+    name = "alicloud_compliance",
+    requires = [outcomes::alicloud_fdw_scan_accounts]
 );
 
 /// Required by `cargo pgrx test`.

@@ -42,9 +42,8 @@ pub(crate) fn describe_trails(
                 .collect()
         }),
     };
-    let trails = shared
-        .trails
-        .describe_trails(&identity.account_id, region, &query);
+    let index = shared.trails.read().unwrap();
+    let trails = index.describe_trails(&identity.account_id, region, &query);
     // The items are JSON text already: the answer is written around them.
     let head = format!(r#"{{"RequestId":{},"TrailList":["#, json!(new_request_id()));
     let mut body =

@@ -90,6 +90,36 @@ pub(crate) fn handle(shared: &Shared, method: &Method, uri: &Uri, body: &[u8]) -
                 Err(e) => text(StatusCode::BAD_REQUEST, format!("bad STS rules JSON: {e}\n")),
             }
         }
+        (Method::PUT | Method::POST | Method::DELETE, p) if p.starts_with("/_admin/trails/") => {
+            // /_admin/trails/<account id>/<trail name>: PUT merges the JSON object given into the
+            // trail (creating it), DELETE deletes it.
+            let Some((account, name)) = p["/_admin/trails/".len()..].split_once('/') else {
+                return text(StatusCode::BAD_REQUEST, "use /_admin/trails/<account id>/<name>\n");
+            };
+            let changes = if method == Method::DELETE {
+                None
+            } else {
+                match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        return text(StatusCode::BAD_REQUEST, format!("bad trail JSON: {e}\n"))
+                    }
+                }
+            };
+            match shared.trails.write().unwrap().change(account, name, changes) {
+                Ok(true) => text(StatusCode::OK, "changed\n"),
+                Ok(false) if method == Method::DELETE => text(StatusCode::NOT_FOUND, "no such trail\n"),
+                Ok(false) => text(StatusCode::CREATED, "created\n"),
+                Err(e) => text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+            }
+        }
+        (Method::PUT | Method::POST | Method::DELETE, p) if p.starts_with("/_admin/revoked_keys/") => {
+            // PUT revokes a fixture key (requests signed with it are answered as with a deleted
+            // key); DELETE restores it.
+            let key_id = &p["/_admin/revoked_keys/".len()..];
+            shared.keys.set_revoked(key_id, method != Method::DELETE);
+            text(StatusCode::OK, "ok")
+        }
         (Method::POST, "/_admin/expire_temporary_keys") => {
             let n = shared.keys.expire_all();
             text(StatusCode::OK, format!("{n}\n"))

@@ -123,6 +123,8 @@ pub(crate) struct Keys {
     nonces: Mutex<NonceSet>,
     /// Temporary keys issued (AssumeRole, ECS metadata), by access key id.
     temporary: Mutex<HashMap<String, TempCred>>,
+    /// Fixture keys revoked since the start (the admin endpoint): they are answered as unknown.
+    revoked: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Keys {
@@ -130,7 +132,23 @@ impl Keys {
         Keys {
             nonces: Mutex::new(NonceSet::new(100_000)),
             temporary: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Revokes (or, with `revoked` false, restores) the fixture key `key_id`: from now on a
+    /// request signed with it is answered as with a deleted key.
+    pub fn set_revoked(&self, key_id: &str, revoked: bool) {
+        let mut set = self.revoked.lock().unwrap();
+        if revoked {
+            set.insert(key_id.to_string());
+        } else {
+            set.remove(key_id);
+        }
+    }
+
+    fn is_revoked(&self, key_id: &str) -> bool {
+        self.revoked.lock().unwrap().contains(key_id)
     }
 
     /// Issues a temporary key for `identity`, valid for `lifetime_secs`.
@@ -243,7 +261,10 @@ pub(crate) fn authenticate(
     }
 
     let key_id = params["AccessKeyId"].as_str();
-    let (secret, identity) = if let Some(key) = fixture.access_key(key_id) {
+    let fixture_key = fixture
+        .access_key(key_id)
+        .filter(|_| !keys.is_revoked(key_id));
+    let (secret, identity) = if let Some(key) = fixture_key {
         let identity = match key.identity_type.as_str() {
             "RAMUser" => {
                 let user_id = key

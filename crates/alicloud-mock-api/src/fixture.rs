@@ -6,7 +6,7 @@ use crate::events::LookupRules;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The JSON of the default fixture, compiled in so the file and [`Fixture::default_fixture`] can't drift.
@@ -469,6 +469,9 @@ impl Fixture {
 /// client it serves (benchmarks list 100,000 trails on the same cores as the database).
 pub struct TrailIndex {
     trails: Vec<IndexedTrail>,
+    /// The joined member accounts of each directory, by management account: a multi-account
+    /// trail of a management account is listed to them too (read-only there, as the API does).
+    members: HashMap<String, HashSet<String>>,
 }
 
 /// One trail of a [`TrailIndex`]: what the listing filters on, and its JSON texts.
@@ -477,54 +480,121 @@ struct IndexedTrail {
     name: String,
     home_region: String,
     organization: bool,
+    /// The object as the fixture holds it (kept for changes made at run time).
+    trail: Map<String, Value>,
     /// As listed in its home region.
     json: Box<str>,
     /// As listed in other regions (`"IsShadowTrail": 1` added), for trails of every region only.
     shadow_json: Option<Box<str>>,
 }
 
-impl TrailIndex {
-    /// Indexes `fixture`'s trails, in fixture order.
-    pub fn new(fixture: &Fixture) -> TrailIndex {
+impl IndexedTrail {
+    fn new(account_id: &str, trail: Map<String, Value>) -> IndexedTrail {
         let serialize = |trail: &Map<String, Value>| -> Box<str> {
             serde_json::to_string(trail)
                 .expect("JSON values serialize")
                 .into()
         };
+        let t = FixtureTrail {
+            account_id: account_id.to_string(),
+            trail,
+        };
+        let all_regions = t.trail_region() == "All";
+        IndexedTrail {
+            account_id: t.account_id.clone(),
+            name: t.name().to_string(),
+            home_region: t.home_region().to_string(),
+            organization: t.is_organization_trail(),
+            json: serialize(&t.trail),
+            shadow_json: all_regions.then(|| {
+                let mut shadow = t.trail.clone();
+                shadow.insert("IsShadowTrail".to_string(), Value::from(1));
+                serialize(&shadow)
+            }),
+            trail: t.trail,
+        }
+    }
+}
+
+/// Directory statuses of a joined member account.
+pub const JOINED_STATUSES: &[&str] = &["CreateSuccess", "InviteSuccess", "PromoteSuccess"];
+
+impl TrailIndex {
+    /// Indexes `fixture`'s trails, in fixture order.
+    pub fn new(fixture: &Fixture) -> TrailIndex {
         let trails = fixture
             .trails
             .iter()
-            .map(|t| {
-                let all_regions = t.trail_region() == "All";
-                IndexedTrail {
-                    account_id: t.account_id.clone(),
-                    name: t.name().to_string(),
-                    home_region: t.home_region().to_string(),
-                    organization: t.is_organization_trail(),
-                    json: serialize(&t.trail),
-                    shadow_json: all_regions.then(|| {
-                        let mut shadow = t.trail.clone();
-                        shadow.insert("IsShadowTrail".to_string(), Value::from(1));
-                        serialize(&shadow)
-                    }),
-                }
-            })
+            .map(|t| IndexedTrail::new(&t.account_id, t.trail.clone()))
             .collect();
-        TrailIndex { trails }
+        let mut members: HashMap<String, HashSet<String>> = HashMap::new();
+        for a in &fixture.directory {
+            if JOINED_STATUSES.contains(&a.status.as_str()) {
+                members
+                    .entry(a.management_account_id.clone())
+                    .or_default()
+                    .insert(a.account_id.clone());
+            }
+        }
+        TrailIndex { trails, members }
+    }
+
+    /// Changes the trail `name` of `account_id` at run time: `changes` are merged into it (a
+    /// member set to `null` is removed); a trail that does not exist is created from them (they
+    /// must then give `HomeRegion`); `None` deletes it. Answers whether the trail existed.
+    pub fn change(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        changes: Option<Map<String, Value>>,
+    ) -> Result<bool, String> {
+        let at = self
+            .trails
+            .iter()
+            .position(|t| t.account_id == account_id && t.name == name);
+        let Some(changes) = changes else {
+            return Ok(at.map(|i| self.trails.remove(i)).is_some());
+        };
+        let mut trail = at.map(|i| self.trails[i].trail.clone()).unwrap_or_default();
+        trail.insert("Name".to_string(), Value::from(name));
+        for (k, v) in changes {
+            if v.is_null() {
+                trail.remove(&k);
+            } else {
+                trail.insert(k, v);
+            }
+        }
+        if !trail.get("HomeRegion").is_some_and(Value::is_string) {
+            return Err("a trail needs a HomeRegion".to_string());
+        }
+        let indexed = IndexedTrail::new(account_id, trail);
+        match at {
+            Some(i) => self.trails[i] = indexed,
+            None => self.trails.push(indexed),
+        }
+        Ok(at.is_some())
     }
 
     /// What `DescribeTrails` in `region` answers to `account_id` (the `TrailList` items, as JSON
     /// text): trails whose HomeRegion is `region`; with shadow trails, also the `TrailRegion: All`
     /// trails of other home regions, each with `"IsShadowTrail": 1` added; multi-account trails
-    /// only when asked.
+    /// only when asked, the account's own and those of its directory's management account.
     pub fn describe_trails(&self, account_id: &str, region: &str, query: &TrailQuery) -> Vec<&str> {
         let names: Option<HashSet<&str>> = query
             .name_list
             .as_ref()
             .filter(|n| !n.is_empty())
             .map(|n| n.iter().map(String::as_str).collect());
+        let visible = |t: &IndexedTrail| {
+            t.account_id == account_id
+                || (t.organization
+                    && self
+                        .members
+                        .get(&t.account_id)
+                        .is_some_and(|m| m.contains(account_id)))
+        };
         let mut out = Vec::new();
-        for t in self.trails.iter().filter(|t| t.account_id == account_id) {
+        for t in self.trails.iter().filter(|t| visible(t)) {
             if t.organization && !query.include_organization_trail {
                 continue;
             }
@@ -549,6 +619,7 @@ pub fn valid_region_id(region: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn region_syntax() {
@@ -585,6 +656,90 @@ mod tests {
             f.role(crate::AUDITOR_ROLE_ARN).unwrap().account_id(),
             Some(crate::DEFAULT_ACCOUNT_ID)
         );
+    }
+
+    /// The names `describe_trails` lists to `account` in `region` (shadow and multi-account
+    /// trails asked for).
+    fn listed(index: &TrailIndex, account: &str, region: &str) -> Vec<String> {
+        let query = TrailQuery {
+            include_shadow_trails: true,
+            include_organization_trail: true,
+            name_list: None,
+        };
+        index
+            .describe_trails(account, region, &query)
+            .into_iter()
+            .map(|t| {
+                let v: Value = serde_json::from_str(t).unwrap();
+                v["Name"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn multi_account_trails_are_listed_to_joined_members_only() {
+        let index = TrailIndex::new(&Fixture::default_fixture());
+        // The management account's multi-account trail, in its home region.
+        for joined in [
+            crate::DEFAULT_ACCOUNT_ID,
+            "1111111111111111",
+            "3333333333333333",
+        ] {
+            assert!(listed(&index, joined, "cn-shanghai").contains(&"org-audit-shanghai".into()));
+        }
+        // Not to an account still joining (PromoteVerifying), nor to another directory.
+        for other in ["5555555555555555", "6543210987654321", "4444444444444444"] {
+            assert!(!listed(&index, other, "cn-shanghai").contains(&"org-audit-shanghai".into()));
+        }
+    }
+
+    #[test]
+    fn trails_change_at_run_time() {
+        let mut index = TrailIndex::new(&Fixture::default_fixture());
+        let obj = |v: Value| v.as_object().unwrap().clone();
+        // Merged: a member changed, one removed; the shadow copies follow.
+        let existed = index
+            .change(
+                "1111111111111111",
+                "acme-prod-trail",
+                Some(obj(json!({"Status": "Disable", "OssKeyPrefix": null}))),
+            )
+            .unwrap();
+        assert!(existed);
+        let shadow = index.describe_trails(
+            "1111111111111111",
+            "cn-beijing",
+            &TrailQuery {
+                include_shadow_trails: true,
+                ..TrailQuery::default()
+            },
+        );
+        let v: Value = serde_json::from_str(shadow[0]).unwrap();
+        assert_eq!(v["Status"], "Disable");
+        assert_eq!(v["IsShadowTrail"], 1);
+        assert!(v.get("OssKeyPrefix").is_none());
+        // Created (a home region is needed), then deleted.
+        assert!(index
+            .change(
+                "1111111111111111",
+                "new",
+                Some(obj(json!({"Status": "Fresh"})))
+            )
+            .is_err());
+        let existed = index
+            .change(
+                "1111111111111111",
+                "new",
+                Some(obj(
+                    json!({"HomeRegion": "cn-hangzhou", "TrailRegion": "cn-hangzhou"}),
+                )),
+            )
+            .unwrap();
+        assert!(!existed);
+        assert!(listed(&index, "1111111111111111", "cn-hangzhou").contains(&"new".into()));
+        assert!(index.change("1111111111111111", "new", None).unwrap());
+        assert!(!listed(&index, "1111111111111111", "cn-hangzhou").contains(&"new".into()));
+        assert!(!index.change("1111111111111111", "new", None).unwrap());
     }
 
     #[test]

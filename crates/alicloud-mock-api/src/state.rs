@@ -9,12 +9,12 @@ use crate::Call;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 pub(crate) struct Shared {
     pub fixture: Fixture,
-    /// The fixture's trails, serialized once.
-    pub trails: TrailIndex,
+    /// The fixture's trails, serialized once (the admin endpoint changes them).
+    pub trails: RwLock<TrailIndex>,
     /// The fixture's events, serialized once.
     pub events: EventIndex,
     /// `LookupEvents`' rules now (the admin endpoint changes them).
@@ -39,7 +39,7 @@ impl Shared {
     pub fn new(fixture: Fixture, faults: Vec<(String, Fault)>) -> Shared {
         let refuse_account_keys = fixture.sts_refuse_account_keys;
         Shared {
-            trails: TrailIndex::new(&fixture),
+            trails: RwLock::new(TrailIndex::new(&fixture)),
             events: EventIndex::new(&fixture, fixture.events_anchor.unwrap_or_else(start_minute)),
             lookup_rules: Mutex::new(fixture.lookup_rules.clone()),
             rate: Mutex::new(RateLimiter::default()),

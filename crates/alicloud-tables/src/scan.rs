@@ -11,7 +11,7 @@ mod report;
 /// How a call fails (the client's error, which a [`ScanError`] holds), with its parts.
 pub use alicloud_api::{ApiError, Call, Error};
 pub use data::{Next, Pending, Row, ScanData, HELD_LIMIT};
-pub use report::{CallRecord, ErrorRecord, ScanError, ScanReport, Skipped, Source};
+pub use report::{AccountOutcome, CallRecord, ErrorRecord, ScanError, ScanReport, Skipped, Source};
 
 use crate::cache::{Cache, Claim, Finished, ScopeId};
 use crate::connect::ConnectError;
@@ -476,6 +476,26 @@ impl Fetch<'_> {
             if let Err(e) = &outcome.result {
                 last.error = Some(self.error_record(&e.error));
             }
+            report.accounts.push(AccountOutcome {
+                member: outcome.name.clone(),
+                account_id: outcome.account.clone(),
+                error: last.error.clone().map(|r| {
+                    (
+                        r,
+                        outcome
+                            .result
+                            .as_ref()
+                            .err()
+                            .and_then(|e| e.error.region().map(str::to_string)),
+                    )
+                }),
+                ignored_regions: outcome
+                    .report
+                    .skipped
+                    .iter()
+                    .map(|s| s.region.clone())
+                    .collect(),
+            });
             for r in outcome.report.records.iter_mut() {
                 r.member = Some(outcome.name.clone());
             }

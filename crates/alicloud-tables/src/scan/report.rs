@@ -78,6 +78,22 @@ pub struct ScanReport {
     pub skipped: Vec<Skipped>,
     /// Other warnings for the user (two member servers that reach the same account).
     pub notes: Vec<String>,
+    /// On a server with members, each member's outcome, in the order the members finished.
+    pub accounts: Vec<AccountOutcome>,
+}
+
+/// How one member account's part of a scan ended: what a compliance check needs to tell "no
+/// trail" from "could not look".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountOutcome {
+    /// The member's `sp_connection_name`.
+    pub member: String,
+    /// Its account id (`None`: it could not be learned, and the member failed).
+    pub account_id: Option<String>,
+    /// Why it failed, when it did (its rows are then missing), and the region of the failure.
+    pub error: Option<(ErrorRecord, Option<String>)>,
+    /// Regions left out by `ignore_error_codes` (its rows from them are missing).
+    pub ignored_regions: Vec<String>,
 }
 
 impl ScanReport {
@@ -127,6 +143,7 @@ impl ScanReport {
         self.records.extend(other.records);
         self.skipped.extend(other.skipped);
         self.notes.extend(other.notes);
+        self.accounts.extend(other.accounts);
     }
 }
 
