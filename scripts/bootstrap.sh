@@ -38,4 +38,34 @@ else
   log "cargo pgrx init --pg${PG_MAJOR} ${PG_CONFIG}"
   cargo pgrx init "--pg${PG_MAJOR}" "${PG_CONFIG}"
 fi
+# 4. The client drivers tests/clients/run.sh uses, as BI tools and scripts do: psycopg 3 in a
+#    virtual environment (PyPI), node-postgres (npm), pgJDBC (Debian's package; with a JDK and
+#    Node.js from Debian when the machine has none). Versions pinned; each installed once.
+clients_dir="${ALICLOUD_CLIENTS_DIR:-$HOME/.cache/alicloud_fdw/clients}"
+PSYCOPG_VERSION="3.3.9"
+NODE_PG_VERSION="8.23.1"
+client_pkgs=()
+dpkg-query -W -f='${Status}' libpostgresql-jdbc-java 2>/dev/null | grep -q "install ok installed" \
+  || client_pkgs+=(libpostgresql-jdbc-java)
+command -v javac >/dev/null || client_pkgs+=(default-jdk-headless)
+command -v npm >/dev/null || client_pkgs+=(nodejs npm)
+if [ "${#client_pkgs[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${client_pkgs[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${client_pkgs[@]}"
+fi
+if "$clients_dir/venv/bin/python" -c "import psycopg, sys; sys.exit(psycopg.__version__ != '${PSYCOPG_VERSION}')" 2>/dev/null; then
+  log "psycopg ${PSYCOPG_VERSION} present"
+else
+  log "installing psycopg ${PSYCOPG_VERSION} into ${clients_dir}/venv"
+  python3 -m venv "$clients_dir/venv"
+  "$clients_dir/venv/bin/pip" install -q "psycopg[binary]==${PSYCOPG_VERSION}"
+fi
+if [ "$(node -p "require('$clients_dir/node/node_modules/pg/package.json').version" 2>/dev/null)" = "$NODE_PG_VERSION" ]; then
+  log "node-postgres ${NODE_PG_VERSION} present"
+else
+  log "installing node-postgres ${NODE_PG_VERSION} into ${clients_dir}/node"
+  mkdir -p "$clients_dir/node"
+  npm install -s --no-audit --no-fund --prefix "$clients_dir/node" "pg@${NODE_PG_VERSION}"
+fi
 log "done"

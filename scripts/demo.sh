@@ -3,6 +3,7 @@
 # and run the four example queries of the alicloud_action_trail table page, printing their results;
 # then who stopped a trail, one query over many accounts, EXPLAIN ANALYZE and the statistics view,
 # the same examples' SQLite flavour in the sqlite3 shell, and one export with alicloud-export.
+# It ends with the compliance controls' results and their summary (docs/compliance.md).
 #
 # With no Alibaba credentials in the environment it runs against the bundled mock API server.
 # With ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and optionally
@@ -168,3 +169,25 @@ fi
 echo "\$ alicloud-export alicloud_action_trail --regions '${regions}' --select name,region,status,trail_region --where \"region = 'cn-beijing'\" --output csv"
 target/release/alicloud-export alicloud_action_trail --regions "$regions" "${endpoint_flags[@]}" \
   --select name,region,status,trail_region --where "region = 'cn-beijing'" --output csv
+
+# The compliance controls (docs/compliance.md), over the organization when there is one, else over
+# the one account; then the summary a scheduled job or a script branches on.
+trails_table=alicloud_action_trail
+[ -n "$members" ] && [ -n "$member_role" ] && trails_table=org.alicloud_action_trail
+echo
+echo "== Compliance controls over ${trails_table} (docs/compliance.md)"
+psql -X -d postgres -P pager=off -v trails="$trails_table" -a <<'SQL'
+select
+  control_id,
+  status,
+  account_id,
+  resource,
+  reason
+from
+  alicloud_compliance.controls(:'trails')
+order by
+  control_id,
+  account_id,
+  resource;
+select * from alicloud_compliance.summary(:'trails');
+SQL

@@ -6,11 +6,14 @@
 #   3. the extension's own Rust tests (cargo pgrx test, in a real Postgres),
 #   4. the SQL regression suite: the installed extension in a scratch PostgreSQL cluster against
 #      the mock API over HTTP (pg_regress, tests/sql -> tests/expected), then pgbench with
-#      server-side prepared statements, then checks of the server log (no crash) and of every
-#      output (no secret),
+#      server-side prepared statements, then three client drivers over TCP (tests/clients: psycopg
+#      3, pgJDBC, node-postgres), then checks of the server log (no crash) and of every output (no
+#      secret),
 #      and the SQLite extension's and the export CLI's tests against the same mock
 #      (tests/frontends/*.sh), compared with what PostgreSQL returns,
-#   5. the docs check: no sentence of ours copied from the seed documents.
+#   5. the installable package (scripts/package.sh) installed without cargo into a fresh cluster,
+#      where the seed's queries run,
+#   6. the docs check: no sentence of ours copied from the seed documents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -20,26 +23,35 @@ WORK="${TEST_DIR:-/tmp/alicloud_fdw_test}"
 PORT="${TEST_PGPORT:-54392}"
 mkdir -p "$WORK"
 
-log "1/5 rustfmt and clippy"
+log "1/6 rustfmt and clippy"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+if [ "$PG_MAJOR" = 15 ]; then
+  cargo clippy --workspace --all-targets -- -D warnings
+else
+  # The extension builds for one major at a time: its feature replaces the default pg15.
+  cargo clippy --workspace --exclude alicloud_fdw --all-targets -- -D warnings
+  cargo clippy -p alicloud_fdw --all-targets --no-default-features --features "pg${PG_MAJOR}" \
+    -- -D warnings
+fi
 
-log "2/5 client, table layer, front ends' and mock API tests"
+log "2/6 client, table layer, front ends' and mock API tests"
 # The property tests try this many random cases each (scripts/fuzz.sh runs them for longer).
 export PROPTEST_CASES="${PROPTEST_CASES:-256}"
 cargo test -p alicloud-api -p alicloud-tables -p alicloud-mock-api -p alicloud-sqlite -p alicloud-export
 
-log "3/5 extension tests (cargo pgrx test)"
+log "3/6 extension tests (cargo pgrx test)"
 # A data directory the postgres user owns, for the cluster pgrx makes for its #[pg_test]s.
 as_root rm -rf "$WORK/pgrx-data"
 as_root mkdir -p "$WORK/pgrx-data"
 as_root chown postgres:postgres "$WORK/pgrx-data"
 cargo pgrx test "pg${PG_MAJOR}" --runas postgres --pgdata "$WORK/pgrx-data"
 
-log "4/5 SQL regression tests"
+log "4/6 SQL regression tests"
 install_extension
 build_mock
-cleanup() { stop_cluster "$WORK/pg"; stop_cluster "$WORK/pg-ambient"; stop_mock; }
+cleanup() {
+  stop_cluster "$WORK/pg"; stop_cluster "$WORK/pg-ambient"; stop_cluster "$WORK/pg-package"; stop_mock
+}
 trap cleanup EXIT
 start_mock "$WORK/mock"
 # The database server's own home, where tests/sql/security.sql writes a CLI profile file (the
@@ -49,10 +61,10 @@ as_root rm -rf "$SERVER_HOME"
 as_root mkdir -p "$SERVER_HOME/.aliyun"
 as_root chown -R postgres:postgres "$SERVER_HOME"
 # pg_cron runs the scheduled compliance job of tests/sql/cron.sql in this database, in background
-# workers (the cluster listens on a socket only).
+# workers; the client drivers of tests/clients connect over TCP, on 127.0.0.1 only.
 START_CLUSTER_ENV="HOME=$SERVER_HOME" START_CLUSTER_OPTS="-c log_min_error_statement=panic \
   -c shared_preload_libraries=pg_cron -c cron.database_name=alicloud_fdw_regress \
-  -c cron.use_background_workers=on" \
+  -c cron.use_background_workers=on -c listen_addresses=127.0.0.1" \
   start_cluster "$WORK/pg" "$PORT"
 
 # The tests read the mock's address and the default key (MOCK_KEY_ID, MOCK_KEY_SECRET, set by
@@ -94,6 +106,12 @@ if ! grep -q "^number of failed transactions: 0 " "$WORK/pgbench.out"; then
   log "pgbench had failed transactions"; cat "$WORK/pgbench.out" >&2; exit 1
 fi
 
+# What BI tools and scripts do, in three client drivers over TCP with a password: introspection,
+# a control through a server-side prepared statement (pushdown proven by the mock's call log),
+# typed values, the error of a bad credential.
+log "client drivers: psycopg 3, pgJDBC, node-postgres (tests/clients)"
+bash tests/clients/run.sh "$WORK/clients"
+
 # The database server's ambient credentials: a second cluster whose environment holds the keys of
 # the mock's second account (tests/sql/ambient_credentials.sql).
 log "SQL tests of the database server's ambient credentials (a second cluster)"
@@ -118,10 +136,11 @@ fi
 # server log. The SQL the tests echo does hold the secrets they set on purpose, so every output
 # line that is verbatim a line of the test's own SQL file is left out; the clusters run with
 # log_min_error_statement=panic so the server logs hold no statement text.
-secrets="$MOCK_KEY_SECRET|MockSecretNoPermission|MockSecret2ndAccount|wrong-secret-0123456789|not-a-real-secret|do-not-store-me|hunter2-secret"
+secrets="$MOCK_KEY_SECRET|MockSecretNoPermission|MockSecret2ndAccount|wrong-secret-0123456789|not-a-real-secret|do-not-store-me|hunter2-secret|not-the-secret-0123456789"
 leaks=$( { for out in "$WORK"/regress/results/*.out "$WORK"/regress-ambient/results/*.out; do
              grep -vxF -f "tests/sql/$(basename "$out" .out).sql" "$out"
            done
+           cat "$WORK"/clients/*.out "$WORK"/clients/*.err
            as_root cat "$WORK/pg/data/server.log" "$WORK/pg-ambient/data/server.log"; } \
          | grep -E "$secrets" || true)
 if [ -n "$leaks" ]; then
@@ -142,6 +161,19 @@ for t in tests/frontends/*.sh; do
   bash "$t"
 done
 
-log "5/5 docs in our own words"
+# The installable package (scripts/package.sh): what cargo pgrx install put in place goes, the
+# tarball is extracted at / as docs/install.md says, and the seed's queries run in a fresh cluster.
+log "5/6 the installable package, installed without cargo"
+pkg="$(bash scripts/package.sh)"
+as_root rm -f "$("$PG_CONFIG" --pkglibdir)/alicloud_fdw.so" \
+  "$("$PG_CONFIG" --sharedir)"/extension/alicloud_fdw.control \
+  "$("$PG_CONFIG" --sharedir)"/extension/alicloud_fdw--*.sql
+as_root tar -xzf "$pkg" -C /
+START_CLUSTER_OPTS="-c log_min_error_statement=panic" start_cluster "$WORK/pg-package" "$((PORT + 2))"
+regress tests/schedule-package "$WORK/regress-package"
+stop_cluster "$WORK/pg-package"
+echo "package: $pkg installed; the seed's queries ran from it"
+
+log "6/6 docs in our own words"
 python3 scripts/check_copied_sentences.py
 log "all tests passed"

@@ -552,6 +552,17 @@ LANGUAGE sql STABLE AS $$
                                WHERE r.status IN ('ok', 'partial', 'error') AND r.finished_at IS NOT NULL))))
 $$;
 
+-- The results of the latest run of each table that read at least one account, with when the
+-- trails were captured: what a dashboard shows (docs/compliance.md has the materialized view).
+CREATE VIEW alicloud_compliance.latest_results AS
+SELECT r.started_at AS captured_at, r.run_id, r.source, h.control_id, h.resource, h.status,
+       h.reason, h.account_id, h.region, h.sp_connection_name
+FROM alicloud_compliance.run r
+JOIN alicloud_compliance.result_history h ON h.run_id = r.run_id
+WHERE r.run_id IN (SELECT max(l.run_id) FROM alicloud_compliance.run l
+                   WHERE l.status IN ('ok', 'partial') GROUP BY l.source);
+COMMENT ON VIEW alicloud_compliance.latest_results IS 'The controls'' results of the latest run of each table that read at least one account';
+
 -- What changed in each account's trails between two consecutive runs of the same table in which
 -- that account was read: a run where the account could not be read is passed over, so a failed
 -- scan never reads as a deleted trail. `noticed_after` and `noticed_by` bound when the change was

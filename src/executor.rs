@@ -12,7 +12,7 @@ use crate::datum::ConnectionMemo;
 use crate::error::{raise, warn, FdwError};
 use crate::planner::PlanData;
 use crate::quals::{self, Constant};
-use crate::{catalog, connections, datum, outcomes, runtime, statement, store};
+use crate::{catalog, compat, connections, datum, outcomes, runtime, statement, store};
 use alicloud_tables::cache::Cache;
 use alicloud_tables::connect::Connection;
 use alicloud_tables::plan::{Constraint, Operand, ScanPlan};
@@ -81,7 +81,7 @@ pub unsafe fn scan_user(node: *mut pg_sys::ForeignScanState) -> pg_sys::Oid {
         let rtindex = (*plan).scan.scanrelid as usize;
         PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table)
             .get_ptr(rtindex.saturating_sub(1))
-            .map(|rte| (*rte).checkAsUser)
+            .map(|rte| compat::check_as_user(compat::estate_perminfos(estate), rte))
     };
     match check_as {
         Some(user) if user != pg_sys::InvalidOid => user,

@@ -18,11 +18,13 @@
 //! - `runtime`: the one interruptible wait on async work;
 //! - `admin`: SQL functions (comments, statistics, clearing the cache);
 //! - `outcomes`: the accounts the session's latest scan covered, for compliance checks;
-//! - `error`: errors as PostgreSQL reports them, scrubbed of secrets.
+//! - `error`: errors as PostgreSQL reports them, scrubbed of secrets;
+//! - `compat`: the internals whose shape differs between PostgreSQL majors.
 
 mod admin;
 mod catalog;
 mod columns;
+mod compat;
 mod connections;
 mod datum;
 mod error;

@@ -7,6 +7,7 @@
 //! points into executor (or planner) memory. Planning makes no network call.
 
 use crate::columns;
+use crate::compat;
 use crate::connections;
 use crate::error::{raise, FdwError};
 use crate::quals::{self, Condition, Keys};
@@ -164,7 +165,7 @@ unsafe fn planning_user(
             .get_ptr(((*baserel).relid as usize).saturating_sub(1))
     };
     // SAFETY: an entry of the query's range table.
-    match rte.map(|r| unsafe { (*r).checkAsUser }) {
+    match rte.map(|r| unsafe { compat::check_as_user(compat::query_perminfos((*root).parse), r) }) {
         Some(user) if user != pg_sys::InvalidOid => user,
         _ => crate::catalog::current_user(),
     }
@@ -335,18 +336,8 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
         let info = rel_info(baserel);
         let (startup, total) = costs((*baserel).rows);
         let path = |rows, startup, total, pathkeys, outer| {
-            pg_sys::create_foreignscan_path(
-                root,
-                baserel,
-                std::ptr::null_mut(),
-                rows,
-                startup,
-                total,
-                pathkeys,
-                outer,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            ) as *mut pg_sys::Path
+            compat::foreign_path(root, baserel, rows, startup, total, pathkeys, outer)
+                as *mut pg_sys::Path
         };
         // The plain path, and the ordered one: its first rows come after the first page of each
         // region, so a LIMIT stops there.

@@ -40,6 +40,15 @@ SELECT control_id, title, reference FROM alicloud_compliance.control ORDER BY 1;
 -- must have its own trail; each trail once, at its home region.
 SELECT control_id, status, account_id, region, resource, regress_mask(reason) AS reason
   FROM alicloud_compliance.controls('comp.alicloud_action_trail');
+-- The accounts that scan covered, as the controls read them: this role's own (and a
+-- superuser's); another role sees none of them.
+SELECT sp_connection_name, account_id, status, error_code, error_region
+  FROM alicloud_fdw_scan_accounts() ORDER BY 1;
+CREATE ROLE compliance_other;
+SET ROLE compliance_other;
+SELECT count(*) FROM alicloud_fdw_scan_accounts();
+RESET ROLE;
+DROP ROLE compliance_other;
 -- The empty OSS bucket of the API is NULL, never '' (and CIS 2.1 alarmed on it above).
 SELECT name, oss_bucket_name IS NULL AS bucket_is_null, sls_project_arn
   FROM comp.alicloud_action_trail WHERE name = 'acme-prod-trail' AND region = home_region;
@@ -147,6 +156,16 @@ SELECT * FROM dblink(:'conn', $$CALL alicloud_compliance.run('comp.alicloud_acti
   AS t(x text);
 COMMIT;
 SELECT status, message FROM alicloud_compliance.run ORDER BY run_id DESC LIMIT 1;
+-- The BI recipe of docs/compliance.md: a materialized view of the latest results, refreshed
+-- without blocking readers.
+CREATE MATERIALIZED VIEW compliance_dashboard AS
+  SELECT captured_at, control_id, status, account_id, sp_connection_name, resource, reason
+  FROM alicloud_compliance.latest_results WHERE source = 'comp.alicloud_action_trail';
+CREATE UNIQUE INDEX ON compliance_dashboard (control_id, sp_connection_name, resource, reason);
+REFRESH MATERIALIZED VIEW CONCURRENTLY compliance_dashboard;
+SELECT control_id, status, count(*), count(DISTINCT captured_at) AS captures
+  FROM compliance_dashboard GROUP BY 1, 2 ORDER BY 1, 2;
+DROP MATERIALIZED VIEW compliance_dashboard;
 -- Old runs go, with their history.
 SELECT alicloud_compliance.cleanup('0 seconds');
 SELECT count(*) FROM alicloud_compliance.trail_history;
