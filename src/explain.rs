@@ -120,7 +120,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     if let Some(members) = &settings.members {
         let text = if members.directory {
             format!(
-                "those that joined the resource directory (ListAccounts when the scan starts), each by assuming the role {}",
+                "those that joined the resource directory (ListAccounts when the scan starts; EXPLAIN ANALYZE counts those left out), each by assuming the role {}",
                 members.role_name
             )
         } else {
@@ -188,6 +188,26 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     count(es, "Cache Hits", report.cache_hits() as i64);
     count(es, "Snapshot Hits", report.snapshot_hits() as i64);
     count(es, "Retries", i64::from(report.retries()));
+    if let Some(directory) = &report.directory {
+        let left_out: Vec<String> = directory
+            .not_joined()
+            .map(|(id, status)| match status.as_str() {
+                "" => format!("{id} (no status)"),
+                s => format!("{id} ({s})"),
+            })
+            .collect();
+        let joined = directory.joined().count();
+        let text = if left_out.is_empty() {
+            format!("{joined} joined, none left out")
+        } else {
+            format!(
+                "{joined} joined; {} left out, not joined: {}",
+                left_out.len(),
+                left_out.join(", ")
+            )
+        };
+        property(es, "Directory Accounts", &text);
+    }
     if let Some((region, took)) = report.slowest() {
         property(
             es,

@@ -28,3 +28,7 @@ SELECT source, status, accounts, failed_accounts, trail_rows > 0 AS read_trails,
   FROM alicloud_compliance.run ORDER BY run_id;
 SELECT control_id, ok, alarm, info, skipped, error, exit_status
   FROM alicloud_compliance.run_summary();
+-- The daily cleanup, run now with nothing kept: the runs and pg_cron's job_run_details go.
+SELECT alicloud_compliance.cleanup('0 seconds') AS runs_deleted;
+SELECT count(*) AS job_run_details FROM cron.job_run_details;
+SELECT cron.unschedule('alicloud-compliance-cleanup');

@@ -1168,10 +1168,19 @@ fn member_accounts_are_scanned_in_one_run() {
             )
         })
         .collect();
-    assert_eq!(got.len(), 4, "{got:?}");
+    // acme-audit-trail in each of the four regions, and the directory's multi-account trail,
+    // which a member lists in its home region (cn-shanghai).
+    assert_eq!(got.len(), 5, "{got:?}");
     assert!(
         got.iter()
             .all(|r| r.starts_with(r#""alicloud.3333333333333333" "3333333333333333""#)),
+        "{got:?}"
+    );
+    assert_eq!(
+        got.iter()
+            .filter(|r| r.ends_with(r#""org-audit-shanghai""#))
+            .count(),
+        1,
         "{got:?}"
     );
     // account_id chose the member before any call: one role session, 3333's only.

@@ -11,7 +11,9 @@ mod report;
 /// How a call fails (the client's error, which a [`ScanError`] holds), with its parts.
 pub use alicloud_api::{ApiError, Call, Error};
 pub use data::{Next, Pending, Row, ScanData, HELD_LIMIT};
-pub use report::{AccountOutcome, CallRecord, ErrorRecord, ScanError, ScanReport, Skipped, Source};
+pub use report::{
+    AccountOutcome, CallRecord, Directory, ErrorRecord, ScanError, ScanReport, Skipped, Source,
+};
 
 use crate::cache::{Cache, Claim, Finished, ScopeId};
 use crate::connect::ConnectError;
@@ -36,8 +38,8 @@ pub const MAX_PAGES: usize = 100_000;
 const REGIONS_ENTRY: &str = "DescribeRegions";
 /// The cache entry of the account id.
 const IDENTITY_ENTRY: &str = "GetCallerIdentity";
-/// The cache entry of the resource directory's joined accounts.
-const DIRECTORY_ENTRY: &str = "ListAccounts";
+/// The cache entry of the resource directory's accounts (`<id>\t<status>` lines).
+const DIRECTORY_ENTRY: &str = "ListAccounts.status";
 /// The action a member's last outcome is recorded under (no API action: a member's part of a
 /// scan).
 pub const MEMBER_SCAN: &str = "member scan";
@@ -309,7 +311,9 @@ impl Fetch<'_> {
         let all = if members.directory {
             let (result, record) = self.directory_accounts().await;
             report.records.push(record);
-            listed = result?;
+            let directory = result?;
+            listed = directory.joined().map(str::to_string).collect::<Vec<_>>();
+            report.directory = Some(directory);
             &listed
         } else {
             &members.accounts
@@ -1065,30 +1069,48 @@ impl Fetch<'_> {
         (result, Some(record))
     }
 
-    /// The accounts of the resource directory the credentials manage that have joined it
+    /// The accounts of the resource directory the credentials manage, each with its status
     /// (`ListAccounts`, every page), from the cache while it is fresh.
-    async fn directory_accounts(&self) -> (Result<Vec<String>, Error>, CallRecord) {
+    async fn directory_accounts(&self) -> (Result<Directory, Error>, CallRecord) {
         let read = |cache: &Cache| {
             let held = cache.get(self.scope(), DIRECTORY_ENTRY)?.payload;
-            let ids: Vec<String> = held.lines().map(str::to_string).collect();
-            ids.iter().all(|id| is_account_id(id)).then_some(ids)
+            let mut accounts = Vec::new();
+            for line in held.lines() {
+                let (id, status) = line.split_once('\t')?;
+                if !is_account_id(id) || status.contains(['\t', '\n']) {
+                    return None;
+                }
+                accounts.push((id.to_string(), status.to_string()));
+            }
+            Some(Directory { accounts })
         };
         let fetch = || async {
             let outcome = self.connection.client.directory_accounts().await;
             Outcome {
-                result: outcome.result.map(|all| {
-                    all.into_iter()
-                        .filter(alicloud_api::DirectoryAccount::joined)
-                        .map(|a| a.account_id)
-                        .collect::<Vec<_>>()
+                result: outcome.result.map(|all| Directory {
+                    accounts: all
+                        .into_iter()
+                        .map(|a| (a.account_id, a.status.unwrap_or_default()))
+                        .collect(),
                 }),
                 report: outcome.report,
             }
         };
-        self.global_value("ListAccounts", DIRECTORY_ENTRY, read, fetch, |ids| {
-            Some(ids.join("\n"))
-        })
-        .await
+        let store = |d: &Directory| {
+            // A status the cache's lines cannot hold is not stored (it is fetched again).
+            d.accounts
+                .iter()
+                .all(|(_, s)| !s.contains(['\t', '\n']))
+                .then(|| {
+                    d.accounts
+                        .iter()
+                        .map(|(id, s)| format!("{id}\t{s}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+        };
+        self.global_value("ListAccounts", DIRECTORY_ENTRY, read, fetch, store)
+            .await
     }
 
     /// A value of the credentials' account, the same whatever the region (the region list, the

@@ -80,6 +80,32 @@ pub struct ScanReport {
     pub notes: Vec<String>,
     /// On a server with members, each member's outcome, in the order the members finished.
     pub accounts: Vec<AccountOutcome>,
+    /// With `member_accounts 'directory'`: the directory's accounts as listed, joined or not.
+    pub directory: Option<Directory>,
+}
+
+/// The accounts of a resource directory, each with its status (`CreateSuccess`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    /// Account id and status, in the order listed.
+    pub accounts: Vec<(String, String)>,
+}
+
+impl Directory {
+    /// The ids of the accounts that have joined the directory (the members a scan covers).
+    pub fn joined(&self) -> impl Iterator<Item = &str> {
+        self.accounts
+            .iter()
+            .filter(|(_, s)| alicloud_api::JOINED_STATUSES.contains(&s.as_str()))
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// The accounts left out because they have not joined, each with its status.
+    pub fn not_joined(&self) -> impl Iterator<Item = &(String, String)> {
+        self.accounts
+            .iter()
+            .filter(|(_, s)| !alicloud_api::JOINED_STATUSES.contains(&s.as_str()))
+    }
 }
 
 /// How one member account's part of a scan ended: what a compliance check needs to tell "no
@@ -144,6 +170,9 @@ impl ScanReport {
         self.skipped.extend(other.skipped);
         self.notes.extend(other.notes);
         self.accounts.extend(other.accounts);
+        if other.directory.is_some() {
+            self.directory = other.directory;
+        }
     }
 }
 
