@@ -178,7 +178,7 @@ $$;
 -- in every control, whatever it has; `skip` lists controls to report as skipped.
 CREATE FUNCTION alicloud_compliance.evaluate(scan alicloud_compliance.scan, skip text[] DEFAULT '{}')
 RETURNS SETOF alicloud_compliance.result
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 WITH acc AS (
   SELECT a.*,
          coalesce('acs:ram::' || a.account_id || ':root', a.sp_connection_name) AS arn,

@@ -107,7 +107,8 @@ SELECT control_id, status, account_id, sp_connection_name, regress_mask(reason) 
 \! mock-admin restore-key LTAI5tMockAccessKey0002
 -- A scan that fails before it reaches an account (no user mapping): one error row per control.
 DROP USER MAPPING FOR CURRENT_USER SERVER solo;
-SELECT control_id, status, account_id, sp_connection_name, regress_mask(reason) AS reason
+-- (The reason goes on with what the credential chain looked at, which the earlier tests change.)
+SELECT control_id, status, account_id, sp_connection_name, split_part(reason, ' Looked at', 1) AS reason
   FROM alicloud_compliance.controls('solo_trails') WHERE control_id = 'cis_2_1';
 -- A table that is no foreign table of the wrapper is a usage error.
 SELECT * FROM regress_try($$SELECT * FROM alicloud_compliance.controls('pg_class')$$);
