@@ -385,7 +385,8 @@ LANGUAGE sql AS $$
 $$;
 
 -- History: one row per run of alicloud_compliance.run(), what each run read and what the controls
--- said, kept by run. pg_dump keeps their rows (pg_extension_config_dump).
+-- said, kept by run (the columns of the types above). pg_dump keeps their rows
+-- (pg_extension_config_dump).
 CREATE TABLE alicloud_compliance.run (
   run_id bigserial PRIMARY KEY,
   source text NOT NULL,
@@ -406,51 +407,21 @@ COMMENT ON TABLE alicloud_compliance.run IS 'alicloud_compliance.run() runs: whe
 
 CREATE TABLE alicloud_compliance.account_history (
   run_id bigint NOT NULL REFERENCES alicloud_compliance.run ON DELETE CASCADE,
-  sp_connection_name text NOT NULL,
-  account_id text,
-  status text NOT NULL,
-  error_code text,
-  error_region text,
-  request_id text,
-  error text,
-  ignored_regions text[]
+  LIKE alicloud_compliance.account
 );
 CREATE INDEX ON alicloud_compliance.account_history (run_id);
 COMMENT ON TABLE alicloud_compliance.account_history IS 'The accounts each run covered, and whether their trails could be read';
 
 CREATE TABLE alicloud_compliance.trail_history (
   run_id bigint NOT NULL REFERENCES alicloud_compliance.run ON DELETE CASCADE,
-  account_id text,
-  sp_connection_name text,
-  region text,
-  name text,
-  home_region text,
-  trail_region text,
-  status text,
-  event_rw text,
-  is_organization_trail boolean,
-  organization_id text,
-  oss_bucket_name text,
-  oss_bucket_location text,
-  sls_project_arn text,
-  trail_arn text,
-  create_time timestamptz,
-  update_time timestamptz,
-  start_logging_time timestamptz,
-  stop_logging_time timestamptz
+  LIKE alicloud_compliance.trail
 );
 CREATE INDEX ON alicloud_compliance.trail_history (run_id);
 COMMENT ON TABLE alicloud_compliance.trail_history IS 'The trails each run read, every row (shadow copies included)';
 
 CREATE TABLE alicloud_compliance.result_history (
   run_id bigint NOT NULL REFERENCES alicloud_compliance.run ON DELETE CASCADE,
-  control_id text NOT NULL,
-  resource text,
-  status text NOT NULL,
-  reason text,
-  account_id text,
-  region text,
-  sp_connection_name text
+  LIKE alicloud_compliance.result
 );
 CREATE INDEX ON alicloud_compliance.result_history (run_id);
 COMMENT ON TABLE alicloud_compliance.result_history IS 'The controls'' results of each run';

@@ -118,15 +118,7 @@ SELECT DISTINCT sp_connection_name, account_id, name FROM directory_trails ORDER
 \! mock-admin calls | cut -d' ' -f1-3 | sed 's/RoleSessionName=.*//' | uniq -c
 EXPLAIN (COSTS OFF) SELECT name FROM directory_trails;
 -- After the scan, EXPLAIN ANALYZE counts the directory's accounts, and names those left out.
-CREATE FUNCTION members_explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE l text;
-BEGIN
-  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
-    RETURN NEXT regexp_replace(l, 'Slowest Region: .*', 'Slowest Region: <region> (<time> ms)');
-  END LOOP;
-END $$;
-SELECT * FROM members_explain_analyze('SELECT name FROM directory_trails');
-DROP FUNCTION members_explain_analyze(text);
+SELECT * FROM regress_explain_analyze('SELECT name FROM directory_trails');
 DROP SERVER org_directory CASCADE;
 DROP SCHEMA org CASCADE;
 DROP SERVER org CASCADE;
