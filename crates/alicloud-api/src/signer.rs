@@ -13,32 +13,52 @@ use std::collections::BTreeMap;
 /// Percent-encodes `s` as the RPC signature requires: UTF-8 bytes, `A-Z a-z 0-9 - _ . ~` kept,
 /// everything else `%XX` with upper-case hex (so space is `%20`, `*` is `%2A`, `~` stays `~`).
 pub fn percent_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 0x0f) as usize] as char);
-        }
-    }
+    let mut out = String::with_capacity(s.len() + s.len() / 2);
+    push_percent_encoded(&mut out, s);
     out
+}
+
+/// Appends `s` percent-encoded as [`percent_encode`] does (runs of kept bytes copied at once:
+/// a request is signed with this for every call).
+fn push_percent_encoded(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let kept = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if kept(b) {
+            continue;
+        }
+        // A run of kept bytes is ASCII and follows a byte that ends a character (every byte of a
+        // multi-byte character is encoded), so `start..i` are character boundaries.
+        if start < i {
+            out.push_str(&s[start..i]);
+        }
+        let encoded = [b'%', HEX[(b >> 4) as usize], HEX[(b & 0x0f) as usize]];
+        // Three ASCII bytes.
+        out.push_str(std::str::from_utf8(&encoded).unwrap_or_default());
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
 }
 
 /// The canonicalized query: parameters sorted by name in byte order (a `BTreeMap<String, _>`
 /// iterates in exactly that order), each `name=value` percent-encoded, joined with `&`.
 /// A `Signature` entry, if present, is left out.
 pub fn canonicalized_query(params: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    for (name, value) in params.iter().filter(|(n, _)| n.as_str() != "Signature") {
+    canonicalize(params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+}
+
+/// [`canonicalized_query`] of parameters already sorted by name, each name once.
+fn canonicalize<'a>(sorted: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> String {
+    let mut out = String::with_capacity(sorted.clone().map(|(n, v)| n.len() + v.len() + 2).sum());
+    for (name, value) in sorted.filter(|(n, _)| *n != "Signature") {
         if !out.is_empty() {
             out.push('&');
         }
-        out.push_str(&percent_encode(name));
+        push_percent_encoded(&mut out, name);
         out.push('=');
-        out.push_str(&percent_encode(value));
+        push_percent_encoded(&mut out, value);
     }
     out
 }
@@ -93,9 +113,14 @@ pub fn rpc_query(
     operation_params: &BTreeMap<String, String>,
     credentials: &crate::Credentials,
 ) -> String {
-    let mut params = operation_params.clone();
     let timestamp = request.now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    for (k, v) in [
+    // Borrowed, not copied (every call signs): the operation's parameters, then the common ones,
+    // which win over an operation parameter of the same name.
+    let mut params: Vec<(&str, &str)> = operation_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    params.extend([
         ("Action", request.action),
         ("Version", request.version),
         ("Format", "JSON"),
@@ -105,18 +130,29 @@ pub fn rpc_query(
         ("RegionId", request.region),
         ("SignatureNonce", request.nonce),
         ("Timestamp", timestamp.as_str()),
-    ] {
-        params.insert(k.to_string(), v.to_string());
-    }
+    ]);
     if let Some(token) = &credentials.security_token {
-        params.insert("SecurityToken".to_string(), token.expose().to_string());
+        params.push(("SecurityToken", token.expose()));
     }
-    let signature = sign("POST", &params, credentials.access_key_secret.expose());
-    format!(
-        "{}&Signature={}",
-        canonicalized_query(&params),
-        percent_encode(&signature)
-    )
+    // Sorted by name in byte order (stable: of equal names, the one pushed last comes last), and
+    // each name once, its last value.
+    params.sort_by(|a, b| a.0.cmp(b.0));
+    let mut unique: Vec<(&str, &str)> = Vec::with_capacity(params.len());
+    for p in params {
+        match unique.last_mut() {
+            Some(last) if last.0 == p.0 => *last = p,
+            _ => unique.push(p),
+        }
+    }
+    // Canonicalized once: signed, then sent as it is with the signature added.
+    let mut query = canonicalize(unique.iter().copied());
+    let signature = signature(
+        credentials.access_key_secret.expose(),
+        &string_to_sign("POST", &query),
+    );
+    query.push_str("&Signature=");
+    push_percent_encoded(&mut query, &signature);
+    query
 }
 
 /// Checks a received `Signature` in constant time (used by the mock server).
@@ -160,6 +196,22 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(percent_encode(input), want, "encoding {input:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text encodes as the rule says byte by byte (the runs copied at once included).
+        #[test]
+        fn percent_encoding_is_the_byte_rule(s in "\\PC{0,40}") {
+            let mut want = String::new();
+            for &b in s.as_bytes() {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    want.push(b as char);
+                } else {
+                    want.push_str(&format!("%{b:02X}"));
+                }
+            }
+            proptest::prop_assert_eq!(percent_encode(&s), want);
         }
     }
 
@@ -207,6 +259,22 @@ mod tests {
         assert_eq!(params["SecurityToken"], "tok+/=");
         assert_eq!(params["NameList"], "a,b");
         assert!(verify("POST", &params, "s3cret", &params["Signature"]));
+        // The query is sorted, each name once: an operation parameter named like a common one
+        // gives way to it.
+        own.insert("RegionId".to_string(), "elsewhere".to_string());
+        own.insert("Zeta".to_string(), "last".to_string());
+        let q = rpc_query(request, &own, &creds);
+        let names: Vec<&str> = q
+            .split('&')
+            .map(|kv| kv.split_once('=').unwrap().0)
+            .collect();
+        let mut sorted = names[..names.len() - 1].to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(&names[..names.len() - 1], &sorted[..]);
+        assert_eq!(names.last(), Some(&"Signature"));
+        assert!(q.contains("&RegionId=cn-beijing&"), "{q}");
+        assert!(!q.contains("elsewhere"), "{q}");
     }
 
     fn decode(v: &str) -> String {
