@@ -39,8 +39,9 @@ else
   cargo pgrx init "--pg${PG_MAJOR}" "${PG_CONFIG}"
 fi
 # 4. The client drivers tests/clients/run.sh uses, as BI tools and scripts do: psycopg 3 in a
-#    virtual environment (PyPI), node-postgres (npm), pgJDBC (Debian's package; with a JDK and
-#    Node.js from Debian when the machine has none). Versions pinned; each installed once.
+#    virtual environment (PyPI), node-postgres (npm), pgJDBC (Debian's package; with a JDK,
+#    Node.js and python3-venv from Debian when the machine has none). Versions pinned; each
+#    installed once.
 clients_dir="${ALICLOUD_CLIENTS_DIR:-$HOME/.cache/alicloud_fdw/clients}"
 PSYCOPG_VERSION="3.3.9"
 NODE_PG_VERSION="8.23.1"
@@ -49,6 +50,8 @@ dpkg-query -W -f='${Status}' libpostgresql-jdbc-java 2>/dev/null | grep -q "inst
   || client_pkgs+=(libpostgresql-jdbc-java)
 command -v javac >/dev/null || client_pkgs+=(default-jdk-headless)
 command -v npm >/dev/null || client_pkgs+=(nodejs npm)
+# Debian's own Python makes virtual environments only with python3-venv.
+python3 -c "import ensurepip" 2>/dev/null || client_pkgs+=(python3-venv)
 if [ "${#client_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${client_pkgs[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
