@@ -257,7 +257,7 @@ results AS (
               THEN format('%s is logging every region to OSS bucket %s and to SLS project %s',
                           d.label, d.oss_bucket_name, d.sls_project_arn)
               ELSE d.label || ' ' || concat_ws('; ',
-                     CASE WHEN NOT d.logging THEN d.state END,
+                     CASE WHEN NOT coalesce(d.logging, false) THEN d.state END,
                      CASE WHEN NOT coalesce(d.all_regions, false) THEN 'records only region ' || coalesce(d.trail_region, 'unknown') END,
                      CASE WHEN d.oss_bucket_name IS NULL THEN 'delivers to no OSS bucket' END,
                      CASE WHEN d.sls_project_arn IS NULL THEN 'delivers to no SLS project' END)
