@@ -47,7 +47,8 @@ fn known_servers() -> Vec<catalog::Server> {
 }
 
 /// Call statistics of every server of this database the current user may use, per region and
-/// action (the view `alicloud_fdw_stats` presents them). The counts are everyone's; the last
+/// action (the view `alicloud_fdw_stats` presents them); a member server's rows only when the
+/// user may use that server too. The counts are everyone's; the last
 /// error (its time, code, message and request id) is the current user's own, or for a superuser
 /// the most recent of any role's, as postgres_fdw shows a user mapping's options only to its
 /// user.
@@ -91,6 +92,14 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
         }
         for (key, actions) in store::stats(server.oid).load() {
             let (member, region) = alicloud_tables::stats::split_key(&key);
+            // A member that is a server of its own (member_servers) shows only to the roles that
+            // may use that server too.
+            let hidden = member
+                .and_then(catalog::server_by_name)
+                .is_some_and(|m| m != server.oid && !catalog::may_use_server(m, user));
+            if hidden {
+                continue;
+            }
             let member = member.map(str::to_string);
             let region = (!region.is_empty()).then(|| region.to_string());
             for (action, c) in actions {
