@@ -138,37 +138,35 @@ BEGIN
       ' t.stop_logging_time)::alicloud_compliance.trail), ''{}'') FROM %s t%s',
       _table, CASE WHEN accounts IS NULL THEN '' ELSE ' WHERE t.account_id = ANY ($1)' END)
       INTO _scan.trails USING accounts;
-    _scan.accounts := ARRAY(
-      SELECT ROW(a.sp_connection_name, a.account_id, a.status, a.error_code, a.error_region,
-                 a.request_id, a.error, a.ignored_regions)::alicloud_compliance.account
-      FROM alicloud_fdw_scan_accounts() a
-      WHERE accounts IS NULL OR a.account_id IS NULL OR a.account_id = ANY (accounts)
-      ORDER BY a.sp_connection_name);
   EXCEPTION WHEN query_canceled OR OTHERS THEN
     GET STACKED DIAGNOSTICS _message = MESSAGE_TEXT, _state = RETURNED_SQLSTATE;
     IF _state = '57014' AND NOT catch_cancel THEN
       RAISE;
     END IF;
     _scan.trails := '{}';
-    -- The accounts the failed scan covered: the failed ones with their own error; the others
-    -- were read, but the query's failure lost their rows.
-    _scan.accounts := ARRAY(
-      SELECT ROW(a.sp_connection_name, a.account_id, 'error',
-                 coalesce(a.error_code, 'rows lost'), a.error_region, a.request_id,
-                 coalesce(a.error, 'this member was read, but the query failed as a whole (member_failure ''error'', or every member failed), and its rows with it: ' || _message),
-                 a.ignored_regions)::alicloud_compliance.account
-      FROM alicloud_fdw_scan_accounts() a
-      WHERE accounts IS NULL OR a.account_id IS NULL OR a.account_id = ANY (accounts)
-      ORDER BY a.sp_connection_name);
-    IF cardinality(_scan.accounts) = 0 THEN
-      -- The scan failed before it reached any account (a missing user mapping, a member
-      -- pattern that matches no server, ...).
-      _scan.accounts := ARRAY[ROW(_server, NULL, 'error',
-                                  CASE _state WHEN '57014' THEN 'canceled' ELSE 'scan failed' END,
-                                  NULL, NULL, _message,
-                                  '{}')::alicloud_compliance.account];
-    END IF;
   END;
+  -- The accounts the scan covered. When it failed (_message set), every one is an error: the
+  -- failed ones with their own; the others were read, but the query's failure lost their rows.
+  _scan.accounts := ARRAY(
+    SELECT ROW(a.sp_connection_name, a.account_id,
+               CASE WHEN _message IS NULL THEN a.status ELSE 'error' END,
+               CASE WHEN _message IS NULL THEN a.error_code ELSE coalesce(a.error_code, 'rows lost') END,
+               a.error_region, a.request_id,
+               CASE WHEN _message IS NULL THEN a.error
+                    ELSE coalesce(a.error, 'this member was read, but the query failed as a whole (member_failure ''error'', or every member failed), and its rows with it: ' || _message)
+               END,
+               a.ignored_regions)::alicloud_compliance.account
+    FROM alicloud_fdw_scan_accounts() a
+    WHERE accounts IS NULL OR a.account_id IS NULL OR a.account_id = ANY (accounts)
+    ORDER BY a.sp_connection_name);
+  IF _message IS NOT NULL AND cardinality(_scan.accounts) = 0 THEN
+    -- The scan failed before it reached any account (a missing user mapping, a member
+    -- pattern that matches no server, ...).
+    _scan.accounts := ARRAY[ROW(_server, NULL, 'error',
+                                CASE _state WHEN '57014' THEN 'canceled' ELSE 'scan failed' END,
+                                NULL, NULL, _message,
+                                '{}')::alicloud_compliance.account];
+  END IF;
   RETURN _scan;
 END
 $$;
@@ -201,25 +199,30 @@ trail AS (
            t.region = t.home_region DESC, t.region
 ),
 described AS (
-  SELECT t.*,
-         format('trail %s (%s)', t.name, t.home_region) AS label,
-         CASE t.status
-           WHEN 'Enable' THEN 'is logging'
-           WHEN 'Fresh' THEN 'was created but never started (status Fresh)'
-           ELSE format('is not logging (status %s)', coalesce(t.status, 'unknown'))
-         END AS state
+  SELECT t.*, n.label, n.state,
+         format('%s %s, records %s events of %s', n.label, n.state, coalesce(t.event_rw, 'unknown'),
+                CASE WHEN t.all_regions THEN 'every region' ELSE 'region ' || coalesce(t.trail_region, 'unknown') END)
+           AS summary
   FROM trail t
+  CROSS JOIN LATERAL (
+    SELECT format('trail %s (%s)', t.name, t.home_region) AS label,
+           CASE t.status
+             WHEN 'Enable' THEN 'is logging'
+             WHEN 'Fresh' THEN 'was created but never started (status Fresh)'
+             ELSE format('is not logging (status %s)', coalesce(t.status, 'unknown'))
+           END AS state) n
 ),
 -- The account-level controls: the first qualifying trail, else why none does.
 account_level AS (
-  SELECT c.control_id, a.*, q.name AS q_name, q.label AS q_label, q.state AS q_state,
-         q.trail_arn AS q_arn, q.event_rw AS q_event_rw, q.all_regions AS q_all_regions,
-         q.trail_region AS q_trail_region, q.is_organization_trail AS q_organization,
+  SELECT c.control_id, c.wanted, a.*, q.name AS q_name, q.label AS q_label,
+         q.summary AS q_summary, q.trail_arn AS q_arn, q.is_organization_trail AS q_organization,
          q.organization_id AS q_organization_id, q.home_region AS q_home_region,
          seen.trails_seen
   FROM acc a
-  CROSS JOIN (VALUES ('actiontrail_enabled'), ('actiontrail_trail_intact_enabled'),
-                     ('organization_trail')) AS c(control_id)
+  CROSS JOIN (VALUES ('actiontrail_enabled', 'logging trail'),
+                     ('actiontrail_trail_intact_enabled', 'logging trail that records every event type (event_rw All) in every region'),
+                     ('organization_trail', 'logging multi-account trail for every region'))
+    AS c(control_id, wanted)
   LEFT JOIN LATERAL (
     SELECT d.* FROM described d
     WHERE d.sp_connection_name = a.sp_connection_name
@@ -230,9 +233,7 @@ account_level AS (
           END
     ORDER BY d.name LIMIT 1) q ON true
   LEFT JOIN LATERAL (
-    SELECT string_agg(format('%s %s, records %s events of %s', d.label, d.state,
-                             coalesce(d.event_rw, 'unknown'),
-                             CASE WHEN d.all_regions THEN 'every region' ELSE 'region ' || coalesce(d.trail_region, 'unknown') END)
+    SELECT string_agg(d.summary
                       || CASE WHEN coalesce(d.is_organization_trail, false) THEN ' (multi-account)' ELSE '' END,
                       '; ' ORDER BY d.name) AS trails_seen
     FROM described d WHERE d.sp_connection_name = a.sp_connection_name) seen ON true
@@ -281,15 +282,9 @@ results AS (
          CASE WHEN l.q_name IS NULL THEN l.arn ELSE coalesce(l.q_arn, l.q_label) END,
          CASE WHEN l.q_name IS NOT NULL THEN 'ok' WHEN l.partial IS NULL THEN 'alarm' ELSE 'error' END,
          CASE WHEN l.q_name IS NOT NULL
-              THEN format('%s: %s %s, records %s events of %s', l.label, l.q_label, l.q_state, l.q_event_rw,
-                          CASE WHEN l.q_all_regions THEN 'every region' ELSE 'region ' || l.q_trail_region END)
+              THEN format('%s: %s', l.label, l.q_summary)
                    || CASE WHEN l.q_organization THEN format(' (multi-account trail of directory %s)', l.q_organization_id) ELSE '' END
-              ELSE format('%s has no %s', l.label,
-                          CASE l.control_id
-                            WHEN 'actiontrail_enabled' THEN 'logging trail'
-                            WHEN 'actiontrail_trail_intact_enabled' THEN 'logging trail that records every event type (event_rw All) in every region'
-                            ELSE 'logging multi-account trail for every region'
-                          END)
+              ELSE format('%s has no %s', l.label, l.wanted)
                    || coalesce(l.partial, '')
                    || coalesce('; its trails: ' || l.trails_seen, '; it has no trail at all')
          END,

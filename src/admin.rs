@@ -90,15 +90,19 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
         if !catalog::may_use_server(server.oid, user) {
             continue;
         }
+        // A member that is a server of its own (member_servers) shows only to the roles that may
+        // use that server too: decided once per member, whose rows are one per region.
+        let mut hidden: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
         for (key, actions) in store::stats(server.oid).load() {
             let (member, region) = alicloud_tables::stats::split_key(&key);
-            // A member that is a server of its own (member_servers) shows only to the roles that
-            // may use that server too.
-            let hidden = member
-                .and_then(catalog::server_by_name)
-                .is_some_and(|m| m != server.oid && !catalog::may_use_server(m, user));
-            if hidden {
-                continue;
+            if let Some(m) = member {
+                let hide = *hidden.entry(m.to_string()).or_insert_with(|| {
+                    catalog::server_by_name(m)
+                        .is_some_and(|o| o != server.oid && !catalog::may_use_server(o, user))
+                });
+                if hide {
+                    continue;
+                }
             }
             let member = member.map(str::to_string);
             let region = (!region.is_empty()).then(|| region.to_string());

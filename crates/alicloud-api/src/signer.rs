@@ -34,9 +34,9 @@ fn push_percent_encoded(out: &mut String, s: &str) {
         if start < i {
             out.push_str(&s[start..i]);
         }
-        let encoded = [b'%', HEX[(b >> 4) as usize], HEX[(b & 0x0f) as usize]];
-        // Three ASCII bytes.
-        out.push_str(std::str::from_utf8(&encoded).unwrap_or_default());
+        out.push('%');
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0x0f) as usize] as char);
         start = i + 1;
     }
     out.push_str(&s[start..]);
@@ -65,12 +65,14 @@ fn canonicalize<'a>(sorted: impl Iterator<Item = (&'a str, &'a str)> + Clone) ->
 
 /// `METHOD&%2F&percentEncode(canonicalized query)`.
 pub fn string_to_sign(method: &str, canonicalized_query: &str) -> String {
-    format!(
-        "{}&{}&{}",
-        method.to_ascii_uppercase(),
-        percent_encode("/"),
-        percent_encode(canonicalized_query)
-    )
+    // Written into one buffer: every call signs, and the query can be long (a security token).
+    let mut out = String::with_capacity(method.len() + 5 + canonicalized_query.len() * 5 / 4);
+    out.push_str(&method.to_ascii_uppercase());
+    out.push('&');
+    push_percent_encoded(&mut out, "/");
+    out.push('&');
+    push_percent_encoded(&mut out, canonicalized_query);
+    out
 }
 
 /// Base64(HMAC-SHA1(key = secret + "&", string_to_sign)).
