@@ -74,6 +74,17 @@ fn member_connect_error(e: ConnectError) -> Error {
     }
 }
 
+/// Runs `futures` at once and gives their outputs in their order. Unlike `join_all` below its
+/// threshold (30 futures), which polls every future on each wake-up, only the futures woken are
+/// polled: a member's answers, hundreds at once, each wake the scan.
+async fn in_order<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    futures
+        .into_iter()
+        .collect::<stream::FuturesOrdered<F>>()
+        .collect()
+        .await
+}
+
 /// The regions that an unconstrained scan calls, as the front end can tell before any call:
 /// the configured list, or `None` for `*` (known only once `DescribeRegions` answers).
 pub fn configured_regions(settings: &Settings) -> Option<&[String]> {
@@ -319,53 +330,76 @@ impl Fetch<'_> {
             &members.accounts
         };
         let accounts = plan.accounts(&self.connection.name, all);
-        let runs = accounts.iter().map(|account| async move {
-            let mut member_report = ScanReport::default();
-            let name = self.connection.member_name(account);
-            let mut label = format!("{name} (account {account})");
-            let result = match self.connection.member(members, account) {
-                Err(e) => Err(ScanError::from(member_connect_error(e))),
-                // The role first: a member that cannot be reached is one failure, not one per
-                // region. Sessions not held yet are paced: every AssumeRole of the caller's
-                // account counts against one rate.
-                Ok(connection) => match self.role_session(&connection).await {
-                    Err(e) => {
-                        label = format!(
-                            "{name} (account {account}, role {})",
-                            members.role_arn(account)
-                        );
-                        Err(ScanError::from(e))
-                    }
-                    Ok(_) => {
-                        let fetch = self.with_connection(&connection);
-                        Box::pin(fetch.start(table, plan, false, &mut member_report)).await
-                    }
-                },
+        // Each member's connection, and whether its role must be assumed first (its session is
+        // not held yet, or is due for renewal). Every AssumeRole of the caller's account counts
+        // against one rate: their turns are taken together, in one reservation.
+        let mut connections = Vec::with_capacity(accounts.len());
+        for account in &accounts {
+            let connection = self.connection.member(members, account);
+            let due = match &connection {
+                Ok(c) => !c.client.holds_fresh_credentials().await,
+                Err(_) => false,
             };
-            MemberOutcome {
-                name,
-                account: Some(account.clone()),
-                label,
-                result,
-                report: member_report,
-            }
-        });
-        let outcomes = futures_util::future::join_all(runs).await;
+            connections.push((connection, due));
+        }
+        let due = connections.iter().filter(|(_, due)| *due).count();
+        let mut turns = Pace::new(
+            "AssumeRole",
+            &self.connection.credentials,
+            self.cache.map(Cache::dir),
+        )
+        .take_turns(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST, due)
+        .into_iter();
+        let runs = accounts
+            .iter()
+            .zip(connections)
+            .map(|(account, (connection, due))| {
+                let turn = if due { turns.next() } else { None };
+                async move {
+                    let mut member_report = ScanReport::default();
+                    let name = self.connection.member_name(account);
+                    let mut label = format!("{name} (account {account})");
+                    let result = match connection {
+                        Err(e) => Err(ScanError::from(member_connect_error(e))),
+                        // The role first: a member that cannot be reached is one failure, not
+                        // one per region.
+                        Ok(connection) => match self.role_session(&connection, turn).await {
+                            Err(e) => {
+                                label = format!(
+                                    "{name} (account {account}, role {})",
+                                    members.role_arn(account)
+                                );
+                                Err(ScanError::from(e))
+                            }
+                            Ok(_) => {
+                                let fetch = self.with_connection(&connection);
+                                Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+                            }
+                        },
+                    };
+                    MemberOutcome {
+                        name,
+                        account: Some(account.clone()),
+                        label,
+                        result,
+                        report: member_report,
+                    }
+                }
+            });
+        let outcomes = in_order(runs).await;
         self.gather(table, members.failure, "member account", outcomes, report)
     }
 
-    /// The credentials of member `connection`, its role assumed in a turn of the caller's
-    /// AssumeRole rate when its session is not held yet.
-    async fn role_session(&self, connection: &Connection) -> Result<(), Error> {
+    /// The credentials of member `connection`, its role assumed (when `turn` says it must be) no
+    /// earlier than that turn of the caller's AssumeRole rate.
+    async fn role_session(
+        &self,
+        connection: &Connection,
+        turn: Option<std::time::Instant>,
+    ) -> Result<(), Error> {
         let _turn = self.connection.call_turn().await;
-        if !connection.client.holds_fresh_credentials().await {
-            Pace::new(
-                "AssumeRole",
-                &self.connection.credentials,
-                self.cache.map(Cache::dir),
-            )
-            .turn_with_burst(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST)
-            .await;
+        if let Some(at) = turn {
+            tokio::time::sleep_until(at.into()).await;
         }
         connection.client.credentials().await.map(|_| ())
     }
@@ -404,7 +438,7 @@ impl Fetch<'_> {
                 },
             }
         });
-        let identities = futures_util::future::join_all(identities).await;
+        let identities = in_order(identities).await;
         let mut seen: Vec<(&str, &str)> = Vec::new();
         let mut failed = Vec::new();
         let mut wanted = Vec::new();
@@ -454,7 +488,7 @@ impl Fetch<'_> {
             }
         });
         let mut outcomes = failed;
-        outcomes.extend(futures_util::future::join_all(runs).await);
+        outcomes.extend(in_order(runs).await);
         self.gather(table, failure, "member server", outcomes, report)
     }
 
