@@ -46,9 +46,18 @@ fn known_servers() -> Vec<catalog::Server> {
         .collect()
 }
 
+/// Whether `member` names a role member of server `server` (`<server>.<account id>`).
+fn is_role_member(member: &str, server: &str) -> bool {
+    member
+        .strip_prefix(server)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|account| !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Call statistics of every server of this database the current user may use, per region and
 /// action (the view `alicloud_fdw_stats` presents them); a member server's rows only when the
-/// user may use that server too. The counts are everyone's; the last
+/// user may use that server too (a dropped one's, only to superusers). The counts are everyone's;
+/// the last
 /// error (its time, code, message and request id) is the current user's own, or for a superuser
 /// the most recent of any role's, as postgres_fdw shows a user mapping's options only to its
 /// user.
@@ -91,14 +100,18 @@ fn alicloud_fdw_stats_rows() -> TableIterator<
             continue;
         }
         // A member that is a server of its own (member_servers) shows only to the roles that may
-        // use that server too: decided once per member, whose rows are one per region.
+        // use that server too; one since dropped, whose users are no longer known, only to
+        // superusers. A role member (`<server>.<account id>`) rides this server's credentials.
+        // Decided once per member, whose rows are one per region.
         let mut hidden: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
         for (key, actions) in store::stats(server.oid).load() {
             let (member, region) = alicloud_tables::stats::split_key(&key);
             if let Some(m) = member {
                 let hide = *hidden.entry(m.to_string()).or_insert_with(|| {
-                    catalog::server_by_name(m)
-                        .is_some_and(|o| o != server.oid && !catalog::may_use_server(o, user))
+                    match catalog::server_by_name(m) {
+                        Some(o) => o != server.oid && !catalog::may_use_server(o, user),
+                        None => !everyone && !is_role_member(m, &server.name),
+                    }
                 });
                 if hide {
                     continue;
@@ -183,5 +196,20 @@ fn alicloud_fdw_clear_cache(server: default!(Option<&str>, "NULL")) -> i64 {
 fn alicloud_fdw_stats_reset(server: default!(Option<&str>, "NULL")) {
     for oid in servers_to_maintain(server, "reset the statistics") {
         store::stats(oid).reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_role_member;
+
+    #[test]
+    fn role_members_are_told_from_server_names() {
+        assert!(is_role_member("org.1234567890123456", "org"));
+        assert!(!is_role_member("org.", "org"));
+        assert!(!is_role_member("org.acct", "org"));
+        assert!(!is_role_member("org", "org"));
+        assert!(!is_role_member("orgx.1234", "org"));
+        assert!(!is_role_member("acct_zz", "fleet"));
     }
 }

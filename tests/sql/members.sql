@@ -225,7 +225,8 @@ CREATE USER MAPPING FOR fleet_auditor SERVER acct_main
   OPTIONS (access_key_id :'key_id', access_key_secret :'key_secret');
 SET ROLE fleet_auditor;
 SELECT * FROM regress_try('SELECT count(*) FROM fleet_trails');
--- The statistics show a member server's rows only to the roles that may use it.
+-- The statistics show a member server's rows only to the roles that may use it; those of
+-- acct_zz, dropped since, only to superusers.
 SELECT DISTINCT member FROM alicloud_fdw_stats WHERE server = 'fleet' ORDER BY 1;
 RESET ROLE;
 SELECT DISTINCT member FROM alicloud_fdw_stats WHERE server = 'fleet' ORDER BY 1;
