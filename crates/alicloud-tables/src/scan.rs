@@ -74,6 +74,30 @@ fn member_connect_error(e: ConnectError) -> Error {
     }
 }
 
+/// The progress of every member's part of a scan together: each member tells its own
+/// `(done, total)`, and the front end hears the sums, which only grow (its progress bar would
+/// restart at every member otherwise).
+#[derive(Default)]
+struct Tally {
+    done: std::cell::Cell<usize>,
+    total: std::cell::Cell<usize>,
+}
+
+impl Tally {
+    /// The progress callback of one member's part, telling `outer` the sums.
+    fn part<'b>(&'b self, outer: &'b dyn Fn(usize, usize)) -> impl Fn(usize, usize) + 'b {
+        let last = std::cell::Cell::new((0, 0));
+        move |done, total| {
+            let (was_done, was_total) = last.replace((done, total));
+            self.done
+                .set((self.done.get() + done).saturating_sub(was_done));
+            self.total
+                .set((self.total.get() + total).saturating_sub(was_total));
+            outer(self.done.get(), self.total.get());
+        }
+    }
+}
+
 /// Runs `futures` at once and gives their outputs in their order. Unlike `join_all` below its
 /// threshold (30 futures), which polls every future on each wake-up, only the futures woken are
 /// polled: a member's answers, hundreds at once, each wake the scan.
@@ -350,6 +374,8 @@ impl Fetch<'_> {
         )
         .take_turns(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST, due)
         .into_iter();
+        let tally = Tally::default();
+        let tally = &tally;
         let runs = accounts
             .iter()
             .zip(connections)
@@ -372,7 +398,11 @@ impl Fetch<'_> {
                                 Err(ScanError::from(e))
                             }
                             Ok(_) => {
-                                let fetch = self.with_connection(&connection);
+                                let part = self.progress.map(|outer| tally.part(outer));
+                                let fetch = Fetch {
+                                    progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
+                                    ..self.with_connection(&connection)
+                                };
                                 Box::pin(fetch.start(table, plan, false, &mut member_report)).await
                             }
                         },
@@ -470,12 +500,18 @@ impl Fetch<'_> {
                 }
             }
         }
+        let tally = Tally::default();
+        let tally = &tally;
         let runs = wanted.into_iter().map(|(member, account)| async move {
             let mut member_report = ScanReport::default();
             let result = match &member.connection {
                 Err(e) => Err(ScanError::from(e.clone())),
                 Ok(c) => {
-                    let fetch = self.member_fetch(c);
+                    let part = self.progress.map(|outer| tally.part(outer));
+                    let fetch = Fetch {
+                        progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
+                        ..self.member_fetch(c)
+                    };
                     Box::pin(fetch.start(table, plan, false, &mut member_report)).await
                 }
             };

@@ -162,6 +162,38 @@ async fn every_member_is_scanned_with_its_role_and_named() {
 }
 
 #[tokio::test]
+async fn progress_counts_every_member_together() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(&server, &[("member_accounts", TRUSTING)]);
+    let heard = std::cell::RefCell::new(Vec::new());
+    let progress = |done: usize, total: usize| heard.borrow_mut().push((done, total));
+    let snapshot = Snapshot::new();
+    let fetch = Fetch {
+        connection: &conn,
+        snapshot: &snapshot,
+        cache: None,
+        progress: Some(&progress),
+    };
+    let plan = ScanPlan::new(trails(), &[]);
+    let mut report = ScanReport::default();
+    fetch
+        .start(trails(), &plan, true, &mut report)
+        .await
+        .unwrap();
+    let heard = heard.into_inner();
+    // 3 members x 2 regions: one count over all of them, which never goes back (a progress bar
+    // that restarted at each member would).
+    assert_eq!(heard.len(), 6, "{heard:?}");
+    assert_eq!(heard.last(), Some(&(6, 6)), "{heard:?}");
+    assert!(
+        heard
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+        "{heard:?}"
+    );
+}
+
+#[tokio::test]
 async fn conditions_on_account_and_connection_choose_the_members_before_any_call() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let conn = connection(&server, &[("member_accounts", TRUSTING)]);
