@@ -201,6 +201,7 @@ fn time_op(opno: pg_sys::Oid, column_on_left: bool) -> Option<Op> {
             Op::Ge => Op::Le,
             Op::Eq => Op::Eq,
             Op::Like => Op::Like,
+            Op::LikeNoCase => Op::LikeNoCase,
         }
     })
 }

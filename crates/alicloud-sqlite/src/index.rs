@@ -27,9 +27,12 @@ pub const OP_LE: u8 = 8;
 pub const OP_LT: u8 = 16;
 /// `SQLITE_INDEX_CONSTRAINT_GE`.
 pub const OP_GE: u8 = 32;
+/// `SQLITE_INDEX_CONSTRAINT_LIKE` (offered for `LIKE` without `ESCAPE`).
+pub const OP_LIKE: u8 = 65;
 
-/// The comparison of SQLite's operator code. (SQLite's `LIKE` ignores case unless told
-/// otherwise, so it is not one: the API's names are compared case and all.)
+/// The comparison of SQLite's operator code. SQLite's `LIKE` folds ASCII letters unless
+/// `PRAGMA case_sensitive_like` says otherwise: it is taken with letters in either case, which
+/// admits what either setting matches (SQLite checks every condition again on the rows).
 fn op_of(code: u8) -> Option<Op> {
     Some(match code {
         OP_EQ => Op::Eq,
@@ -37,6 +40,7 @@ fn op_of(code: u8) -> Option<Op> {
         OP_LE => Op::Le,
         OP_LT => Op::Lt,
         OP_GE => Op::Ge,
+        OP_LIKE => Op::LikeNoCase,
         _ => return None,
     })
 }
@@ -49,6 +53,7 @@ fn letter(op: Op) -> char {
         Op::Gt => 'g',
         Op::Ge => 'G',
         Op::Like => 'k',
+        Op::LikeNoCase => 'i',
     }
 }
 
@@ -60,6 +65,7 @@ fn op_of_letter(c: char) -> Option<Op> {
         'g' => Op::Gt,
         'G' => Op::Ge,
         'k' => Op::Like,
+        'i' => Op::LikeNoCase,
         _ => return None,
     })
 }
@@ -170,7 +176,7 @@ pub fn choose(table: &TableDef, offered: &[Offered], columns: u64) -> Choice {
         else {
             continue;
         };
-        let takes = c.binary && (op == Op::Eq || !pushdown.equality_only());
+        let takes = c.binary && op.pushed_on(pushdown);
         if !takes {
             continue;
         }
@@ -328,6 +334,14 @@ mod tests {
         assert!(c.cost < none.cost && c.rows < none.rows);
         let region = choose(t(), &[eq("region")], 1);
         assert!(c.cost < region.cost && region.cost < none.cost);
+        // LIKE chooses connections; it narrows no other key column.
+        let like = |name| Offered {
+            op: OP_LIKE,
+            ..eq(name)
+        };
+        let c = choose(t(), &[like("sp_connection_name"), like("name")], 1);
+        assert_eq!(c.used, [0]);
+        assert_eq!(c.plan.args[0].op, Op::LikeNoCase);
     }
 
     #[test]
@@ -348,6 +362,11 @@ mod tests {
                 Arg {
                     column: 3,
                     op: Op::Lt,
+                    list: false,
+                },
+                Arg {
+                    column: 30,
+                    op: Op::LikeNoCase,
                     list: false,
                 },
             ],

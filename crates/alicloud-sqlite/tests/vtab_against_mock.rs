@@ -393,3 +393,40 @@ fn member_accounts_are_scanned_in_one_query() {
         out.stderr
     );
 }
+
+#[test]
+fn like_on_the_connection_name_chooses_the_members_before_any_call() {
+    let server = start();
+    let work = Work::new();
+    let conf = work.configure(
+        &server,
+        serde_json::json!({
+            "member_accounts": "1111111111111111,2222222222222222,3333333333333333",
+            "member_role_name": "ActionTrailAudit",
+        }),
+    );
+    // SQLite's LIKE folds ASCII letters: the upper-case pattern matches, as it does on the rows.
+    let out = sqlite(
+        &work,
+        &conf,
+        "select sp_connection_name, name from alicloud_action_trail where sp_connection_name like 'ALICLOUD.1111%' and region = 'cn-beijing';",
+        &[],
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        "alicloud.1111111111111111|acme-prod-trail",
+        "{}",
+        out.stderr
+    );
+    // Only the member the pattern names was reached: its role, then its region.
+    let calls = calls(&server);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls.contains(&"cn-beijing DescribeTrails".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.ends_with(" AssumeRole")),
+        "{calls:?}"
+    );
+}

@@ -26,6 +26,9 @@ pub enum Op {
     /// Matches the value, a `LIKE` pattern (`%` any characters, `_` one, `\` makes the next one
     /// literal), case and all.
     Like,
+    /// Matches the value, a `LIKE` pattern without an escape character, letters in either case:
+    /// SQLite's `LIKE` (which folds ASCII letters only; folding more only admits more).
+    LikeNoCase,
 }
 
 impl Op {
@@ -37,7 +40,17 @@ impl Op {
             Op::Le => "<=",
             Op::Gt => ">",
             Op::Ge => ">=",
-            Op::Like => "LIKE",
+            Op::Like | Op::LikeNoCase => "LIKE",
+        }
+    }
+
+    /// Whether a condition with this comparison on a key column of kind `pushdown` narrows the
+    /// calls.
+    pub fn pushed_on(self, pushdown: Pushdown) -> bool {
+        match pushdown {
+            Pushdown::Region | Pushdown::Equal | Pushdown::Account => self == Op::Eq,
+            Pushdown::Connection => matches!(self, Op::Eq | Op::Like | Op::LikeNoCase),
+            Pushdown::Range => !matches!(self, Op::Like | Op::LikeNoCase),
         }
     }
 }
@@ -98,12 +111,11 @@ impl Constraint {
     /// Whether `table` pushes this condition down: its column is a key column, and the comparison
     /// is one the column takes.
     pub fn applies_to(&self, table: &TableDef) -> bool {
-        match table.columns.get(self.column).and_then(|c| c.pushdown) {
-            Some(Pushdown::Region | Pushdown::Equal | Pushdown::Account) => self.op == Op::Eq,
-            Some(Pushdown::Connection) => matches!(self.op, Op::Eq | Op::Like),
-            Some(Pushdown::Range) => self.op != Op::Like,
-            None => false,
-        }
+        table
+            .columns
+            .get(self.column)
+            .and_then(|c| c.pushdown)
+            .is_some_and(|p| self.op.pushed_on(p))
     }
 }
 
@@ -199,7 +211,7 @@ pub struct ScanPlan {
     /// `None`: every connection; `Some`: only these (equality on `sp_connection_name`).
     connections: Option<Vec<String>>,
     /// Patterns every connection's name must match (`LIKE` on `sp_connection_name`).
-    connection_patterns: Vec<String>,
+    connection_patterns: Vec<(String, Op)>,
     /// The constraints contradict each other: nothing can match, so nothing is called.
     empty: bool,
 }
@@ -226,8 +238,8 @@ impl ScanPlan {
                     accounts = Some(narrow(accounts, c.texts().map(str::to_string).collect()));
                 }
                 // LIKE NULL matches nothing.
-                Some(Pushdown::Connection) if c.op == Op::Like => match c.texts().next() {
-                    Some(pattern) => connection_patterns.push(pattern.to_string()),
+                Some(Pushdown::Connection) if c.op != Op::Eq => match c.texts().next() {
+                    Some(pattern) => connection_patterns.push((pattern.to_string(), c.op)),
                     None => no_pattern = true,
                 },
                 Some(Pushdown::Connection) => {
@@ -285,7 +297,13 @@ impl ScanPlan {
             && self
                 .connection_patterns
                 .iter()
-                .all(|p| like(name, p, Some('\\'), false) != Some(false));
+                .all(|(p, op)| {
+                    let matched = match op {
+                        Op::LikeNoCase => like(name, p, None, true),
+                        _ => like(name, p, Some('\\'), false),
+                    };
+                    matched != Some(false)
+                });
         let accounted = match (&self.accounts, account) {
             (Some(wanted), Some(a)) => wanted.iter().any(|w| w == a),
             _ => true,
@@ -330,6 +348,35 @@ mod tests {
         assert_eq!(like("abc", "ab\\", Some('\\'), false), None);
         assert_eq!(like("a\\c", "a\\c", None, false), Some(true));
         assert_eq!(like("ABC", "a_c", Some('\\'), true), Some(true));
+    }
+
+    #[test]
+    fn sqlite_like_chooses_connections_in_either_case_without_an_escape() {
+        let t = crate::tables::table("alicloud_action_trail").unwrap();
+        let c = t.column_index("sp_connection_name").unwrap();
+        let plan = |pattern: &str| {
+            ScanPlan::new(
+                t,
+                &[Constraint {
+                    column: c,
+                    op: Op::LikeNoCase,
+                    values: vec![Operand::Text(pattern.to_string())],
+                }],
+            )
+        };
+        assert!(plan("ORG.1%").admits("org.1111", None));
+        assert!(!plan("ORG.1%").admits("org.2222", None));
+        // No escape character: a backslash is itself.
+        assert!(plan("a\\_%").admits("a\\_b", None));
+        assert!(!plan("a\\_%").admits("a_b", None));
+        // A LIKE on another key column narrows nothing.
+        let name = t.column_index("name").unwrap();
+        assert!(!Constraint {
+            column: name,
+            op: Op::LikeNoCase,
+            values: vec![Operand::Text("x".into())],
+        }
+        .applies_to(t));
     }
 
     use crate::tables::action_trail::TABLE;
