@@ -39,6 +39,12 @@ impl Held {
     }
 }
 
+/// What a client waits for before each `AssumeRole` it makes: a turn of a rate that the front end
+/// shares among clients (every member account's role is assumed with the same caller's keys,
+/// which STS limits together).
+pub type AssumeGate =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 /// The code of a call signed with temporary credentials that expired.
 const TOKEN_EXPIRED: &str = "InvalidSecurityToken.Expired";
 
@@ -147,6 +153,8 @@ struct Inner {
     source: CredentialSource,
     /// The temporary credentials held, with when they were fetched.
     temporary: tokio::sync::Mutex<Option<Held>>,
+    /// What each `AssumeRole` waits for first, when the front end set it.
+    assume_gate: std::sync::OnceLock<AssumeGate>,
 }
 
 /// The HTTP client a [`Client`] uses: rustls, a connect timeout, keep-alive pooling, and no
@@ -178,6 +186,7 @@ impl Client {
                 config,
                 source,
                 temporary: tokio::sync::Mutex::new(None),
+                assume_gate: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -194,8 +203,15 @@ impl Client {
                 config,
                 source,
                 temporary: tokio::sync::Mutex::new(None),
+                assume_gate: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Makes every `AssumeRole` of this client wait for `gate` first, renewals in the middle of a
+    /// scan included. Set once: a later gate is ignored.
+    pub fn gate_assume_role(&self, gate: AssumeGate) {
+        let _ = self.inner.assume_gate.set(gate);
     }
 
     /// Whether signing now needs no credentials fetched first (static keys, or temporary ones
@@ -234,7 +250,10 @@ impl Client {
                 duration_seconds,
                 external_id,
             } => {
-                self.cached_temporary(|| {
+                self.cached_temporary(|| async {
+                    if let Some(gate) = self.inner.assume_gate.get() {
+                        gate().await;
+                    }
                     self.assume_role(
                         base,
                         role_arn,
@@ -242,6 +261,7 @@ impl Client {
                         *duration_seconds,
                         external_id.as_deref(),
                     )
+                    .await
                 })
                 .await
             }

@@ -63,6 +63,46 @@ pub const MEMBER_OPTIONS: [&str; 6] = [
     "member_failure",
 ];
 
+/// The turns of the caller's `AssumeRole` rate a member account's connection waits for: the one
+/// its scan reserved with the other members' ([`Connection::grant_assume_turn`]), else one of its
+/// own, kept in `dir` (a role assumed again in the middle of a scan).
+#[derive(Default)]
+struct AssumeTurns {
+    granted: Mutex<Option<Instant>>,
+    dir: Mutex<Option<std::path::PathBuf>>,
+}
+
+impl AssumeTurns {
+    /// The gate of a member's client: the granted turn, else one of the rate of `caller`'s
+    /// credentials.
+    fn gate(self: Arc<Self>, caller: ScopeId) -> alicloud_api::AssumeGate {
+        Arc::new(move || {
+            let granted = self
+                .granted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            let pace = granted.is_none().then(|| {
+                let dir = self.dir.lock().unwrap_or_else(|p| p.into_inner());
+                crate::pace::Pace::new("AssumeRole", &caller, dir.as_deref())
+            });
+            Box::pin(async move {
+                match (granted, pace) {
+                    (Some(at), _) => tokio::time::sleep_until(at.into()).await,
+                    (None, Some(pace)) => {
+                        pace.turn_with_burst(
+                            crate::scan::ASSUME_ROLE_RATE,
+                            crate::scan::ASSUME_ROLE_BURST,
+                        )
+                        .await
+                    }
+                    (None, None) => {}
+                }
+            })
+        })
+    }
+}
+
 /// A role to assume with the credentials found: its ARN, the session's length, the external id.
 type RoleToAssume = (String, Option<u32>, Option<String>);
 
@@ -118,6 +158,8 @@ pub struct Connection {
     account: Arc<std::sync::OnceLock<String>>,
     /// The cap on calls at once that a server with members shares with all its members.
     limiter: Option<Arc<tokio::sync::Semaphore>>,
+    /// A member account's turns of the caller's `AssumeRole` rate.
+    assume_turns: Option<Arc<AssumeTurns>>,
 }
 
 impl Connection {
@@ -162,6 +204,7 @@ impl Connection {
             servers: Arc::default(),
             account: Arc::default(),
             limiter: None,
+            assume_turns: None,
         }
     }
 
@@ -231,6 +274,17 @@ impl Connection {
         format!("{}.{account}", self.name)
     }
 
+    /// Gives this member account's connection the turn its scan reserved for its next
+    /// `AssumeRole` (`None` takes back one not used), and says where turns of its own are kept
+    /// (`dir`, the shared cache's directory; `None`: this process only).
+    pub(crate) fn grant_assume_turn(&self, turn: Option<Instant>, dir: Option<&std::path::Path>) {
+        if let Some(t) = &self.assume_turns {
+            *t.granted.lock().unwrap_or_else(|p| p.into_inner()) = turn;
+            *t.dir.lock().unwrap_or_else(|p| p.into_inner()) =
+                dir.map(std::path::Path::to_path_buf);
+        }
+    }
+
     /// The connection of member `account` (made the first time, then kept): this connection's
     /// options without the member settings, and the credentials found, assuming `members`'
     /// role in the account.
@@ -274,6 +328,12 @@ impl Connection {
         )?
         .named(&self.member_name(account));
         made.limiter.clone_from(&self.limiter);
+        // Every AssumeRole of the member's client (its first, and any renewal) waits for a turn
+        // of the rate of this connection's credentials.
+        let turns = Arc::new(AssumeTurns::default());
+        made.client
+            .gate_assume_role(turns.clone().gate(self.credentials));
+        made.assume_turns = Some(turns);
         held.insert(account.to_string(), made.clone());
         Ok(made)
     }

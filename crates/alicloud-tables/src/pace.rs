@@ -58,7 +58,13 @@ impl Pace {
 
     /// Waits for the next turn of a rate of `per_second` calls per second.
     pub async fn turn(&self, per_second: u32) {
-        let wait = self.reserve(per_second, 0, 1)[0];
+        self.turn_with_burst(per_second, 0).await;
+    }
+
+    /// Waits for the next turn of a rate of `per_second` calls per second, with bursts of
+    /// `burst` (see [`Pace::take_turns`]).
+    pub async fn turn_with_burst(&self, per_second: u32, burst: u32) {
+        let wait = self.reserve(per_second, burst, 1)[0];
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }

@@ -44,10 +44,10 @@ const DIRECTORY_ENTRY: &str = "ListAccounts.status";
 /// scan).
 pub const MEMBER_SCAN: &str = "member scan";
 /// STS's limit on `AssumeRole`, per second, for all the users and roles of an account together.
-const ASSUME_ROLE_RATE: u32 = 100;
+pub(crate) const ASSUME_ROLE_RATE: u32 = 100;
 /// How many `AssumeRole` calls may go at once after a quiet time; the next ones come at the rest
 /// of the rate (50 a second), so that no second holds more than [`ASSUME_ROLE_RATE`].
-const ASSUME_ROLE_BURST: u32 = 50;
+pub(crate) const ASSUME_ROLE_BURST: u32 = 50;
 
 /// What one member's part of a scan came to.
 struct MemberOutcome {
@@ -428,10 +428,14 @@ impl Fetch<'_> {
         turn: Option<std::time::Instant>,
     ) -> Result<(), Error> {
         let _turn = self.connection.call_turn().await;
-        if let Some(at) = turn {
-            tokio::time::sleep_until(at.into()).await;
-        }
-        connection.client.credentials().await.map(|_| ())
+        // The member's client waits for the turn before it assumes the role (see
+        // `Connection::member`); a turn left unused (the session was renewed meanwhile) is taken
+        // back, so that a later renewal takes a turn of its own.
+        let dir = self.cache.map(Cache::dir);
+        connection.grant_assume_turn(turn, dir);
+        let credentials = connection.client.credentials().await.map(|_| ());
+        connection.grant_assume_turn(None, dir);
+        credentials
     }
 
     /// Starts the scan of `table` in every member server the front end resolved

@@ -8,6 +8,7 @@
 use alicloud_api::CredentialChain;
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{MockConfig, MockServer};
+use alicloud_tables::cache::Cache;
 use alicloud_tables::connect::{connect_with, Connection, FrontEnd, ServerMember};
 use alicloud_tables::plan::{Constraint, ScanPlan};
 use alicloud_tables::scan::{Fetch, Next, ScanData, ScanError, ScanReport};
@@ -15,6 +16,7 @@ use alicloud_tables::snapshot::Snapshot;
 use alicloud_tables::table::TableDef;
 use alicloud_tables::tables::table;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 const TRUSTING: &str = "1111111111111111,2222222222222222,3333333333333333";
 const UNTRUSTING: &str = "4444444444444444";
@@ -191,6 +193,56 @@ async fn progress_counts_every_member_together() {
             .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
         "{heard:?}"
     );
+}
+
+#[tokio::test]
+async fn a_role_assumed_again_in_the_middle_of_a_scan_takes_a_turn_of_the_rate() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let conn = connection(&server, &[("member_accounts", TRUSTING)]);
+    // A cache that keeps no answer (TTL 0): only its directory is used, for the turns.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::ZERO, 1 << 20);
+    let scan = || async {
+        let snapshot = Snapshot::new();
+        let fetch = Fetch {
+            connection: &conn,
+            snapshot: &snapshot,
+            cache: Some(&cache),
+            progress: None,
+        };
+        let plan = ScanPlan::new(trails(), &[]);
+        let mut report = ScanReport::default();
+        let data = fetch.start(trails(), &plan, true, &mut report).await;
+        assert_eq!(rows(&mut data.unwrap()).len(), 5);
+    };
+    // The next free turn of the caller's AssumeRole rate, as the turn file holds it.
+    let next_turn = || -> u64 {
+        let pace = dir.path().join("pace");
+        let file = std::fs::read_dir(&pace)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("AssumeRole-")
+            })
+            .expect("a turn file");
+        std::fs::read_to_string(file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    scan().await;
+    assert_eq!(calls(&server, "AssumeRole"), 3);
+    let before = next_turn();
+    // The sessions end before their time: each member's listing fails as expired, the role is
+    // assumed again, and that AssumeRole too takes a turn (the file's time moves on).
+    server.expire_temporary_keys();
+    scan().await;
+    assert_eq!(calls(&server, "AssumeRole"), 6);
+    assert!(next_turn() > before, "{} <= {before}", next_turn());
 }
 
 #[tokio::test]
