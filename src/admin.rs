@@ -57,10 +57,9 @@ fn is_role_member(member: &str, server: &str) -> bool {
 /// Call statistics of every server of this database the current user may use, per region and
 /// action (the view `alicloud_fdw_stats` presents them); a member server's rows only when the
 /// user may use that server too (a dropped one's, only to superusers). The counts are everyone's;
-/// the last
-/// error (its time, code, message and request id) is the current user's own, or for a superuser
-/// the most recent of any role's, as postgres_fdw shows a user mapping's options only to its
-/// user.
+/// the last error (its time, code, message and request id) is the current user's own, or for a
+/// superuser the most recent of any role's, as postgres_fdw shows a user mapping's options only
+/// to its user.
 // pgrx reads the result's column names from this signature, so the tuple cannot be an alias.
 #[allow(clippy::type_complexity)]
 #[pg_extern]

@@ -120,6 +120,14 @@ EXPLAIN (COSTS OFF) SELECT name FROM directory_trails;
 -- After the scan, EXPLAIN ANALYZE counts the directory's accounts, and names those left out.
 SELECT * FROM regress_explain_analyze('SELECT name FROM directory_trails');
 DROP SERVER org_directory CASCADE;
+-- A role that may use org sees its role members' rows too: they ride org's own credentials.
+CREATE ROLE org_reader;
+GRANT USAGE ON FOREIGN SERVER org TO org_reader;
+SET ROLE org_reader;
+SELECT DISTINCT member FROM alicloud_fdw_stats WHERE server = 'org' ORDER BY 1;
+RESET ROLE;
+DROP OWNED BY org_reader;
+DROP ROLE org_reader;
 DROP SCHEMA org CASCADE;
 DROP SERVER org CASCADE;
 -- member_external_id: a role whose trust policy asks for an external id (2222...'s ExternalAudit)

@@ -26,8 +26,8 @@ pub enum Op {
     /// Matches the value, a `LIKE` pattern (`%` any characters, `_` one, `\` makes the next one
     /// literal), case and all.
     Like,
-    /// Matches the value, a `LIKE` pattern without an escape character, letters in either case:
-    /// SQLite's `LIKE` (which folds ASCII letters only; folding more only admits more).
+    /// Matches the value, a `LIKE` pattern without an escape character, ASCII letters in either
+    /// case: SQLite's `LIKE` (and a superset of it under `PRAGMA case_sensitive_like`).
     LikeNoCase,
 }
 
@@ -299,7 +299,14 @@ impl ScanPlan {
                 .iter()
                 .all(|(p, op)| {
                     let matched = match op {
-                        Op::LikeNoCase => like(name, p, None, true),
+                        // ASCII letters only, as SQLite folds them: folding more (`İ` lowers
+                        // to two characters) could change what `_` counts.
+                        Op::LikeNoCase => like(
+                            &name.to_ascii_lowercase(),
+                            &p.to_ascii_lowercase(),
+                            None,
+                            false,
+                        ),
                         _ => like(name, p, Some('\\'), false),
                     };
                     matched != Some(false)
@@ -366,6 +373,9 @@ mod tests {
         };
         assert!(plan("ORG.1%").admits("org.1111", None));
         assert!(!plan("ORG.1%").admits("org.2222", None));
+        // Only ASCII letters are folded, as SQLite does: `_` stays one character of the name.
+        assert!(plan("_zmir.%").admits("İzmir.1", None));
+        assert!(!plan("izmir.%").admits("İzmir.1", None));
         // No escape character: a backslash is itself.
         assert!(plan("a\\_%").admits("a\\_b", None));
         assert!(!plan("a\\_%").admits("a_b", None));

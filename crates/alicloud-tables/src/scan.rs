@@ -48,6 +48,8 @@ pub(crate) const ASSUME_ROLE_RATE: u32 = 100;
 /// How many `AssumeRole` calls may go at once after a quiet time; the next ones come at the rest
 /// of the rate (50 a second), so that no second holds more than [`ASSUME_ROLE_RATE`].
 pub(crate) const ASSUME_ROLE_BURST: u32 = 50;
+/// A reserved `AssumeRole` turn is given up after waiting this long for the cap on calls at once.
+const STALE_TURN: Duration = Duration::from_millis(100);
 
 /// What one member's part of a scan came to.
 struct MemberOutcome {
@@ -427,15 +429,24 @@ impl Fetch<'_> {
         connection: &Connection,
         turn: Option<std::time::Instant>,
     ) -> Result<(), Error> {
+        let waited = std::time::Instant::now();
         let _turn = self.connection.call_turn().await;
+        // A turn reserved before a long wait for the cap on calls at once is stale: calls that
+        // waited together would go together. Such a member takes a turn of its own instead.
+        let turn = turn.filter(|_| waited.elapsed() < STALE_TURN);
         // The member's client waits for the turn before it assumes the role (see
-        // `Connection::member`); a turn left unused (the session was renewed meanwhile) is taken
-        // back, so that a later renewal takes a turn of its own.
+        // `Connection::member`). A turn left unused (the session was renewed meanwhile, or the
+        // scan was dropped) is taken back, so that a later renewal takes a turn of its own.
+        struct TakeBack<'c>(&'c Connection, Option<&'c std::path::Path>);
+        impl Drop for TakeBack<'_> {
+            fn drop(&mut self) {
+                self.0.grant_assume_turn(None, self.1);
+            }
+        }
         let dir = self.cache.map(Cache::dir);
         connection.grant_assume_turn(turn, dir);
-        let credentials = connection.client.credentials().await.map(|_| ());
-        connection.grant_assume_turn(None, dir);
-        credentials
+        let _take_back = TakeBack(connection, dir);
+        connection.client.credentials().await.map(|_| ())
     }
 
     /// Starts the scan of `table` in every member server the front end resolved

@@ -139,8 +139,8 @@ pub enum Pushdown {
     /// Equality (`=`, `IN`) chooses the member accounts scanned (`account_id`, known before any
     /// call for a member); on a server without members it narrows nothing.
     Account,
-    /// Equality (`=`, `IN`) chooses the connections scanned (`sp_connection_name`): the
-    /// members of a server with members, or the server itself.
+    /// Equality (`=`, `IN`) and `LIKE` choose the connections scanned (`sp_connection_name`):
+    /// the members of a server with members, or the server itself.
     Connection,
 }
 
