@@ -84,18 +84,12 @@ impl AssumeTurns {
                 .take();
             let pace = granted.is_none().then(|| {
                 let dir = self.dir.lock().unwrap_or_else(|p| p.into_inner());
-                crate::pace::Pace::new("AssumeRole", &caller, dir.as_deref())
+                crate::pace::AssumeRolePace::new(&caller, dir.as_deref())
             });
             Box::pin(async move {
                 match (granted, pace) {
                     (Some(at), _) => tokio::time::sleep_until(at.into()).await,
-                    (None, Some(pace)) => {
-                        pace.turn_with_burst(
-                            crate::scan::ASSUME_ROLE_RATE,
-                            crate::scan::ASSUME_ROLE_BURST,
-                        )
-                        .await
-                    }
+                    (None, Some(pace)) => pace.turn().await,
                     (None, None) => {}
                 }
             })

@@ -34,6 +34,12 @@ const DIRECTORY: &str = "pace";
 /// The digits of the time in a turn file (milliseconds since the epoch, zero-padded).
 const TIME_WIDTH: usize = 20;
 
+/// STS's limit on `AssumeRole`, per second, for all the users and roles of an account together.
+const ASSUME_ROLE_RATE: u32 = 100;
+/// How many `AssumeRole` calls may go at once after a quiet time; the next ones come at the rest
+/// of the rate (50 a second), so that no second holds more than [`ASSUME_ROLE_RATE`].
+const ASSUME_ROLE_BURST: u32 = 50;
+
 /// Next free turns of this process, by file name (used when there is no directory).
 static TURNS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
 
@@ -125,6 +131,29 @@ impl Pace {
             .into_iter()
             .map(|turn| Duration::from_millis(turn.saturating_sub(now)))
             .collect()
+    }
+}
+
+/// The turns of STS's `AssumeRole` rate with the credentials `caller` stands for: every member
+/// account's role is assumed with its server's credentials, which STS limits together.
+pub(crate) struct AssumeRolePace(Pace);
+
+impl AssumeRolePace {
+    /// The turns of `caller`'s `AssumeRole` calls, shared through `cache_dir` when there is one.
+    pub(crate) fn new(caller: &ScopeId, cache_dir: Option<&Path>) -> AssumeRolePace {
+        AssumeRolePace(Pace::new("AssumeRole", caller, cache_dir))
+    }
+
+    /// Takes the next `n` turns at once; when each comes.
+    pub(crate) fn take_turns(&self, n: usize) -> Vec<Instant> {
+        self.0.take_turns(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST, n)
+    }
+
+    /// Waits for the next turn.
+    pub(crate) async fn turn(&self) {
+        self.0
+            .turn_with_burst(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST)
+            .await;
     }
 }
 

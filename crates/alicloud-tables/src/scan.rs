@@ -20,7 +20,7 @@ use crate::connect::ConnectError;
 use crate::connect::{Connection, ServerMember};
 use crate::listing::{Listing, Page, Params};
 use crate::options::{MemberFailure, Members, Regions, Settings};
-use crate::pace::Pace;
+use crate::pace::{AssumeRolePace, Pace};
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
 use crate::table::TableDef;
@@ -43,11 +43,6 @@ const DIRECTORY_ENTRY: &str = "ListAccounts.status";
 /// The action a member's last outcome is recorded under (no API action: a member's part of a
 /// scan).
 pub const MEMBER_SCAN: &str = "member scan";
-/// STS's limit on `AssumeRole`, per second, for all the users and roles of an account together.
-pub(crate) const ASSUME_ROLE_RATE: u32 = 100;
-/// How many `AssumeRole` calls may go at once after a quiet time; the next ones come at the rest
-/// of the rate (50 a second), so that no second holds more than [`ASSUME_ROLE_RATE`].
-pub(crate) const ASSUME_ROLE_BURST: u32 = 50;
 /// A reserved `AssumeRole` turn is given up after waiting this long for the cap on calls at once.
 const STALE_TURN: Duration = Duration::from_millis(100);
 
@@ -369,13 +364,10 @@ impl Fetch<'_> {
             connections.push((connection, due));
         }
         let due = connections.iter().filter(|(_, due)| *due).count();
-        let mut turns = Pace::new(
-            "AssumeRole",
-            &self.connection.credentials,
-            self.cache.map(Cache::dir),
-        )
-        .take_turns(ASSUME_ROLE_RATE, ASSUME_ROLE_BURST, due)
-        .into_iter();
+        let mut turns =
+            AssumeRolePace::new(&self.connection.credentials, self.cache.map(Cache::dir))
+                .take_turns(due)
+                .into_iter();
         let tally = Tally::default();
         let tally = &tally;
         let runs = accounts
