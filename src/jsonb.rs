@@ -2,9 +2,9 @@
 //! already, for its typed columns) and written straight in jsonb's binary format (documented in
 //! PostgreSQL's `utils/jsonb.h`, unchanged on disk since 9.4), laid out as PostgreSQL lays it out,
 //! so the datum equals `jsonb_in`'s to the byte (a test compares them) without lexing the text
-//! again. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in` (integers through
-//! `int64_to_numeric`, which makes the same datum without reading text). A lone scalar, very deep
-//! nesting and very long strings go through `jsonb_in`.
+//! again or building a tree of it. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in`
+//! (integers through `int64_to_numeric`, which makes the same datum without reading text). A lone
+//! scalar, very deep nesting and very long strings go through `jsonb_in`.
 
 use alicloud_tables::table::JsonObject;
 use pgrx::pg_sys;
@@ -26,6 +26,11 @@ const LONGEST_WRITTEN_STRING: usize = 1 << 20;
 /// Containers nested deeper than this take the `jsonb_in` path (with its own stack check).
 const DEEPEST_WRITTEN: usize = 32;
 
+/// A value written, or why not: `Ok(Some(jentry))` (its type, and its length including any
+/// leading padding); `Ok(None)`: left to `jsonb_in` (too deep, too long, past a size limit, not
+/// JSON after all); `Err`: a NUL character, which jsonb cannot hold.
+type Written = Result<Option<u32>, NulInJson>;
+
 /// `text`, valid JSON, as a `jsonb` datum in the current memory context. `parsed` is the same text
 /// already split into members, when the caller has it (the object of the `raw` column).
 ///
@@ -33,7 +38,7 @@ const DEEPEST_WRITTEN: usize = 32;
 /// Must run on the backend's thread, inside a callback that PostgreSQL errors may unwind.
 pub unsafe fn jsonb(text: &str, parsed: Option<&JsonObject>) -> Result<pg_sys::Datum, NulInJson> {
     // SAFETY: the caller's (writing palloc's memory, calling numeric_in).
-    if let Some(d) = root(text, parsed)?.and_then(|root| unsafe { write(&root, text.len()) }) {
+    if let Some(d) = unsafe { written(text, parsed) }? {
         return Ok(d);
     }
     if has_escaped_nul(text) {
@@ -50,101 +55,36 @@ pub unsafe fn jsonb(text: &str, parsed: Option<&JsonObject>) -> Result<pg_sys::D
     .ok_or(NulInJson)
 }
 
-/// The object or array `text` is, ready to be written; `Ok(None)` for what is left to `jsonb_in`.
-fn root<'a>(text: &'a str, parsed: Option<&JsonObject<'a>>) -> Result<Option<Node<'a>>, NulInJson> {
-    match parsed {
-        Some(object) => Node::object(object, text, 0),
-        None if text.starts_with(['{', '[']) => Node::of(text, 0),
-        None => Ok(None),
-    }
-}
-
-/// A JSON value as read from its text, ready to be written.
-enum Node<'a> {
-    Null,
-    Bool(bool),
-    Number(&'a str),
-    String(Cow<'a, str>),
-    /// Members in jsonb's key order, each name once.
-    Object(Vec<(Cow<'a, str>, Node<'a>)>),
-    Array(Vec<Node<'a>>),
-}
-
-impl<'a> Node<'a> {
-    /// The value of some JSON text, nested `depth` containers deep; `Ok(None)` for what is left to
-    /// `jsonb_in`.
-    fn of(json: &'a str, depth: usize) -> Result<Option<Node<'a>>, NulInJson> {
-        let Some(first) = json.as_bytes().first() else {
-            return Ok(None);
-        };
-        Ok(Some(match first {
-            b'{' | b'[' if depth >= DEEPEST_WRITTEN => return Ok(None),
-            b'{' => return Node::object(&JsonObject::parse(json), json, depth),
-            b'[' => {
-                let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(json) else {
-                    return Ok(None);
-                };
-                let mut elements = Vec::with_capacity(items.len());
-                for item in items {
-                    let Some(element) = Node::of(item.get(), depth + 1)? else {
-                        return Ok(None);
-                    };
-                    elements.push(element);
-                }
-                Node::Array(elements)
-            }
-            b'"' if json.len() > LONGEST_WRITTEN_STRING => return Ok(None),
-            // Valid JSON holds no raw NUL: only an unescaped string can have one.
-            b'"' => Node::String(match json.get(1..json.len() - 1) {
-                Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
-                _ => match serde_json::from_str::<String>(json) {
-                    Ok(s) => {
-                        checked(&s)?;
-                        Cow::Owned(s)
-                    }
-                    Err(_) => return Ok(None),
-                },
-            }),
-            b'-' | b'0'..=b'9' => Node::Number(json),
-            b't' => Node::Bool(true),
-            b'f' => Node::Bool(false),
-            b'n' => Node::Null,
-            _ => return Ok(None),
-        }))
-    }
-
-    /// The object `json`, split into `members`.
-    fn object(
-        members: &JsonObject<'a>,
-        json: &'a str,
-        depth: usize,
-    ) -> Result<Option<Node<'a>>, NulInJson> {
-        let mut pairs = Vec::with_capacity(32);
-        for (name, value) in members.members() {
-            if name.len() > LONGEST_WRITTEN_STRING {
-                return Ok(None);
-            }
-            checked(&name)?;
-            let Some(value) = Node::of(value, depth + 1)? else {
-                return Ok(None);
-            };
-            pairs.push((name, value));
+/// The object or array `text` is, written as a datum; `Ok(None)` for what is left to `jsonb_in`.
+///
+/// # Safety
+/// As [`jsonb`].
+unsafe fn written(
+    text: &str,
+    parsed: Option<&JsonObject>,
+) -> Result<Option<pg_sys::Datum>, NulInJson> {
+    let mut w = Writer {
+        buf: Vec::with_capacity(text.len() + text.len() / 4 + 64),
+    };
+    w.buf.extend_from_slice(&[0; 4]); // the varlena header, set at the end
+                                      // SAFETY: the caller's.
+    let root = unsafe {
+        match parsed {
+            Some(object) => w.object(object, text, 0),
+            None if text.starts_with(['{', '[']) => w.value(text, 0),
+            None => return Ok(None),
         }
-        if pairs.is_empty() && !is_empty_object(json) {
-            return Ok(None); // not an object after all
-        }
-        // jsonb's key order: shorter first, then bytewise. Of a repeated name the last one counts,
-        // as in `jsonb_in`: the sort is stable, and `dedup_by` moves the later value into the one
-        // kept.
-        pairs.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-        pairs.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                std::mem::swap(later, kept);
-            }
-            same
-        });
-        Ok(Some(Node::Object(pairs)))
+    }?;
+    let Some(len) = root.and_then(|_| i32::try_from(w.buf.len()).ok()) else {
+        return Ok(None);
+    };
+    // SAFETY: palloc'd memory of the buffer's length, in the current memory context, filled with
+    // the buffer, whose first 4 bytes become its varlena header.
+    unsafe {
+        let p = pg_sys::palloc(w.buf.len()) as *mut u8;
+        std::ptr::copy_nonoverlapping(w.buf.as_ptr(), p, w.buf.len());
+        pgrx::varlena::set_varsize_4b(p as *mut pg_sys::varlena, len);
+        Ok(Some(pg_sys::Datum::from(p)))
     }
 }
 
@@ -164,32 +104,66 @@ fn checked(s: &str) -> Result<(), NulInJson> {
     }
 }
 
-/// `root` (an object or an array) as a datum; `None` past jsonb's size limits. `size_hint`: the
-/// JSON text's length.
-///
-/// # Safety
-/// As [`jsonb`].
-unsafe fn write(root: &Node, size_hint: usize) -> Option<pg_sys::Datum> {
-    let mut w = Writer {
-        buf: Vec::with_capacity(size_hint + size_hint / 4 + 64),
-    };
-    w.buf.extend_from_slice(&[0; 4]); // the varlena header, set at the end
-                                      // SAFETY: the caller's.
-    unsafe { w.node(root) }?;
-    let len = i32::try_from(w.buf.len()).ok()?;
-    // SAFETY: palloc'd memory of the buffer's length, in the current memory context, filled with
-    // the buffer, whose first 4 bytes become its varlena header.
-    unsafe {
-        let p = pg_sys::palloc(w.buf.len()) as *mut u8;
-        std::ptr::copy_nonoverlapping(w.buf.as_ptr(), p, w.buf.len());
-        pgrx::varlena::set_varsize_4b(p as *mut pg_sys::varlena, len);
-        Some(pg_sys::Datum::from(p))
+/// The members' places in jsonb's key order (shorter names first, then bytewise): a stable sort
+/// keeps repeated names in text order, and of each run of one name the last place is kept.
+fn key_order(members: &JsonObject) -> Vec<u32> {
+    let name = |i: &u32| members.member(*i as usize).0;
+    let mut order: Vec<u32> = (0..members.len() as u32).collect();
+    order.sort_by(|a, b| {
+        let (a, b) = (name(a), name(b));
+        a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+    });
+    let mut kept = 0;
+    for i in 0..order.len() {
+        if kept > 0 && name(&order[kept - 1]) == name(&order[i]) {
+            order[kept - 1] = order[i];
+        } else {
+            order[kept] = order[i];
+            kept += 1;
+        }
     }
+    order.truncate(kept);
+    order
+}
+
+thread_local! {
+    /// The names of the last top-level object written, in text order, and their [`key_order`].
+    static LAST_KEYS: std::cell::RefCell<(Vec<String>, Vec<u32>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+/// [`key_order`] of a listed object: the rows of one answer name the same members in the same
+/// order, so the last row's order is taken again when the names are the same.
+fn key_order_of_rows(members: &JsonObject) -> Vec<u32> {
+    LAST_KEYS.with_borrow_mut(|(names, order)| {
+        let same = names.len() == members.len()
+            && names
+                .iter()
+                .enumerate()
+                .all(|(i, n)| n == members.member(i).0);
+        if !same {
+            *order = key_order(members);
+            names.clear();
+            names.extend((0..members.len()).map(|i| members.member(i).0.to_string()));
+        }
+        order.clone()
+    })
 }
 
 /// A jsonb datum being written: a 4-byte varlena header, then the root container.
 struct Writer {
     buf: Vec<u8>,
+}
+
+/// `?` for the `Option` inside a [`Written`]: returns `Ok(None)`.
+macro_rules! or_left {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return Ok(None),
+        }
+    };
 }
 
 impl Writer {
@@ -200,54 +174,94 @@ impl Writer {
         pad as u32
     }
 
-    /// Writes a value's data; its JEntry (type, and length including any leading padding).
+    /// Writes the value of some JSON text, nested `depth` containers deep.
     ///
     /// # Safety
     /// As [`jsonb`] (numbers are read by `numeric_in`).
-    unsafe fn node(&mut self, node: &Node) -> Option<u32> {
-        Some(match node {
-            Node::Null => JENTRY_ISNULL,
-            Node::Bool(true) => JENTRY_ISBOOL_TRUE,
-            Node::Bool(false) => JENTRY_ISBOOL_FALSE,
-            Node::String(s) => {
+    unsafe fn value(&mut self, json: &str, depth: usize) -> Written {
+        let first = or_left!(json.as_bytes().first());
+        Ok(Some(match first {
+            b'{' | b'[' if depth >= DEEPEST_WRITTEN => return Ok(None),
+            // SAFETY: the caller's.
+            b'{' => return unsafe { self.object(&JsonObject::parse(json), json, depth) },
+            b'[' => {
+                let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(json) else {
+                    return Ok(None);
+                };
+                let start = self.buf.len();
+                let (jentries, data) =
+                    self.begin_container(items.len() as u32 | JB_FARRAY, items.len());
+                for (i, item) in items.iter().enumerate() {
+                    // SAFETY: the caller's.
+                    let entry = or_left!(unsafe { self.value(item.get(), depth + 1) }?);
+                    or_left!(self.set_jentry(jentries, data, i, entry));
+                }
+                or_left!(self.container_entry(start))
+            }
+            b'"' if json.len() > LONGEST_WRITTEN_STRING => return Ok(None),
+            b'"' => {
+                let s = match json.get(1..json.len() - 1) {
+                    // Valid JSON holds no raw NUL: only an unescaped string can have one.
+                    Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
+                    _ => {
+                        let s = or_left!(serde_json::from_str::<String>(json).ok());
+                        checked(&s)?;
+                        Cow::Owned(s)
+                    }
+                };
                 self.buf.extend_from_slice(s.as_bytes());
                 JENTRY_ISSTRING | s.len() as u32
             }
-            Node::Number(n) => {
+            b'-' | b'0'..=b'9' => {
                 // SAFETY: the caller's.
-                let numeric = unsafe { numeric_in(n) }?;
+                let numeric = or_left!(unsafe { numeric_in(json) });
                 let pad = self.pad_to_int();
                 self.buf.extend_from_slice(numeric);
                 JENTRY_ISNUMERIC | (pad + numeric.len() as u32)
             }
-            Node::Object(pairs) => {
-                let n = pairs.len();
-                let start = self.buf.len();
-                let (jentries, data) = self.begin_container(n as u32 | JB_FOBJECT, 2 * n);
-                // Every key first, then every value, in key order.
-                for (i, (name, _)) in pairs.iter().enumerate() {
-                    self.buf.extend_from_slice(name.as_bytes());
-                    self.set_jentry(jentries, data, i, JENTRY_ISSTRING | name.len() as u32)?;
-                }
-                for (i, (_, value)) in pairs.iter().enumerate() {
-                    // SAFETY: the caller's.
-                    let entry = unsafe { self.node(value) }?;
-                    self.set_jentry(jentries, data, n + i, entry)?;
-                }
-                self.container_entry(start)?
+            b't' => JENTRY_ISBOOL_TRUE,
+            b'f' => JENTRY_ISBOOL_FALSE,
+            b'n' => JENTRY_ISNULL,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Writes the object `json`, split into `members`: every key first, then every value, in
+    /// jsonb's key order (shorter first, then bytewise); of a repeated name the last one counts,
+    /// as in `jsonb_in`.
+    ///
+    /// # Safety
+    /// As [`Writer::value`].
+    unsafe fn object(&mut self, members: &JsonObject, json: &str, depth: usize) -> Written {
+        let name = |i: &u32| members.member(*i as usize).0;
+        for i in 0..members.len() as u32 {
+            if name(&i).len() > LONGEST_WRITTEN_STRING {
+                return Ok(None);
             }
-            Node::Array(elements) => {
-                let start = self.buf.len();
-                let (jentries, data) =
-                    self.begin_container(elements.len() as u32 | JB_FARRAY, elements.len());
-                for (i, element) in elements.iter().enumerate() {
-                    // SAFETY: the caller's.
-                    let entry = unsafe { self.node(element) }?;
-                    self.set_jentry(jentries, data, i, entry)?;
-                }
-                self.container_entry(start)?
-            }
-        })
+            checked(name(&i))?;
+        }
+        if members.is_empty() && !is_empty_object(json) {
+            return Ok(None); // not an object after all
+        }
+        let order = if depth == 0 {
+            key_order_of_rows(members)
+        } else {
+            key_order(members)
+        };
+        let n = order.len();
+        let start = self.buf.len();
+        let (jentries, data) = self.begin_container(n as u32 | JB_FOBJECT, 2 * n);
+        for (i, m) in order.iter().enumerate() {
+            let key = name(m);
+            self.buf.extend_from_slice(key.as_bytes());
+            or_left!(self.set_jentry(jentries, data, i, JENTRY_ISSTRING | key.len() as u32));
+        }
+        for (i, m) in order.iter().enumerate() {
+            // SAFETY: the caller's.
+            let entry = or_left!(unsafe { self.value(members.member(*m as usize).1, depth + 1) }?);
+            or_left!(self.set_jentry(jentries, data, n + i, entry));
+        }
+        Ok(self.container_entry(start))
     }
 
     /// A container's header and room for its `n` JEntries, after padding; where the JEntries go
@@ -452,7 +466,8 @@ mod tests {
             .chain(left_to_jsonb_in.iter().map(|t| (*t, false)))
         {
             let object = JsonObject::parse(text);
-            let root = super::root(text, None).unwrap();
+            // SAFETY: in a test backend, in its memory context.
+            let root = unsafe { super::written(text, None) }.unwrap();
             assert_eq!(root.is_some(), is_written, "{text}");
             let expected = jsonb_in(text);
             // SAFETY: in a test backend, in its memory context.

@@ -5,7 +5,7 @@
 
 use crate::fields::{parse_bool, parse_text, parse_time, parse_time_str};
 use chrono::{DateTime, Utc};
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -76,30 +76,37 @@ impl Items {
         }
     }
 
-    /// Where the objects of `body` lie, and its request id.
+    /// Where the objects of `body` lie, and its request id: one pass over the text, which
+    /// records each entry of the list where it lies without reading the list's text twice.
     fn read(body: &str, shape: ListShape) -> Result<Layout, String> {
         if !body.trim_start().starts_with('{') {
             return Err("expected a JSON object".to_string());
         }
-        let top = match JsonObject::try_parse(body) {
-            Ok(o) => o,
+        let mut de = serde_json::Deserializer::from_str(body);
+        let top = match (Answer { shape }).deserialize(&mut de).and_then(|a| {
+            de.end()?;
+            Ok(a)
+        }) {
+            Ok(a) => a,
             Err(e) if e.is_data() => return Err("expected a JSON object".to_string()),
             Err(e) => return Err(format!("invalid JSON: {e}")),
         };
-        let list = top.field(shape.field);
-        let items = list_items(list, shape)?;
+        let items = top.list?;
         let base = body.as_ptr() as usize;
         let mut spans = Vec::with_capacity(items.len());
         for text in items {
-            if !text.starts_with('{') {
-                return Err(format!("a {} entry is {}", shape.field, kind_of(text)));
-            }
             let start = text.as_ptr() as usize - base;
             let end = start + text.len();
             let span = u32::try_from(start).and_then(|s| Ok((s, u32::try_from(end)?)));
             spans.push(span.map_err(|_| "the answer is larger than 4 GiB".to_string())?);
         }
-        let request_id = top.text("RequestId").map(Cow::into_owned);
+        let request_id = top.request_id.and_then(|raw| {
+            let member = JsonObject {
+                raw: raw.get(),
+                members: vec![(Cow::Borrowed(REQUEST_ID), raw)],
+            };
+            member.text(REQUEST_ID).map(Cow::into_owned)
+        });
         Ok((spans, request_id))
     }
 
@@ -200,31 +207,135 @@ impl Items {
     }
 }
 
-/// The texts of a list's entries: `null` or missing is empty; an array; or the wrapped shape.
-fn list_items<'a>(list: Option<&'a str>, shape: ListShape) -> Result<Vec<&'a str>, String> {
-    let Some(text) = list else {
-        return Ok(Vec::new());
-    };
-    let array = |t: &'a str| {
-        serde_json::from_str::<Vec<&RawValue>>(t)
-            .map(|v| v.into_iter().map(RawValue::get).collect())
-            .map_err(|e| e.to_string())
-    };
-    match text.as_bytes().first() {
-        Some(b'n') => Ok(Vec::new()),
-        Some(b'[') => array(text),
-        Some(b'{') => {
-            let wrapped = JsonObject::parse(text);
-            match wrapped.field(shape.wrapper) {
-                Some(t) if t.starts_with('[') => array(t),
-                Some(t) if t.starts_with('{') => Ok(vec![t]),
-                _ => Err(format!(
-                    "{} is an object without a {} array",
-                    shape.field, shape.wrapper
-                )),
+/// The member of an answer that holds its request id.
+const REQUEST_ID: &str = "RequestId";
+
+/// What [`Items::read`] takes from an answer: its list's entries (each an object's text), or why
+/// the list is not one, and the raw `RequestId`. Of a repeated member the last one counts, as in
+/// [`JsonObject::field`].
+struct Read<'a> {
+    list: Result<Vec<&'a str>, String>,
+    request_id: Option<&'a RawValue>,
+}
+
+/// Reads an answer object whose list is at `shape`, in one pass.
+struct Answer {
+    shape: ListShape,
+}
+
+impl<'de> DeserializeSeed<'de> for Answer {
+    type Value = Read<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Answer {
+    type Value = Read<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Read<'de>, M::Error> {
+        let mut read = Read {
+            list: Ok(Vec::new()),
+            request_id: None,
+        };
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == self.shape.field {
+                read.list = map.next_value_seed(List { shape: self.shape })?;
+            } else if key == REQUEST_ID {
+                read.request_id = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        _ => Err(format!("{} is {}", shape.field, kind_of(text))),
+        Ok(read)
+    }
+}
+
+/// Reads an answer's list member: `null` is empty; an array of objects; or the wrapped shape
+/// (an object whose `wrapper` member is that array, or one object). Anything else is the reason
+/// it is not a list, given as `Ok(Err(_))` (a later member of the same name may still replace
+/// it); `Err` is for text that is not JSON.
+struct List {
+    shape: ListShape,
+}
+
+impl<'de> DeserializeSeed<'de> for List {
+    type Value = Result<Vec<&'de str>, String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl List {
+    /// The list is a JSON value of another kind.
+    fn is(&self, kind: &str) -> Result<Vec<&'static str>, String> {
+        Err(format!("{} is {kind}", self.shape.field))
+    }
+}
+
+impl<'de> Visitor<'de> for List {
+    type Value = Result<Vec<&'de str>, String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "the {} list", self.shape.field)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Ok(Vec::new()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(self.is("a boolean").map(|_| Vec::new()))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(self.is("a number").map(|_| Vec::new()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(self.is("a number").map(|_| Vec::new()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(self.is("a number").map(|_| Vec::new()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.is("a string").map(|_| Vec::new()))
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+        let mut wrong = None;
+        while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+            let text = entry.get();
+            if wrong.is_none() && !text.starts_with('{') {
+                wrong = Some(format!("a {} entry is {}", self.shape.field, kind_of(text)));
+            }
+            entries.push(text);
+        }
+        Ok(wrong.map_or(Ok(entries), Err))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        // The wrapped shape, rare enough to read its array's text a second time.
+        let mut inner: Option<&'de RawValue> = None;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == self.shape.wrapper {
+                inner = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        let missing = || {
+            Err(format!(
+                "{} is an object without a {} array",
+                self.shape.field, self.shape.wrapper
+            ))
+        };
+        Ok(match inner.map(RawValue::get) {
+            Some(t) if t.starts_with('[') => {
+                let mut de = serde_json::Deserializer::from_str(t);
+                List { shape: self.shape }
+                    .deserialize(&mut de)
+                    .map_err(serde::de::Error::custom)?
+            }
+            Some(t) if t.starts_with('{') => Ok(vec![t]),
+            _ => missing(),
+        })
     }
 }
 
@@ -275,9 +386,26 @@ impl<'a> JsonObject<'a> {
         self.members.iter().map(|(k, v)| (k.clone(), v.get()))
     }
 
+    /// How many members the object has, repeated names counted.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the object has no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The `i`th member in the order of the text: its name (unescaped) and its value's JSON text.
+    /// Panics if `i` is not below [`JsonObject::len`].
+    pub fn member(&self, i: usize) -> (&str, &'a str) {
+        let (name, value) = &self.members[i];
+        (name, value.get())
+    }
+
     /// A member's value (the last one, if the name is repeated).
     pub fn value(&self, name: &str) -> Option<Value> {
-        serde_json::from_str(self.field(name)?).ok()
+        value_of(self.field(name)?)
     }
 
     /// A member's JSON text (the last one, if the name is repeated).
@@ -286,38 +414,27 @@ impl<'a> JsonObject<'a> {
         Some(raw.get())
     }
 
-    /// A member that is a JSON string, read without building a JSON tree first, and borrowed from
-    /// the text when it has no escapes (the common case).
-    fn string(&self, name: &str) -> Option<Option<Cow<'a, str>>> {
-        let raw = self.field(name)?;
-        raw.starts_with('"')
-            .then(|| match raw.get(1..raw.len() - 1) {
-                Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
-                _ => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
-            })
-    }
-
     /// A text member: strings as they are, numbers and booleans as text; absent, null or empty
     /// is `None`.
     pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
-        match self.string(name) {
+        let raw = self.field(name)?;
+        match string_of(raw) {
             Some(s) => s.filter(|s| !s.is_empty()),
-            None => parse_text(self.value(name).as_ref()).map(Cow::Owned),
+            None => parse_text(value_of(raw).as_ref()).map(Cow::Owned),
         }
     }
 
     /// A time member in any of the formats seen (epoch seconds or milliseconds, ISO-8601, Java
     /// dates); absent, empty, zero or unreadable is `None`.
     pub fn time(&self, name: &str) -> Option<DateTime<Utc>> {
-        match self.string(name) {
+        let raw = self.field(name)?;
+        match string_of(raw) {
             Some(s) => parse_time_str(&s?),
             // A plain integer (epoch seconds or milliseconds, the common case) as the text is.
-            None => match self.field(name) {
-                Some(raw) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
-                    parse_time_str(raw)
-                }
-                _ => parse_time(self.value(name).as_ref()),
-            },
+            None if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
+                parse_time_str(raw)
+            }
+            None => parse_time(value_of(raw).as_ref()),
         }
     }
 
@@ -326,7 +443,7 @@ impl<'a> JsonObject<'a> {
         match self.field(name)? {
             "true" => Some(true),
             "false" => Some(false),
-            _ => parse_bool(self.value(name).as_ref()),
+            raw => parse_bool(value_of(raw).as_ref()),
         }
     }
 
@@ -341,6 +458,22 @@ impl<'a> JsonObject<'a> {
             },
         }
     }
+}
+
+/// A member's JSON text as a value (`None` if it is not JSON).
+fn value_of(raw: &str) -> Option<Value> {
+    serde_json::from_str(raw).ok()
+}
+
+/// A member's JSON text when it is a string (`None` otherwise), read without building a JSON tree
+/// first, and borrowed from the text when it has no escapes (the common case); `Some(None)`: a
+/// string whose escapes do not read.
+fn string_of(raw: &str) -> Option<Option<Cow<'_, str>>> {
+    raw.starts_with('"')
+        .then(|| match raw.get(1..raw.len() - 1) {
+            Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+            _ => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
+        })
 }
 
 /// A JSON object's members as (name, raw value), names borrowed where they have no escapes.

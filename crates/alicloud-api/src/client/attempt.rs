@@ -93,11 +93,12 @@ impl Attempt<'_> {
         {
             return Err(too_large());
         }
+        // Sized by the announced length (already within the limit): a large answer is then
+        // read without growing the buffer (copying what arrived) along the way.
         let mut body = Vec::with_capacity(
             response
                 .content_length()
-                .map_or(8 * 1024, |n| n as usize)
-                .min(1 << 20),
+                .map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(0)),
         );
         while let Some(chunk) = response
             .chunk()

@@ -109,6 +109,45 @@ fn unknown_fields_and_odd_shapes() {
     assert!(Items::from_body(vec![0xff, 0xfe], TRAIL_LIST).is_err());
 }
 
+#[test]
+fn one_pass_reads_the_list_as_the_members_say() {
+    // Of a repeated list member the last counts, whatever the earlier one was.
+    let r = Items::from_text(
+        r#"{"TrailList": "no", "RequestId": 7, "TrailList": [ {"Name": "a"} ,{"Name":"b"}]}"#
+            .to_string(),
+        TRAIL_LIST,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.raw(0), r.raw(1)),
+        (r#"{"Name": "a"}"#, r#"{"Name":"b"}"#)
+    );
+    assert_eq!(r.request_id(), Some("7"));
+    let r = Items::from_text(
+        r#"{"TrailList": [{}], "TrailList": 1}"#.to_string(),
+        TRAIL_LIST,
+    );
+    assert_eq!(r.unwrap_err(), "TrailList is a number");
+    // The wrapped shape: its array, one object, or neither.
+    let r = Items::from_text(
+        r#"{"TrailList": {"Other": [1], "Trail": [{"Name": "w"}]}}"#.to_string(),
+        TRAIL_LIST,
+    );
+    assert_eq!(r.unwrap().item(0).text("Name").as_deref(), Some("w"));
+    let r = Items::from_text(r#"{"TrailList": {"Trail": [2]}}"#.to_string(), TRAIL_LIST);
+    assert_eq!(r.unwrap_err(), "a TrailList entry is a number");
+    let r = Items::from_text(r#"{"TrailList": {"Trail": "x"}}"#.to_string(), TRAIL_LIST);
+    assert_eq!(
+        r.unwrap_err(),
+        "TrailList is an object without a Trail array"
+    );
+    // Text after the object, or a broken entry, is not JSON.
+    for broken in [r#"{"TrailList": []} x"#, r#"{"TrailList": [{"Name": }]}"#] {
+        let e = Items::from_text(broken.to_string(), TRAIL_LIST).unwrap_err();
+        assert!(e.starts_with("invalid JSON"), "{e}");
+    }
+}
+
 fn body_of(r: &Items) -> String {
     r.body().to_string()
 }

@@ -71,8 +71,14 @@ static COLUMNS: &[ColumnDef] = &[
             let (Some(home), Some(account), Some(name)) = (r.item.text(HOME_REGION), r.account_id, r.item.text(NAME)) else {
                 return Value::Null;
             };
-            let aka = format!("acs:actiontrail:{home}:{account}:actiontrail/{name}");
-            Value::Json(Cow::Owned(serde_json::Value::from(vec![aka]).to_string()))
+            // The JSON text of a one-string array, escaped by serde only when a part needs it.
+            let plain = |s: &str| !s.contains(|c: char| c == '"' || c == '\\' || c.is_control());
+            Value::Json(Cow::Owned(if plain(&home) && plain(account) && plain(&name) {
+                format!("[\"acs:actiontrail:{home}:{account}:actiontrail/{name}\"]")
+            } else {
+                let aka = format!("acs:actiontrail:{home}:{account}:actiontrail/{name}");
+                format!("[{}]", serde_json::Value::String(aka))
+            }))
         }).with_account(),
     ColumnDef::raw("The trail object exactly as the API sent it, fields this table does not know included."),
     table::SP_CONNECTION_NAME,
@@ -234,6 +240,22 @@ mod tests {
         assert_eq!(
             get("create_time"),
             Value::Timestamp("2021-03-01T06:27:28Z".parse().unwrap())
+        );
+        // A name that JSON must escape is escaped in akas (and the text still reads back).
+        let odd = JsonObject::parse(r#"{"Name":"a\"b\\c\u0001","HomeRegion":"cn-hangzhou"}"#);
+        let Value::Json(akas) =
+            row(&odd, "cn-hangzhou")[TABLE.column_index("akas").unwrap()].clone()
+        else {
+            panic!("akas is JSON");
+        };
+        assert_eq!(
+            akas,
+            r#"["acs:actiontrail:cn-hangzhou:123:actiontrail/a\"b\\c\u0001"]"#
+        );
+        let back: Vec<String> = serde_json::from_str(&akas).unwrap();
+        assert_eq!(
+            back,
+            ["acs:actiontrail:cn-hangzhou:123:actiontrail/a\"b\\c\u{1}"]
         );
         // In its home region the row is not a shadow; the API's own flag wins when sent.
         assert_eq!(row(&trail, "cn-hangzhou")[7], Value::Boolean(false));
