@@ -247,6 +247,12 @@ impl MockServer {
         self.shared.keys.expire_all()
     }
 
+    /// Revokes (or, with `revoked` false, restores) the fixture key `key_id` (see `PUT
+    /// /_admin/revoked_keys/{key_id}`).
+    pub fn set_key_revoked(&self, key_id: &str, revoked: bool) {
+        self.shared.keys.set_revoked(key_id, revoked);
+    }
+
     /// The calls in the admin endpoint's text form: `region action k=v k=v` per line, sorted.
     pub fn calls_text(&self) -> String {
         admin::calls_text(&self.calls())

@@ -58,6 +58,8 @@ struct MemberOutcome {
     result: Result<ScanData, ScanError>,
     /// Its calls.
     report: ScanReport,
+    /// The member scanned in its place after it failed (one reaching the same account).
+    replaced_by: Option<String>,
 }
 
 /// A member's connection that could not be made, as a call's error (its secrets are the
@@ -407,6 +409,7 @@ impl Fetch<'_> {
                         label,
                         result,
                         report: member_report,
+                        replaced_by: None,
                     }
                 }
             });
@@ -445,7 +448,8 @@ impl Fetch<'_> {
     /// ([`Connection::servers`]), each through its own connection. Each member's account id
     /// comes first (known without a call after the first scan): conditions on `account_id`
     /// choose among them, and a member that reaches the same account as another (by name order)
-    /// is left out with a warning instead of repeating its rows. A member whose account id
+    /// is left out with a warning instead of repeating its rows, and scanned only in that other
+    /// member's place when it fails (the failure is then a warning). A member whose account id
     /// cannot be learned is never dropped: it fails, under the failure policy.
     async fn start_servers(
         &self,
@@ -476,9 +480,10 @@ impl Fetch<'_> {
             }
         });
         let identities = in_order(identities).await;
-        let mut seen: Vec<(&str, &str)> = Vec::new();
+        // The members of each account, in name order: the first is scanned, and the others only
+        // in its place when it fails.
+        let mut accounts: Vec<(&str, Vec<&ServerMember>)> = Vec::new();
         let mut failed = Vec::new();
-        let mut wanted = Vec::new();
         for (member, (result, record)) in named.into_iter().zip(identities.iter()) {
             report.records.extend(record.clone().map(|mut r| {
                 r.member = Some(member.name.clone());
@@ -491,48 +496,80 @@ impl Fetch<'_> {
                     label: member.name.clone(),
                     result: Err(e.clone()),
                     report: ScanReport::default(),
+                    replaced_by: None,
                 }),
                 Ok(account) => {
-                    if let Some((first, _)) = seen.iter().find(|(_, a)| a == account) {
-                        report.notes.push(format!(
-                            "member servers {first} and {} reach the same account {account}: the rows of {} are left out, not repeated",
-                            member.name, member.name
-                        ));
-                        continue;
-                    }
-                    seen.push((&member.name, account));
-                    if plan.admits(&member.name, Some(account)) {
-                        wanted.push((member, account.clone()));
+                    if let Some((_, same)) = accounts.iter_mut().find(|(a, _)| a == account) {
+                        same.push(member);
+                    } else if plan.admits(&member.name, Some(account)) {
+                        accounts.push((account, vec![member]));
                     }
                 }
             }
         }
         let tally = Tally::default();
         let tally = &tally;
-        let runs = wanted.into_iter().map(|(member, account)| async move {
-            let mut member_report = ScanReport::default();
-            let result = match &member.connection {
-                Err(e) => Err(ScanError::from(e.clone())),
-                Ok(c) => {
-                    let part = self.progress.map(|outer| tally.part(outer));
-                    let fetch = Fetch {
-                        progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
-                        ..self.member_fetch(c)
-                    };
-                    Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+        let runs = accounts.iter().map(|(account, members)| async move {
+            let mut tried = Vec::new();
+            for (i, member) in members.iter().enumerate() {
+                let mut outcome = self
+                    .server_member(member, account, table, plan, tally)
+                    .await;
+                let next = members.get(i + 1).filter(|_| outcome.result.is_err());
+                outcome.replaced_by = next.map(|n| n.name.clone());
+                tried.push(outcome);
+                if next.is_none() {
+                    break;
                 }
-            };
-            MemberOutcome {
-                name: member.name.clone(),
-                label: format!("{} (account {account})", member.name),
-                account: Some(account),
-                result,
-                report: member_report,
             }
+            tried
         });
         let mut outcomes = failed;
-        outcomes.extend(in_order(runs).await);
+        for ((account, members), tried) in accounts.iter().zip(in_order(runs).await) {
+            // The account's rows come from the last member tried; the others are not repeated.
+            let used = members
+                .get(tried.len().saturating_sub(1))
+                .map_or("", |m| &m.name);
+            for left_out in members.iter().skip(tried.len()) {
+                report.notes.push(format!(
+                    "member servers {used} and {} reach the same account {account}: the rows of {} are left out, not repeated",
+                    left_out.name, left_out.name
+                ));
+            }
+            outcomes.extend(tried);
+        }
         self.gather(table, failure, "member server", outcomes, report)
+    }
+
+    /// The scan of `table` in one member server, which reaches `account`.
+    async fn server_member(
+        &self,
+        member: &ServerMember,
+        account: &str,
+        table: &'static TableDef,
+        plan: &ScanPlan,
+        tally: &Tally,
+    ) -> MemberOutcome {
+        let mut member_report = ScanReport::default();
+        let result = match &member.connection {
+            Err(e) => Err(ScanError::from(e.clone())),
+            Ok(c) => {
+                let part = self.progress.map(|outer| tally.part(outer));
+                let fetch = Fetch {
+                    progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
+                    ..self.member_fetch(c)
+                };
+                Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+            }
+        };
+        MemberOutcome {
+            name: member.name.clone(),
+            label: format!("{} (account {account})", member.name),
+            account: Some(account.to_string()),
+            result,
+            report: member_report,
+            replaced_by: None,
+        }
     }
 
     /// Puts the members' parts together. A member that failed fails the scan, or under
@@ -547,7 +584,8 @@ impl Fetch<'_> {
         outcomes: Vec<MemberOutcome>,
         report: &mut ScanReport,
     ) -> Result<ScanData, ScanError> {
-        let total = outcomes.len();
+        // A member replaced by another of its account is not one of the members that failed.
+        let total = outcomes.iter().filter(|o| o.replaced_by.is_none()).count();
         let mut data = self.data(table, Vec::new());
         let mut failures = Vec::new();
         for mut outcome in outcomes {
@@ -557,26 +595,31 @@ impl Fetch<'_> {
             if let Err(e) = &outcome.result {
                 last.error = Some(self.error_record(&e.error));
             }
-            report.accounts.push(AccountOutcome {
-                member: outcome.name.clone(),
-                account_id: outcome.account.clone(),
-                error: last.error.clone().map(|r| {
-                    (
-                        r,
-                        outcome
-                            .result
-                            .as_ref()
-                            .err()
-                            .and_then(|e| e.error.region().map(str::to_string)),
-                    )
-                }),
-                ignored_regions: outcome
-                    .report
-                    .skipped
-                    .iter()
-                    .map(|s| s.region.clone())
-                    .collect(),
-            });
+            // A member replaced by another of its account did not cover it: its failure is a
+            // warning and its statistics' last outcome, not the account's outcome.
+            let covered = outcome.replaced_by.is_none();
+            report.accounts.extend(covered.then(|| {
+                AccountOutcome {
+                    member: outcome.name.clone(),
+                    account_id: outcome.account.clone(),
+                    error: last.error.clone().map(|r| {
+                        (
+                            r,
+                            outcome
+                                .result
+                                .as_ref()
+                                .err()
+                                .and_then(|e| e.error.region().map(str::to_string)),
+                        )
+                    }),
+                    ignored_regions: outcome
+                        .report
+                        .skipped
+                        .iter()
+                        .map(|s| s.region.clone())
+                        .collect(),
+                }
+            }));
             for r in outcome.report.records.iter_mut() {
                 r.member = Some(outcome.name.clone());
             }
@@ -595,7 +638,19 @@ impl Fetch<'_> {
                     }
                 }
                 (Ok(_), None) => {}
-                (Err(e), _) => failures.push((outcome.label, e)),
+                (Err(e), _) => match outcome.replaced_by {
+                    Some(other) => {
+                        let request = e.error.request_id().map_or_else(
+                            || "no request id".to_string(),
+                            |r| format!("request id {r}"),
+                        );
+                        report.notes.push(format!(
+                            "member server {} failed, and {other} (the same account) was scanned in its place: {} ({request})",
+                            outcome.label, e.error
+                        ));
+                    }
+                    None => failures.push((outcome.label, e)),
+                },
             }
         }
         if failures.is_empty() {

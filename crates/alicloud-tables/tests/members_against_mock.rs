@@ -510,6 +510,61 @@ async fn member_servers_scan_with_their_own_connections_once_per_account() {
     assert_eq!(calls(&server, "GetCallerIdentity"), 0);
     assert_eq!(calls(&server, "DescribeTrails"), 1);
 
+    // A twin first by name, whose key may not list trails: acct_main is scanned in its place,
+    // and the twin's failure is a warning, not the scan's error (nor a skipped member).
+    let twin_first = fleet(
+        vec![
+            member("acct_a_twin", same_account),
+            member("acct_main", main),
+            member("acct_second", second),
+        ],
+        &[],
+    );
+    server.clear_calls();
+    let (data, report) = scan(&twin_first, &[]).await;
+    let got: Vec<String> = rows(&mut data.unwrap())
+        .into_iter()
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        got.contains(&format!("acct_main {}", mock::DEFAULT_ACCOUNT_ID)),
+        "{got:?}"
+    );
+    assert!(got.contains(&format!("acct_second {}", mock::SECOND_ACCOUNT_ID)));
+    assert!(!got.iter().any(|r| r.starts_with("acct_a_twin")), "{got:?}");
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    assert!(
+        report.notes[0].starts_with(&format!(
+            "member server acct_a_twin (account {}) failed, and acct_main (the same account) was scanned in its place",
+            mock::DEFAULT_ACCOUNT_ID
+        )),
+        "{:?}",
+        report.notes
+    );
+    assert!(
+        report.notes[0].contains("(request id "),
+        "{:?}",
+        report.notes
+    );
+    // The account is covered by acct_main; the twin is no account's outcome.
+    let covered: Vec<&str> = report.accounts.iter().map(|a| a.member.as_str()).collect();
+    assert_eq!(covered, ["acct_main", "acct_second"]);
+    // The twin's one listing, then acct_main's and acct_second's.
+    assert_eq!(calls(&server, "DescribeTrails"), 3);
+    // When the account's last member fails too, that is the member failure.
+    server.set_key_revoked(mock::DEFAULT_ACCESS_KEY_ID, true);
+    let (e, _) = scan(&twin_first, &[]).await;
+    server.set_key_revoked(mock::DEFAULT_ACCESS_KEY_ID, false);
+    let e = e.unwrap_err();
+    assert!(
+        e.others
+            .as_deref()
+            .unwrap_or("")
+            .contains("in member acct_main (account"),
+        "{e:?}"
+    );
+
     // A member that cannot be used fails the scan, named; under skip it is left out, and when
     // every member fails the scan fails all the same.
     let with_refused = |failure: &str| {
