@@ -1,6 +1,7 @@
 //! Row mapping: a row of the table layer into a tuple slot, each neutral [`Value`] as a PostgreSQL
 //! datum of the column's type. Datums are made in the current memory context, which during a scan
-//! is the executor's per-tuple context: only the current row's datums exist at any time. The
+//! is the executor's per-tuple context: only the current row's datums exist at any time (its text
+//! values share one allocation). The
 //! connection columns, the same in every row of one connection, are made once per connection in
 //! the query's memory context ([`ConnectionMemo`]).
 
@@ -97,6 +98,9 @@ pub unsafe fn store_row(
     if !columns.is_empty() {
         // count(*) and the like read no column, so not the object either.
         let object = row.object();
+        // The row's text values, made together in one allocation at the end.
+        let mut texts: Vec<(usize, std::borrow::Cow<str>)> = Vec::with_capacity(columns.len());
+        let mut text_bytes = 0;
         for r in columns {
             let column = &table.columns[r.column];
             let i = (r.attno - 1) as usize;
@@ -108,6 +112,14 @@ pub unsafe fn store_row(
                 }
             }
             let value = row.value(&object, column);
+            let value = match value {
+                Value::Text(t) if !column.per_connection && !t.contains('\0') => {
+                    text_bytes += packed_text_size(t.len());
+                    texts.push((i, t));
+                    continue;
+                }
+                other => other,
+            };
             let parsed = column.raw.then_some(&object);
             let converted = if column.per_connection {
                 // SAFETY: the caller's: the memo's context outlives the rows.
@@ -142,10 +154,64 @@ pub unsafe fn store_row(
                 }
             }
         }
+        // SAFETY: the caller's: the datums go in the current (per-tuple) memory context.
+        unsafe { store_texts(&texts, text_bytes, values, nulls) };
     }
     // SAFETY: the caller's.
     unsafe { pg_sys::ExecStoreVirtualTuple(slot) };
     Ok(())
+}
+
+/// The most bytes of a row's text values made in one allocation; past it, each is made alone.
+const PACKED_TEXTS_LIMIT: usize = 64 << 20;
+
+/// The room a text value of `len` bytes takes in a row's allocation: its 4-byte varlena header
+/// and its bytes, rounded up so that the next one starts at an 8-byte boundary, as palloc's own
+/// chunks do.
+fn packed_text_size(len: usize) -> usize {
+    (4 + len).next_multiple_of(8)
+}
+
+/// Makes `texts` (attribute index, text without NUL) `text` datums, in one allocation of
+/// `bytes` (the sum of their [`packed_text_size`]) of the current memory context: a row's twenty
+/// texts cost one palloc, not twenty. A datum pointing inside a larger allocation is as
+/// PostgreSQL's own datums of a heap tuple are, and is never freed alone.
+///
+/// # Safety
+/// On the backend's thread, in a memory context that lives as long as the datums are used;
+/// `values` and `nulls` are the slot's arrays.
+unsafe fn store_texts(
+    texts: &[(usize, std::borrow::Cow<str>)],
+    bytes: usize,
+    values: &mut [pg_sys::Datum],
+    nulls: &mut [bool],
+) {
+    if texts.is_empty() {
+        return;
+    }
+    if bytes > PACKED_TEXTS_LIMIT {
+        for (i, t) in texts {
+            if let Some(d) = t.as_ref().into_datum() {
+                values[*i] = d;
+                nulls[*i] = false;
+            }
+        }
+        return;
+    }
+    // SAFETY: the caller's; palloc'd memory of `bytes`, each text written within its own
+    // packed_text_size from its start (header, then bytes), the starts 8-byte aligned.
+    unsafe {
+        let base = pg_sys::palloc(bytes) as *mut u8;
+        let mut at = 0;
+        for (i, t) in texts {
+            let p = base.add(at);
+            pgrx::varlena::set_varsize_4b(p as *mut pg_sys::varlena, (4 + t.len()) as i32);
+            std::ptr::copy_nonoverlapping(t.as_ptr(), p.add(4), t.len());
+            values[*i] = pg_sys::Datum::from(p);
+            nulls[*i] = false;
+            at += packed_text_size(t.len());
+        }
+    }
 }
 
 /// Why a value cannot be stored.
