@@ -1,9 +1,8 @@
 //! Row mapping: a row of the table layer into a tuple slot, each neutral [`Value`] as a PostgreSQL
 //! datum of the column's type. Datums are made in the current memory context, which during a scan
 //! is the executor's per-tuple context: only the current row's datums exist at any time (its text
-//! values share one allocation). The
-//! connection columns, the same in every row of one connection, are made once per connection in
-//! the query's memory context ([`ConnectionMemo`]).
+//! values share one allocation). The connection columns, the same in every row of one
+//! connection, are made once per connection in the query's memory context ([`ConnectionMemo`]).
 
 use crate::jsonb::NulInJson;
 use crate::planner::Retrieved;
