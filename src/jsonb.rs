@@ -2,9 +2,10 @@
 //! already, for its typed columns) and written straight in jsonb's binary format (documented in
 //! PostgreSQL's `utils/jsonb.h`, unchanged on disk since 9.4), laid out as PostgreSQL lays it out,
 //! so the datum equals `jsonb_in`'s to the byte (a test compares them) without lexing the text
-//! again or building a tree of it. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in`
-//! (integers through `int64_to_numeric`, which makes the same datum without reading text). A lone
-//! scalar, very deep nesting and very long strings go through `jsonb_in`.
+//! again or building a tree of it. Numbers go through PostgreSQL's `numeric_in`, as in `jsonb_in`,
+//! except integers of up to 18 digits, whose `numeric` (the short format) is written here as
+//! numeric_in makes it (a test compares the bytes). A lone scalar, very deep nesting and very long
+//! strings go through `jsonb_in`.
 
 use alicloud_tables::table::JsonObject;
 use pgrx::pg_sys;
@@ -213,11 +214,17 @@ impl Writer {
                 JENTRY_ISSTRING | s.len() as u32
             }
             b'-' | b'0'..=b'9' => {
-                // SAFETY: the caller's.
-                let numeric = or_left!(unsafe { numeric_in(json) });
                 let pad = self.pad_to_int();
-                self.buf.extend_from_slice(numeric);
-                JENTRY_ISNUMERIC | (pad + numeric.len() as u32)
+                let start = self.buf.len();
+                match plain_integer(json) {
+                    Some(n) => integer_numeric(n, &mut self.buf),
+                    None => {
+                        // SAFETY: the caller's.
+                        let numeric = or_left!(unsafe { numeric_in(json) });
+                        self.buf.extend_from_slice(numeric);
+                    }
+                }
+                JENTRY_ISNUMERIC | (pad + (self.buf.len() - start) as u32)
             }
             b't' => JENTRY_ISBOOL_TRUE,
             b'f' => JENTRY_ISBOOL_FALSE,
@@ -298,30 +305,61 @@ impl Writer {
     }
 }
 
-/// A number's `numeric` datum bytes (a 4-byte varlena header, as `numeric_in` makes it), in the
-/// current memory context; `numeric_in` reports what is not a number.
-///
-/// # Safety
-/// As [`jsonb`]; the bytes live as long as the current memory context.
-unsafe fn numeric_in<'m>(text: &str) -> Option<&'m [u8]> {
-    // The common case, an integer (epoch times, counts), is made without parsing text again:
-    // `int64_to_numeric` gives the datum numeric_in gives (the property test compares the bytes).
+/// The integer a JSON number is, when `numeric_in` reads it as one: at most 18 digits, no
+/// fraction or exponent, no leading zero, not `-0` (which numeric_in keeps apart from `0`).
+fn plain_integer(text: &str) -> Option<i64> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let plain = !digits.is_empty()
         && digits.len() <= 18
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits == "0" || !digits.starts_with('0'))
         && text != "-0";
-    if plain {
-        if let Ok(n) = text.parse::<i64>() {
-            // SAFETY: the caller's; returns a varlena in the current memory context, read here
-            // within its size.
-            return Some(unsafe {
-                let p = pg_sys::int64_to_numeric(n) as *const pg_sys::varlena;
-                std::slice::from_raw_parts(p as *const u8, pgrx::varlena::varsize_any(p))
-            });
-        }
+    plain.then(|| text.parse().ok()).flatten()
+}
+
+/// Appends the `numeric` datum of an integer, as `int64_to_numeric` and `numeric_in` make it
+/// (the tests compare the bytes): PostgreSQL's short format (`utils/adt/numeric.c`), that is a
+/// 4-byte varlena header, a 16-bit header (`NUMERIC_SHORT`, the sign, display scale 0, the
+/// weight), then the base-10000 digits from the most significant, without zero digits at the
+/// end. The common number of a listed object (epoch times, counts) so costs no call.
+fn integer_numeric(n: i64, out: &mut Vec<u8>) {
+    const NUMERIC_SHORT: u16 = 0x8000;
+    const NUMERIC_SHORT_SIGN_MASK: u16 = 0x2000;
+    const NUMERIC_SHORT_WEIGHT_MASK: u16 = 0x003F;
+    // Base-10000 digits, least significant first (an i64 has at most 5).
+    let mut digits = [0u16; 5];
+    let mut count = 0;
+    let mut rest = n.unsigned_abs();
+    while rest > 0 {
+        digits[count] = (rest % 10_000) as u16;
+        rest /= 10_000;
+        count += 1;
     }
+    let weight = count.saturating_sub(1) as u16;
+    let zeros_at_end = digits[..count].iter().take_while(|&&d| d == 0).count();
+    let kept = &digits[zeros_at_end..count];
+    let size = 4 + 2 + 2 * kept.len();
+    // SET_VARSIZE_4B of postgres.h.
+    #[cfg(target_endian = "little")]
+    let varlena_header = (size as u32) << 2;
+    #[cfg(target_endian = "big")]
+    let varlena_header = (size as u32) & 0x3FFF_FFFF;
+    let sign = if n < 0 { NUMERIC_SHORT_SIGN_MASK } else { 0 };
+    out.extend_from_slice(&varlena_header.to_ne_bytes());
+    out.extend_from_slice(
+        &(NUMERIC_SHORT | sign | (weight & NUMERIC_SHORT_WEIGHT_MASK)).to_ne_bytes(),
+    );
+    for d in kept.iter().rev() {
+        out.extend_from_slice(&(*d as i16).to_ne_bytes());
+    }
+}
+
+/// A number's `numeric` datum bytes (a 4-byte varlena header, as `numeric_in` makes it), in the
+/// current memory context; `numeric_in` reports what is not a number.
+///
+/// # Safety
+/// As [`jsonb`]; the bytes live as long as the current memory context.
+unsafe fn numeric_in<'m>(text: &str) -> Option<&'m [u8]> {
     let c = std::ffi::CString::new(text).ok()?;
     // SAFETY: the caller's; numeric_in reads the NUL-terminated text, which outlives the call,
     // and returns a varlena in the current memory context, read here within its size.
@@ -555,6 +593,49 @@ mod tests {
                 },
             )
             .unwrap();
+    }
+
+    /// Integers are written as `numeric_in` makes them, to the byte: zero, signs, zero digits
+    /// at either end of the base-10000 digits, the most digits taken without numeric_in.
+    #[pg_test]
+    fn integers_are_numeric_in_to_the_byte() {
+        for n in [
+            0i64,
+            1,
+            -1,
+            9999,
+            10_000,
+            -10_000,
+            10_001,
+            12_340_000,
+            1_614_580_048_000,
+            100_000_000_000_000_000,
+            999_999_999_999_999_999,
+            -999_999_999_999_999_999,
+        ] {
+            let text = n.to_string();
+            assert_eq!(super::plain_integer(&text), Some(n));
+            let mut written = Vec::new();
+            super::integer_numeric(n, &mut written);
+            let c = std::ffi::CString::new(text.as_str()).unwrap();
+            // SAFETY: in a test backend; numeric_in reads the NUL-terminated text.
+            let d = unsafe {
+                pgrx::fcinfo::direct_function_call_as_datum(
+                    pg_sys::numeric_in,
+                    &[
+                        Some(pg_sys::Datum::from(c.as_ptr())),
+                        Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+                        Some(pg_sys::Datum::from(-1i32)),
+                    ],
+                )
+            }
+            .unwrap();
+            assert_eq!(written, bytes(d), "{n}");
+        }
+        // Not plain integers: numeric_in reads them.
+        for text in ["-0", "01", "1.0", "1e3", "1234567890123456789"] {
+            assert_eq!(super::plain_integer(text), None, "{text}");
+        }
     }
 
     /// A `\u0000` escape anywhere is refused, never cut: in a value, a name, an element, nested.
