@@ -175,8 +175,12 @@ answer_bytes=$(psql -X -At -c "SELECT alicloud_fdw_stats_reset('big')" \
   -c "SELECT sum(bytes) FROM alicloud_fdw_stats WHERE server = 'big' AND action = 'DescribeTrails'" | tail -n 1)
 answer_kb=$(( answer_bytes / 1024 ))
 echo "rows: ${big_rows}; answers of one scan: $(( answer_kb / 1024 )) MiB"
-echo "SELECT * (foreign): $(timings "SET alicloud_fdw.cache = off;" "SELECT * FROM big.alicloud_action_trail;")"
-echo "SELECT * (heap):    $(timings "" "SELECT * FROM heap_big;")"
+foreign_times=$(timings "SET alicloud_fdw.cache = off;" "SELECT * FROM big.alicloud_action_trail;")
+heap_times=$(timings "" "SELECT * FROM heap_big;")
+echo "SELECT * (foreign): ${foreign_times}"
+echo "SELECT * (heap):    ${heap_times}"
+median_of() { sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p' <<<"$1"; }
+echo "   ratio of the medians, foreign / heap: $(awk "BEGIN {printf \"%.2f\", $(median_of "$foreign_times") / $(median_of "$heap_times")}")"
 echo "   target: the foreign scan <= 2 x the heap scan"
 # The same scan with the answers read from the shared cache (its limit raised above their size):
 # the rows' conversion without the HTTP fetch and the mock's work on the same cores.
