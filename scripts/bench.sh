@@ -224,11 +224,12 @@ fi
 if section 7; then
 echo
 echo "== 7. 16 sessions at once on a region that always fails (503 ServiceUnavailable, 3 attempts each)"
-# storm CACHE [QUERY]: 16 sessions run QUERY at once, STORM_ROUNDS times (5 by default: with the
-# cache on, the 16 share one call's outcome, so one round is one draw of its backoffs); prints the
+# storm CACHE [QUERY]: 16 sessions run QUERY at once, STORM_ROUNDS times (20 by default: with the
+# cache on, the 16 share one call's outcome, so one round is one draw of its backoffs, and few
+# rounds make a median that moves with the draws); prints the
 # median and the largest of their times (each measured around its own psql) and the DescribeTrails
 # calls the mock received per round.
-STORM_ROUNDS="${STORM_ROUNDS:-5}"
+STORM_ROUNDS="${STORM_ROUNDS:-20}"
 storm() {
   local query="${2:-SELECT count(*) FROM slow.alicloud_action_trail WHERE region = 'cn-beijing'}"
   curl -s -o /dev/null -X DELETE "$MOCK_URL/_admin/calls"
