@@ -51,7 +51,7 @@ fn is_role_member(member: &str, server: &str) -> bool {
     member
         .strip_prefix(server)
         .and_then(|rest| rest.strip_prefix('.'))
-        .is_some_and(|account| !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(alicloud_tables::options::is_account_id)
 }
 
 /// Call statistics of every server of this database the current user may use, per region and

@@ -422,6 +422,11 @@ fn number(
 /// The value of `member_accounts` that names the accounts of the caller's resource directory.
 pub const DIRECTORY: &str = "directory";
 
+/// Whether `id` has the form of an Alibaba Cloud account id: 1 to 32 digits.
+pub fn is_account_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Reads a list of account ids: digits, each once, at least one; or [`DIRECTORY`] (an empty
 /// list).
 fn parse_accounts(name: &'static str, value: &str) -> Result<Vec<String>, OptionError> {
@@ -431,7 +436,7 @@ fn parse_accounts(name: &'static str, value: &str) -> Result<Vec<String>, Option
     }
     let mut list = Vec::new();
     for id in split_list(value) {
-        if id.len() > 32 || !id.chars().all(|c| c.is_ascii_digit()) {
+        if !is_account_id(&id) {
             return Err(bad(
                 name,
                 format!("\"{id}\" is not an account id"),

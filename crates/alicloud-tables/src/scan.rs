@@ -19,7 +19,7 @@ use crate::cache::{Cache, Claim, Finished, ScopeId};
 use crate::connect::ConnectError;
 use crate::connect::{Connection, ServerMember};
 use crate::listing::{Listing, Page, Params};
-use crate::options::{MemberFailure, Members, Regions, Settings};
+use crate::options::{is_account_id, MemberFailure, Members, Regions, Settings};
 use crate::pace::{AssumeRolePace, Pace};
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
@@ -394,12 +394,9 @@ impl Fetch<'_> {
                                 Err(ScanError::from(e))
                             }
                             Ok(_) => {
-                                let part = self.progress.map(|outer| tally.part(outer));
-                                let fetch = Fetch {
-                                    progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
-                                    ..self.with_connection(&connection)
-                                };
-                                Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+                                let fetch = self.with_connection(&connection);
+                                self.member_part(fetch, tally, table, plan, &mut member_report)
+                                    .await
                             }
                         },
                     };
@@ -554,12 +551,9 @@ impl Fetch<'_> {
         let result = match &member.connection {
             Err(e) => Err(ScanError::from(e.clone())),
             Ok(c) => {
-                let part = self.progress.map(|outer| tally.part(outer));
-                let fetch = Fetch {
-                    progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
-                    ..self.member_fetch(c)
-                };
-                Box::pin(fetch.start(table, plan, false, &mut member_report)).await
+                let fetch = self.member_fetch(c);
+                self.member_part(fetch, tally, table, plan, &mut member_report)
+                    .await
             }
         };
         MemberOutcome {
@@ -570,6 +564,24 @@ impl Fetch<'_> {
             report: member_report,
             replaced_by: None,
         }
+    }
+
+    /// A member's part of the scan of `table`, made by `fetch` (the member's), its progress
+    /// counted with the other members' in `tally`.
+    async fn member_part(
+        &self,
+        fetch: Fetch<'_>,
+        tally: &Tally,
+        table: &'static TableDef,
+        plan: &ScanPlan,
+        report: &mut ScanReport,
+    ) -> Result<ScanData, ScanError> {
+        let part = self.progress.map(|outer| tally.part(outer));
+        let fetch = Fetch {
+            progress: part.as_ref().map(|p| p as &dyn Fn(usize, usize)),
+            ..fetch
+        };
+        Box::pin(fetch.start(table, plan, false, report)).await
     }
 
     /// Puts the members' parts together. A member that failed fails the scan, or under
@@ -597,9 +609,8 @@ impl Fetch<'_> {
             }
             // A member replaced by another of its account did not cover it: its failure is a
             // warning and its statistics' last outcome, not the account's outcome.
-            let covered = outcome.replaced_by.is_none();
-            report.accounts.extend(covered.then(|| {
-                AccountOutcome {
+            if outcome.replaced_by.is_none() {
+                report.accounts.push(AccountOutcome {
                     member: outcome.name.clone(),
                     account_id: outcome.account.clone(),
                     error: last.error.clone().map(|r| {
@@ -618,8 +629,8 @@ impl Fetch<'_> {
                         .iter()
                         .map(|s| s.region.clone())
                         .collect(),
-                }
-            }));
+                });
+            }
             for r in outcome.report.records.iter_mut() {
                 r.member = Some(outcome.name.clone());
             }
@@ -639,16 +650,12 @@ impl Fetch<'_> {
                 }
                 (Ok(_), None) => {}
                 (Err(e), _) => match outcome.replaced_by {
-                    Some(other) => {
-                        let request = e.error.request_id().map_or_else(
-                            || "no request id".to_string(),
-                            |r| format!("request id {r}"),
-                        );
-                        report.notes.push(format!(
-                            "member server {} failed, and {other} (the same account) was scanned in its place: {} ({request})",
-                            outcome.label, e.error
-                        ));
-                    }
+                    Some(other) => report.notes.push(format!(
+                        "member server {} failed, and {other} (the same account) was scanned in its place: {} ({})",
+                        outcome.label,
+                        e.error,
+                        report::request_words(e.error.request_id())
+                    )),
                     None => failures.push((outcome.label, e)),
                 },
             }
@@ -1268,11 +1275,6 @@ impl Fetch<'_> {
         let record = self.global_record(action, &global, source, call_report, &result);
         (result, record)
     }
-}
-
-/// Whether `id` has the form of an Alibaba Cloud account id (digits only), as a cached one must.
-fn is_account_id(id: &str) -> bool {
-    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -215,10 +215,7 @@ impl Skipped {
     /// The warning, naming the option as the front end calls it (`ignore_error_codes`,
     /// `--ignore-error-codes`; a member's names `member_failure` the same way).
     pub fn warning(&self, option: &str) -> String {
-        let request = match &self.request_id {
-            Some(r) => format!("request id {r}"),
-            None => "no request id".to_string(),
-        };
+        let request = request_words(self.request_id.as_deref());
         match &self.member {
             None => format!(
                 "skipping region {}: {} failed with {} ({request}), which {option} lists",
@@ -243,6 +240,14 @@ impl Skipped {
 }
 
 /// The warning with the option's own name, as the extension and the configure function call it.
+/// How a warning names a call's request id: `request id <id>`, or `no request id`.
+pub(crate) fn request_words(request_id: Option<&str>) -> String {
+    match request_id {
+        Some(r) => format!("request id {r}"),
+        None => "no request id".to_string(),
+    }
+}
+
 impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.warning("ignore_error_codes"))
