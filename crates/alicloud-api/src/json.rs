@@ -100,13 +100,10 @@ impl Items {
             let span = u32::try_from(start).and_then(|s| Ok((s, u32::try_from(end)?)));
             spans.push(span.map_err(|_| "the answer is larger than 4 GiB".to_string())?);
         }
-        let request_id = top.request_id.and_then(|raw| {
-            let member = JsonObject {
-                raw: raw.get(),
-                members: vec![(Cow::Borrowed(REQUEST_ID), raw)],
-            };
-            member.text(REQUEST_ID).map(Cow::into_owned)
-        });
+        let request_id = top
+            .request_id
+            .and_then(|raw| text_of(raw.get()))
+            .map(Cow::into_owned);
         Ok((spans, request_id))
     }
 
@@ -417,11 +414,7 @@ impl<'a> JsonObject<'a> {
     /// A text member: strings as they are, numbers and booleans as text; absent, null or empty
     /// is `None`.
     pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
-        let raw = self.field(name)?;
-        match string_of(raw) {
-            Some(s) => s.filter(|s| !s.is_empty()),
-            None => parse_text(value_of(raw).as_ref()).map(Cow::Owned),
-        }
+        text_of(self.field(name)?)
     }
 
     /// A time member in any of the formats seen (epoch seconds or milliseconds, ISO-8601, Java
@@ -463,6 +456,14 @@ impl<'a> JsonObject<'a> {
 /// A member's JSON text as a value (`None` if it is not JSON).
 fn value_of(raw: &str) -> Option<Value> {
     serde_json::from_str(raw).ok()
+}
+
+/// A member's JSON text as [`JsonObject::text`] reads it.
+fn text_of(raw: &str) -> Option<Cow<'_, str>> {
+    match string_of(raw) {
+        Some(s) => s.filter(|s| !s.is_empty()),
+        None => parse_text(value_of(raw).as_ref()).map(Cow::Owned),
+    }
 }
 
 /// A member's JSON text when it is a string (`None` otherwise), read without building a JSON tree

@@ -72,12 +72,13 @@ static COLUMNS: &[ColumnDef] = &[
                 return Value::Null;
             };
             // The JSON text of a one-string array, escaped by serde only when a part needs it.
-            let plain = |s: &str| !s.contains(|c: char| c == '"' || c == '\\' || c.is_control());
-            Value::Json(Cow::Owned(if plain(&home) && plain(account) && plain(&name) {
-                format!("[\"acs:actiontrail:{home}:{account}:actiontrail/{name}\"]")
+            let json = format!("[\"acs:actiontrail:{home}:{account}:actiontrail/{name}\"]");
+            let aka = &json[2..json.len() - 2];
+            let plain = !aka.contains(|c: char| c == '"' || c == '\\' || c.is_control());
+            Value::Json(Cow::Owned(if plain {
+                json
             } else {
-                let aka = format!("acs:actiontrail:{home}:{account}:actiontrail/{name}");
-                format!("[{}]", serde_json::Value::String(aka))
+                format!("[{}]", serde_json::Value::String(aka.to_string()))
             }))
         }).with_account(),
     ColumnDef::raw("The trail object exactly as the API sent it, fields this table does not know included."),
