@@ -133,6 +133,9 @@ SELECT dblink_disconnect(s) FROM unnest(ARRAY['s1', 's2', 's3']) s;
 SELECT count(*) FROM shared_trails;
 \! $AS_ROOT find "$SERVER_DIR" -name '*.entry' -exec sh -c 'rm "$1" && mkfifo "$1"' _ {} \; -print | wc -l
 \! $AS_ROOT sh -c 'rm -f "$1" && mkfifo "$1"' _ "$SERVER_DIR/stats/stats.log"
+-- (In a new session: a session that read the entries serves them from memory, without opening
+-- their files.)
+\c -
 SET statement_timeout = '5s';
 \! mock-admin reset-calls
 SELECT count(*) FROM shared_trails;

@@ -29,22 +29,26 @@
 //! So one failing call fails every session that waited for it, at once, and a session that comes
 //! later calls again: errors are never kept beyond the sessions that waited.
 //!
-//! **Reading again.** Each process remembers the small entries it has read and checked, with the
-//! identity of their file (device, inode, length, modification time): while the file at an
-//! entry's path is that same file, a read costs a `stat` instead of a read and a checksum. Entries
-//! are replaced by renaming a new file into place, so a new answer is always a new file; an entry
-//! deleted (expired, trimmed, damaged) is no longer found. The memory is bounded.
+//! **Reading again.** Each process remembers the small entries it has read and checked, decoded
+//! as the caller reads them (a listing's pages), under the identity of the cache directory: a
+//! random id written into it when it is made (`id`), which each scan reads once. While an entry
+//! is younger than the TTL and the directory is the same one (not cleared since: clearing
+//! deletes the directory, id included), a read costs a lookup in memory, without a file
+//! operation. So a process may serve an entry another process has since replaced or trimmed
+//! until it expires, as it would have served it before; a store by the process itself, and
+//! clearing the cache, are seen at once. The memory is bounded.
 //!
 //! Failures to read or write are not errors: the cache then simply misses.
 
 use crate::files;
 use alicloud_api::Error;
 use sha2::{Digest, Sha256};
+use std::any::Any;
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The format tag that starts every entry.
@@ -138,6 +142,9 @@ pub struct Cache {
     dir: PathBuf,
     ttl: Duration,
     max_bytes: u64,
+    /// The directory's id, read on first use by this value or any of its clones (see the
+    /// module docs).
+    id: Arc<OnceLock<Option<[u8; 16]>>>,
 }
 
 /// A cached answer.
@@ -170,85 +177,105 @@ fn now_millis() -> u64 {
 }
 
 /// The largest entry a process remembers having checked.
-const VERIFIED_ENTRY_MAX: usize = 256 * 1024;
+const REMEMBERED_ENTRY_MAX: usize = 256 * 1024;
 /// The most payload bytes a process remembers (it forgets them all when more would come).
-const VERIFIED_MAX: usize = 8 * 1024 * 1024;
+const REMEMBERED_MAX: usize = 8 * 1024 * 1024;
+/// The file holding a cache directory's id.
+const ID_FILE: &str = "id";
 
-/// Which file an entry was read from: the same path may later hold another file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    modified: Option<SystemTime>,
-}
+/// Which entry of which cache directory: the directory's id and the entry's key.
+type MemoryKey = ([u8; 16], [u8; 32]);
 
-impl FileId {
-    #[cfg(unix)]
-    fn of(m: &fs::Metadata) -> Option<FileId> {
-        use std::os::unix::fs::MetadataExt;
-        m.file_type().is_file().then(|| FileId {
-            dev: m.dev(),
-            ino: m.ino(),
-            len: m.len(),
-            modified: m.modified().ok(),
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn of(_m: &fs::Metadata) -> Option<FileId> {
-        None
-    }
-}
-
-/// An entry this process read and checked.
-struct Verified {
-    file: FileId,
+/// An entry this process read and checked, as its reader decoded it.
+struct Remembered {
     fetched: u64,
-    payload: String,
+    decoded: Arc<dyn Any + Send + Sync>,
+    /// The payload's length (what the entry counts towards [`REMEMBERED_MAX`]).
+    bytes: usize,
 }
 
-/// The entries this process read and checked, by path (see the module docs), and their bytes.
-static VERIFIED: Mutex<Option<(HashMap<PathBuf, Verified>, usize)>> = Mutex::new(None);
+/// The entries this process read and checked (see the module docs), and their bytes.
+static MEMORY: Mutex<Option<(HashMap<MemoryKey, Remembered>, usize)>> = Mutex::new(None);
 
-/// The entry at `path` as this process checked it, when the file there is still the one read.
-fn verified(path: &Path) -> Option<(u64, String)> {
-    let file = FileId::of(&fs::symlink_metadata(path).ok()?)?;
-    let held = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
-    let v = held.as_ref()?.0.get(path)?;
-    (v.file == file).then(|| (v.fetched, v.payload.clone()))
+fn memory() -> std::sync::MutexGuard<'static, Option<(HashMap<MemoryKey, Remembered>, usize)>> {
+    MEMORY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Remembers the entry at `path`, read from `file` and checked.
-fn remember(path: &Path, file: FileId, fetched: u64, payload: &str) {
-    if payload.len() > VERIFIED_ENTRY_MAX {
+/// The entry `key` as this process decoded it into a `T`, with when it was fetched.
+fn recall<T: Clone + 'static>(key: &MemoryKey) -> Option<(u64, T)> {
+    let held = memory();
+    let r = held.as_ref()?.0.get(key)?;
+    Some((r.fetched, r.decoded.downcast_ref::<T>()?.clone()))
+}
+
+/// Remembers the entry `key`, fetched at `fetched`, of `bytes` payload bytes, decoded.
+fn remember<T: Send + Sync + 'static>(key: MemoryKey, fetched: u64, bytes: usize, decoded: T) {
+    if bytes > REMEMBERED_ENTRY_MAX {
         return;
     }
-    let mut held = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
-    let (entries, bytes) = held.get_or_insert_with(|| (HashMap::new(), 0));
-    if *bytes + payload.len() > VERIFIED_MAX {
+    let mut held = memory();
+    let (entries, total) = held.get_or_insert_with(|| (HashMap::new(), 0));
+    if *total + bytes > REMEMBERED_MAX {
         entries.clear();
-        *bytes = 0;
+        *total = 0;
     }
-    let v = Verified {
-        file,
+    let r = Remembered {
         fetched,
-        payload: payload.to_string(),
+        decoded: Arc::new(decoded),
+        bytes,
     };
-    *bytes += payload.len();
-    if let Some(old) = entries.insert(path.to_path_buf(), v) {
-        *bytes -= old.payload.len();
+    *total += bytes;
+    if let Some(old) = entries.insert(key, r) {
+        *total -= old.bytes;
     }
 }
 
-/// Forgets the entry at `path` (deleted).
-fn forget(path: &Path) {
-    let mut held = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((entries, bytes)) = held.as_mut() {
-        if let Some(old) = entries.remove(path) {
-            *bytes -= old.payload.len();
+/// Forgets the entry `key` (replaced or deleted by this process).
+fn forget(key: &MemoryKey) {
+    if let Some((entries, total)) = memory().as_mut() {
+        if let Some(old) = entries.remove(key) {
+            *total -= old.bytes;
         }
     }
+}
+
+/// The id of the cache directory `dir` (see the module docs), if it has a valid one.
+fn read_id(dir: &Path) -> Option<[u8; 16]> {
+    let bytes = files::read_at_most(&dir.join(ID_FILE), 64).ok()??;
+    let text = std::str::from_utf8(&bytes).ok()?.trim_end();
+    let mut id = [0u8; 16];
+    if text.len() != 32 {
+        return None;
+    }
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(id)
+}
+
+/// The id of the cache directory `dir`, given to it when it has none (when `dir` exists):
+/// written whole into a private file, then linked into place, so that a reader finds a whole id
+/// or none and two writers do not replace each other's.
+fn make_id(dir: &Path) -> Option<[u8; 16]> {
+    if let Some(id) = read_id(dir) {
+        return Some(id);
+    }
+    let path = dir.join(ID_FILE);
+    files::remove_junk(&path);
+    let tmp = dir.join(format!(
+        ".{ID_FILE}.{}.{:x}{TEMP_SUFFIX}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let id: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
+    let written = files::create_new(&tmp).and_then(|mut f| f.write_all(hex(&id).as_bytes()));
+    if written.is_ok() && fs::hard_link(&tmp, &path).is_err() && read_id(dir).is_none() {
+        // A damaged id (a crash between its link and its write cannot make one, an edit can):
+        // replaced, so that this directory's entries are remembered again.
+        let _ = fs::rename(&tmp, &path);
+    }
+    let _ = fs::remove_file(&tmp);
+    read_id(dir)
 }
 
 /// The checksum of an entry: over its key, its time, its length and its payload.
@@ -296,6 +323,7 @@ impl Cache {
             dir,
             ttl,
             max_bytes,
+            id: Arc::new(OnceLock::new()),
         }
     }
 
@@ -321,12 +349,15 @@ impl Cache {
         !self.ttl.is_zero()
     }
 
-    fn slot(&self, scope: &ScopeId, what: &str) -> Slot {
-        let key: [u8; 32] = Sha256::new()
+    fn key(scope: &ScopeId, what: &str) -> [u8; 32] {
+        Sha256::new()
             .chain_update(scope.0)
             .chain_update(what.as_bytes())
             .finalize()
-            .into();
+            .into()
+    }
+
+    fn slot(&self, key: [u8; 32]) -> Slot {
         Slot {
             key,
             shard: self.dir.join(hex(&key[..1])),
@@ -334,37 +365,61 @@ impl Cache {
         }
     }
 
+    /// The key of entry `key` in this process's memory, when the directory has an id (read once
+    /// per [`Cache`] value: a scan's; given to a directory made by an earlier version).
+    fn memory_key(&self, key: [u8; 32]) -> Option<MemoryKey> {
+        let id = *self.id.get_or_init(|| make_id(&self.dir));
+        id.map(|id| (id, key))
+    }
+
     /// The entry `what` of `scope`, if it is there, intact and younger than the TTL. A damaged
     /// or expired entry is deleted.
     pub fn get(&self, scope: &ScopeId, what: &str) -> Option<Hit> {
+        self.get_decoded(scope, what, |payload| Some(payload.to_string()))
+            .map(|(payload, age)| Hit { payload, age })
+    }
+
+    /// [`Cache::get`], decoded by `decode` (`None`: not served, the entry left as it is), with
+    /// its age. What is decoded is remembered (see the module docs), so that reading the entry
+    /// again in this process neither reads the file nor decodes it.
+    pub fn get_decoded<T: Clone + Send + Sync + 'static>(
+        &self,
+        scope: &ScopeId,
+        what: &str,
+        decode: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<(T, Duration)> {
         if !self.enabled() {
             return None;
         }
-        let slot = self.slot(scope, what);
-        let path = slot.entry();
+        let key = Cache::key(scope, what);
         let now = now_millis();
         let fresh = |fetched: u64| {
             let age = Duration::from_millis(now.saturating_sub(fetched));
             (fetched <= now + 60_000 && age < self.ttl).then_some(age)
         };
-        if let Some((fetched, payload)) = verified(&path) {
+        let memory_key = self.memory_key(key);
+        if let Some((fetched, decoded)) = memory_key.as_ref().and_then(recall::<T>) {
             if let Some(age) = fresh(fetched) {
-                return Some(Hit { payload, age });
+                return Some((decoded, age));
             }
         }
-        let (bytes, metadata) =
-            files::read_with_metadata(&path, self.max_bytes + MAX_HEADER).ok()??;
+        let slot = self.slot(key);
+        let path = slot.entry();
+        let bytes = files::read_at_most(&path, self.max_bytes + MAX_HEADER).ok()??;
         let size = bytes.len() as u64;
         if let Some((fetched, payload)) = read_entry(&slot.key, bytes) {
             if let Some(age) = fresh(fetched) {
-                if let Some(file) = FileId::of(&metadata) {
-                    remember(&path, file, fetched, &payload);
+                let decoded = decode(&payload)?;
+                if let Some(k) = memory_key {
+                    remember(k, fetched, payload.len(), decoded.clone());
                 }
-                return Some(Hit { payload, age });
+                return Some((decoded, age));
             }
         }
         // Expired, damaged, or from a clock far ahead: never served again.
-        forget(&path);
+        if let Some(k) = &memory_key {
+            forget(k);
+        }
         if fs::remove_file(&path).is_ok() {
             self.account(slot.shard_index(), -(size as i64), false);
         }
@@ -390,8 +445,12 @@ impl Cache {
         if alicloud_api::contains_secret(payload, secrets) {
             return Err(NotStored::EchoesSecret);
         }
-        let slot = self.slot(scope, what);
+        let slot = self.slot(Cache::key(scope, what));
         let added = self.write(&slot, payload).map_err(|_| NotStored::Io)?;
+        // (After the write, which gives a new directory its id.)
+        if let Some(k) = self.memory_key(slot.key) {
+            forget(&k);
+        }
         self.account(slot.shard_index(), added, true);
         Ok(())
     }
@@ -399,6 +458,7 @@ impl Cache {
     /// Writes the entry of `slot`; returns the change in bytes.
     fn write(&self, slot: &Slot, payload: &str) -> std::io::Result<i64> {
         files::private_dir(&slot.shard)?;
+        make_id(&self.dir);
         let fetched = now_millis();
         let header = format!(
             "{ENTRY_TAG} {fetched} {} {}\n",
@@ -511,7 +571,7 @@ impl Cache {
         if !self.enabled() {
             return Claim::Unavailable;
         }
-        let slot = self.slot(scope, what);
+        let slot = self.slot(Cache::key(scope, what));
         if files::private_dir(&slot.shard).is_err() {
             return Claim::Unavailable;
         }

@@ -1004,9 +1004,7 @@ impl Fetch<'_> {
         let wider = listing.widen(wanted);
         for request in [wanted, ask, &wider] {
             let entry = listing_entry(action, region, request);
-            let Some(pages) = cache
-                .get(self.scope(), &entry)
-                .and_then(|hit| pages_from_payload(&hit.payload))
+            let Some((pages, _age)) = cache.get_decoded(self.scope(), &entry, pages_from_payload)
             else {
                 continue;
             };

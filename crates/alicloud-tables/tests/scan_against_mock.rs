@@ -336,8 +336,8 @@ async fn a_failed_call_is_shared_with_the_sessions_that_waited_and_no_later_one(
     assert_eq!(calls(&server, "DescribeTrails"), 6);
     assert_eq!(
         alicloud_tables::cache::file_count(dir.path()),
-        0,
-        "no claim file is left"
+        usize::from(dir.path().join("id").is_file()),
+        "no claim file is left (the directory's id may be there)"
     );
 }
 

@@ -13,7 +13,7 @@ fn cache(dir: &Path, max_bytes: u64) -> Cache {
 
 /// The entry file of `what` in `scope`.
 fn entry_path(c: &Cache, s: &ScopeId, what: &str) -> PathBuf {
-    c.slot(s, what).entry()
+    c.slot(Cache::key(s, what)).entry()
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn what_is_not_a_regular_file_is_refused_at_once() {
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(!path.exists());
     // In place of a claim file too.
-    let claim = c.slot(&s, "e").claim();
+    let claim = c.slot(Cache::key(&s, "e")).claim();
     let fifo = CString::new(claim.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: as above.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
@@ -229,11 +229,12 @@ fn every_file_is_bounded_and_a_store_stays_cheap() {
         .sum();
     let one = (payload.len() as u64) + MAX_HEADER;
     assert!(bytes <= max + one, "{bytes} bytes over a limit of {max}");
-    // Entries, the usage file and the shard directories: no claim or temporary file remains.
+    // Entries, the usage and id files and the shard directories: no claim or temporary file
+    // remains.
     let entries = count_entries(dir.path());
     assert!(entries > 100, "the newest entries are kept: {entries}");
     assert!(
-        file_count(dir.path()) <= entries + 1,
+        file_count(dir.path()) <= entries + 2,
         "{} files for {entries} entries",
         file_count(dir.path())
     );
@@ -261,7 +262,7 @@ fn waiting_callers_share_the_outcome_of_one_fetch() {
     let dir = tempfile::tempdir().unwrap();
     let c = cache(dir.path(), 1 << 20);
     let s = scope("s");
-    let claim_path = c.slot(&s, "e").claim();
+    let claim_path = c.slot(Cache::key(&s, "e")).claim();
 
     // A failure reaches every caller that waited, and only them.
     let Claim::Held(held) = c.claim(&s, "e") else {
@@ -319,7 +320,7 @@ fn a_crashed_holders_file_is_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let c = cache(dir.path(), 1 << 20);
     let s = scope("s");
-    let path = c.slot(&s, "e").claim();
+    let path = c.slot(Cache::key(&s, "e")).claim();
     files::private_dir(path.parent().unwrap()).unwrap();
     // What a holder killed after writing its outcome (but before removing the file) leaves.
     let mut stale = OUTCOME_ERROR.to_vec();
@@ -366,27 +367,64 @@ mod properties {
 }
 
 #[test]
-fn entries_read_again_are_the_file_now_there() {
+fn entries_read_again_come_from_memory_until_they_expire_or_the_cache_is_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let c = cache(dir.path(), 1 << 20);
     let s = scope("s");
     c.put(&s, "e", "first", NO_SECRETS).unwrap();
+    let path = entry_path(&c, &s, "e");
     assert_eq!(c.get(&s, "e").unwrap().payload, "first");
-    // Remembered: read again from memory while the file is the same one.
+    // Remembered: read again from memory, by this scan and the next ones, without the file.
+    fs::write(&path, "damaged").unwrap();
     assert_eq!(c.get(&s, "e").unwrap().payload, "first");
-    // A new answer is a new file.
+    assert_eq!(
+        cache(dir.path(), 1 << 20).get(&s, "e").unwrap().payload,
+        "first"
+    );
+    // Decoded once per type asked: another type reads the file (damaged here: deleted).
+    assert_eq!(c.get_decoded(&s, "e", |p| Some(p.len())), None);
+    assert!(!path.exists());
+    // A store of this process is seen at once.
     c.put(&s, "e", "second", NO_SECRETS).unwrap();
     assert_eq!(c.get(&s, "e").unwrap().payload, "second");
-    // Deleted (trimmed, cleared by another session): gone.
-    fs::remove_file(entry_path(&c, &s, "e")).unwrap();
-    assert_eq!(c.get(&s, "e"), None);
-    // Another scope's entry of the same name is another file.
+    assert_eq!(c.get_decoded(&s, "e", |p| Some(p.len())).unwrap().0, 6);
+    assert_eq!(c.get_decoded(&s, "e", |_| Some(0usize)).unwrap().0, 6);
+    // Another scope's entry of the same name is another entry.
     c.put(&scope("t"), "e", "theirs", NO_SECRETS).unwrap();
-    assert_eq!(c.get(&s, "e"), None);
+    assert_eq!(c.get(&scope("t"), "e").unwrap().payload, "theirs");
+    assert_eq!(c.get(&s, "e").unwrap().payload, "second");
+    // Cleared (by any process: the directory goes, its id with it): gone for the next scan.
+    assert!(clear(dir.path()) >= 2);
+    assert_eq!(cache(dir.path(), 1 << 20).get(&s, "e"), None);
+    // A directory made again has another id: what was remembered is not served from it.
+    let again = cache(dir.path(), 1 << 20);
+    again.put(&s, "other", "x", NO_SECRETS).unwrap();
+    assert_eq!(cache(dir.path(), 1 << 20).get(&s, "e"), None);
+    // A damaged or missing id (a directory an earlier version made) is replaced by the next
+    // scan: a new id, under which nothing is remembered yet.
+    let id = read_id(dir.path()).unwrap();
+    for damage in ["not an id", ""] {
+        fs::write(dir.path().join(ID_FILE), damage).unwrap();
+        let next = cache(dir.path(), 1 << 20);
+        fs::write(entry_path(&next, &s, "other"), "damaged").unwrap();
+        assert_eq!(next.get(&s, "other"), None);
+        assert_ne!(read_id(dir.path()), Some(id));
+        assert!(read_id(dir.path()).is_some());
+        next.put(&s, "other", "x", NO_SECRETS).unwrap();
+    }
+    fs::remove_file(dir.path().join(ID_FILE)).unwrap();
+    assert_eq!(
+        cache(dir.path(), 1 << 20).get(&s, "other").unwrap().payload,
+        "x"
+    );
+    assert!(read_id(dir.path()).is_some());
     // An entry that expired is not served from memory either.
     let short = Cache::new(dir.path().join("short"), Duration::from_millis(50), 1 << 20);
     short.put(&s, "e", "soon old", NO_SECRETS).unwrap();
+    let short = Cache::new(dir.path().join("short"), Duration::from_millis(50), 1 << 20);
     assert!(short.get(&s, "e").is_some());
+    fs::write(entry_path(&short, &s, "e"), "damaged").unwrap();
+    assert!(short.get(&s, "e").is_some(), "remembered");
     std::thread::sleep(Duration::from_millis(80));
     assert_eq!(short.get(&s, "e"), None);
 }
