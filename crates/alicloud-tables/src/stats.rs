@@ -137,19 +137,32 @@ struct Line {
     /// Who made the call.
     #[serde(default)]
     owner: String,
+    // What is false or zero is left out of the line (an answer from the cache is about half as
+    // long): a line is written for every answer a scan obtains.
     /// From the cache (else from the API).
+    #[serde(default, skip_serializing_if = "is_default")]
     cached: bool,
     /// Taken from another session's call (see [`Source::Coalesced`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     coalesced: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
     cache_missed: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
     attempts: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
     throttled: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
     micros: u64,
+    #[serde(default, skip_serializing_if = "is_default")]
     bytes: u64,
+    #[serde(default, skip_serializing_if = "is_default")]
     rows: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<LastError>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Line {
@@ -443,6 +456,40 @@ mod tests {
         );
         store.reset();
         assert!(store.load().is_empty());
+    }
+
+    #[test]
+    fn lines_leave_out_what_is_zero_and_lines_in_full_still_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StatsStore::new(dir.path().to_path_buf());
+        let mut cached = api("cn-beijing", 0, 1, None);
+        cached.source = Source::Cache;
+        cached.report = CallReport::default();
+        store.record("alice", &[cached]);
+        let log = fs::read_to_string(dir.path().join(LOG_FILE)).unwrap();
+        assert_eq!(
+            log,
+            "{\"region\":\"cn-beijing\",\"action\":\"DescribeTrails\",\"owner\":\"alice\",\
+             \"cached\":true,\"rows\":3}\n"
+        );
+        // A line as earlier versions wrote it, every field present.
+        let full = "{\"region\":\"cn-beijing\",\"action\":\"DescribeTrails\",\"owner\":\"bob\",\
+                    \"cached\":false,\"coalesced\":false,\"cache_missed\":true,\"attempts\":2,\
+                    \"throttled\":1,\"micros\":5000,\"bytes\":10,\"rows\":2}\n";
+        let mut f = files::open_append(&dir.path().join(LOG_FILE)).unwrap();
+        f.write_all(full.as_bytes()).unwrap();
+        let b = &store.load()["cn-beijing"]["DescribeTrails"];
+        assert_eq!(
+            (
+                b.calls,
+                b.cache_hits,
+                b.cache_misses,
+                b.retries,
+                b.throttles
+            ),
+            (1, 1, 1, 1, 1)
+        );
+        assert_eq!((b.rows, b.bytes, b.total_ms), (5, 10, 5.0));
     }
 
     #[test]
