@@ -24,8 +24,14 @@ const FRONT_END: FrontEnd = FrontEnd {
     version: env!("CARGO_PKG_VERSION"),
 };
 
+/// Settings, with the options they were made from.
+type PlannedSettings = (BTreeMap<String, String>, Settings);
+
 thread_local! {
     static CONNECTIONS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), Connection>> = RefCell::new(HashMap::new());
+    /// The settings each (server, user) was last planned with, and the options they were made
+    /// from (the planner reads them for every query; they are made again when the options differ).
+    static SETTINGS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), PlannedSettings>> = RefCell::new(HashMap::new());
     /// Set by the invalidation callback; the map is emptied at the next lookup (never inside the
     /// callback, which must not do more than flag).
     static STALE: Cell<bool> = const { Cell::new(false) };
@@ -45,7 +51,24 @@ fn options(server: &Server, mapping: &Mapping) -> BTreeMap<String, String> {
 pub fn settings(table: pg_sys::Oid, user: pg_sys::Oid) -> Result<Settings, FdwError> {
     let server = catalog::server(catalog::server_of_table(table));
     let mapping = catalog::mapping(user, server.oid);
-    connect::settings(&options(&server, &mapping)).map_err(FdwError::from)
+    let options = options(&server, &mapping);
+    let key = (server.oid, user);
+    let known = SETTINGS.with(|m| {
+        m.borrow()
+            .get(&key)
+            .filter(|(o, _)| *o == options)
+            .map(|(_, s)| s.clone())
+    });
+    if let Some(settings) = known {
+        return Ok(settings);
+    }
+    let settings = connect::settings(&options).map_err(FdwError::from)?;
+    // Without `regions`, the settings also depend on a profile file or the environment: read
+    // again each time.
+    if options.contains_key("regions") {
+        SETTINGS.with(|m| m.borrow_mut().insert(key, (options, settings.clone())));
+    }
+    Ok(settings)
 }
 
 /// The connection of `user` to `server` through `mapping`, made on first use. `superuser` is

@@ -127,28 +127,39 @@ fn key_order(members: &JsonObject) -> Vec<u32> {
     order
 }
 
+/// How many shapes of top-level objects [`key_order_of_rows`] keeps.
+const SHAPES_KEPT: usize = 8;
+
+/// The names of a top-level object, in text order, and their [`key_order`].
+type Shape = (Vec<String>, Vec<u32>);
+
 thread_local! {
-    /// The names of the last top-level object written, in text order, and their [`key_order`].
-    static LAST_KEYS: std::cell::RefCell<(Vec<String>, Vec<u32>)> = const {
-        std::cell::RefCell::new((Vec::new(), Vec::new()))
-    };
+    /// The shapes of the last top-level objects written, the most recent last.
+    static SHAPES: std::cell::RefCell<Vec<Shape>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// [`key_order`] of a listed object: the rows of one answer name the same members in the same
-/// order, so the last row's order is taken again when the names are the same.
+/// [`key_order`] of a listed object: the rows of an answer name the same members in the same
+/// order, or one of a few sets of members (an API leaves out the fields a resource does not
+/// have), so the order of a recent row with the same names is taken again.
 fn key_order_of_rows(members: &JsonObject) -> Vec<u32> {
-    LAST_KEYS.with_borrow_mut(|(names, order)| {
-        let same = names.len() == members.len()
+    let same = |names: &[String]| {
+        names.len() == members.len()
             && names
                 .iter()
                 .enumerate()
-                .all(|(i, n)| n == members.member(i).0);
-        if !same {
-            *order = key_order(members);
-            names.clear();
-            names.extend((0..members.len()).map(|i| members.member(i).0.to_string()));
+                .all(|(i, n)| n == members.member(i).0)
+    };
+    SHAPES.with_borrow_mut(|shapes| {
+        if let Some((_, order)) = shapes.iter().rev().find(|(names, _)| same(names)) {
+            return order.clone();
         }
-        order.clone()
+        let order = key_order(members);
+        if shapes.len() == SHAPES_KEPT {
+            shapes.remove(0);
+        }
+        let names = (0..members.len()).map(|i| members.member(i).0.to_string());
+        shapes.push((names.collect(), order.clone()));
+        order
     })
 }
 
