@@ -6,7 +6,8 @@
 #      hit, the median of 5 pgbench runs), each next to a heap table holding the same rows;
 #   3. a query that reads the table four times, with the cache cleared (cold) and filled (warm);
 #   4. 16 sessions running the same query at once on a cold cache: how many fan-outs reach the API;
-#   5. 100,000 trails over 28 regions: SELECT * time (cache off, then from the shared cache) and the
+#   5. 100,000 trails over 28 regions: SELECT * time (cache off, each run in a session of its own,
+#      alternating with the heap table; then from the shared cache) and the
 #      backend's peak memory, next to a heap table holding the same rows; and the peak for one answer
 #      over the size limit;
 #   6. how long pg_cancel_backend and statement_timeout take to stop a query whose region never
@@ -184,10 +185,29 @@ answer_bytes=$(psql -X -At -c "SELECT alicloud_fdw_stats_reset('big')" \
   -c "SELECT sum(bytes) FROM alicloud_fdw_stats WHERE server = 'big' AND action = 'DescribeTrails'" | tail -n 1)
 answer_kb=$(( answer_bytes / 1024 ))
 echo "rows: ${big_rows}; answers of one scan: $(( answer_kb / 1024 )) MiB"
-foreign_times=$(timings "SET alicloud_fdw.cache = off;" "SELECT * FROM big.alicloud_action_trail;")
-heap_times=$(timings "" "SELECT * FROM heap_big;")
+# Each run in a session of its own (after one untimed run), foreign and heap alternating: where
+# the scheduler puts a session (on psql's CPU or the other one) moves a foreign scan's time by a
+# quarter and stays for the session, so one session per figure would make the ratio a coin toss.
+session_time() {
+  local out
+  out=$({ echo '\timing off'; [ -n "$1" ] && echo "$1"; echo "${2%;} \\g /dev/null"
+          echo '\timing on'; echo "${2%;} \\g /dev/null"; } | psql -X -q -v ON_ERROR_STOP=1 2>&1) \
+    || { echo "a query failed: $out" >&2; exit 1; }
+  sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out"
+}
+summary() {
+  sort -n | awk '{a[NR]=$1} END {printf "best %7.2f ms, median %7.2f ms (%d sessions)", a[1], a[int((NR+1)/2)], NR}'
+}
+foreign_runs=() heap_runs=()
+for _ in $(seq 1 "$RUNS"); do
+  foreign_runs+=("$(session_time "SET alicloud_fdw.cache = off;" "SELECT * FROM big.alicloud_action_trail;")")
+  heap_runs+=("$(session_time "" "SELECT * FROM heap_big;")")
+done
+foreign_times=$(printf '%s\n' "${foreign_runs[@]}" | summary)
+heap_times=$(printf '%s\n' "${heap_runs[@]}" | summary)
 echo "SELECT * (foreign): ${foreign_times}"
 echo "SELECT * (heap):    ${heap_times}"
+echo "   sessions (ms): foreign ${foreign_runs[*]}; heap ${heap_runs[*]}"
 median_of() { sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p' <<<"$1"; }
 echo "   ratio of the medians, foreign / heap: $(awk "BEGIN {printf \"%.2f\", $(median_of "$foreign_times") / $(median_of "$heap_times")}")"
 echo "   target: the foreign scan <= 2 x the heap scan"
