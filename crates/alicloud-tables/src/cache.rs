@@ -33,10 +33,12 @@
 //! as the caller reads them (a listing's pages), under the identity of the cache directory: a
 //! random id written into it when it is made (`id`), which each scan reads once. While an entry
 //! is younger than the TTL and the directory is the same one (not cleared since: clearing
-//! deletes the directory, id included), a read costs a lookup in memory, without a file
-//! operation. So a process may serve an entry another process has since replaced or trimmed
-//! until it expires, as it would have served it before; a store by the process itself, and
-//! clearing the cache, are seen at once. The memory is bounded.
+//! renames the directory aside, id included, then deletes it), a read costs a lookup in memory,
+//! without a file operation. So a process may serve an entry another process has since replaced
+//! or trimmed until it expires, as it would have served it before (so may a thread whose read
+//! was under way while another thread of the process stored a new answer); a store by the
+//! process, and clearing the cache, are seen by the scans that start afterwards. The memory is
+//! bounded.
 //!
 //! Failures to read or write are not errors: the cache then simply misses.
 
@@ -190,9 +192,14 @@ type MemoryKey = ([u8; 16], [u8; 32]);
 struct Remembered {
     fetched: u64,
     decoded: Arc<dyn Any + Send + Sync>,
-    /// The payload's length (what the entry counts towards [`REMEMBERED_MAX`]).
+    /// What the entry counts towards [`REMEMBERED_MAX`]: its payload's length and
+    /// [`REMEMBERED_OVERHEAD`].
     bytes: usize,
 }
+
+/// What an entry costs beyond its payload (its key, its place in the map, its decoded value's
+/// own allocations), counted so that many small entries stay within [`REMEMBERED_MAX`] too.
+const REMEMBERED_OVERHEAD: usize = 256;
 
 /// The entries this process read and checked (see the module docs), and their bytes.
 static MEMORY: Mutex<Option<(HashMap<MemoryKey, Remembered>, usize)>> = Mutex::new(None);
@@ -208,11 +215,12 @@ fn recall<T: Clone + 'static>(key: &MemoryKey) -> Option<(u64, T)> {
     Some((r.fetched, r.decoded.downcast_ref::<T>()?.clone()))
 }
 
-/// Remembers the entry `key`, fetched at `fetched`, of `bytes` payload bytes, decoded.
-fn remember<T: Send + Sync + 'static>(key: MemoryKey, fetched: u64, bytes: usize, decoded: T) {
-    if bytes > REMEMBERED_ENTRY_MAX {
+/// Remembers the entry `key`, fetched at `fetched`, of `payload` bytes, decoded.
+fn remember<T: Send + Sync + 'static>(key: MemoryKey, fetched: u64, payload: usize, decoded: T) {
+    if payload > REMEMBERED_ENTRY_MAX {
         return;
     }
+    let bytes = payload + REMEMBERED_OVERHEAD;
     let mut held = memory();
     let (entries, total) = held.get_or_insert_with(|| (HashMap::new(), 0));
     if *total + bytes > REMEMBERED_MAX {
@@ -255,14 +263,19 @@ fn read_id(dir: &Path) -> Option<[u8; 16]> {
 
 /// The id of the cache directory `dir`, given to it when it has none (when `dir` exists):
 /// written whole into a private file, then linked into place, so that a reader finds a whole id
-/// or none and two writers do not replace each other's.
+/// or none and two writers do not replace each other's. (The private file is written in the
+/// first shard, whose trims remove what a crash leaves of it.)
 fn make_id(dir: &Path) -> Option<[u8; 16]> {
     if let Some(id) = read_id(dir) {
         return Some(id);
     }
     let path = dir.join(ID_FILE);
     files::remove_junk(&path);
-    let tmp = dir.join(format!(
+    let shard = dir.join(hex(&[0]));
+    if !dir.is_dir() || files::private_dir(&shard).is_err() {
+        return None;
+    }
+    let tmp = shard.join(format!(
         ".{ID_FILE}.{}.{:x}{TEMP_SUFFIX}",
         std::process::id(),
         fastrand::u64(..)
@@ -446,19 +459,21 @@ impl Cache {
             return Err(NotStored::EchoesSecret);
         }
         let slot = self.slot(Cache::key(scope, what));
-        let added = self.write(&slot, payload).map_err(|_| NotStored::Io)?;
-        // (After the write, which gives a new directory its id.)
-        if let Some(k) = self.memory_key(slot.key) {
-            forget(&k);
+        let (added, id) = self.write(&slot, payload).map_err(|_| NotStored::Io)?;
+        // Forgotten under the directory's id now (the write gives a new directory one), and
+        // under the one this scan read, if another.
+        let read = self.memory_key(slot.key).map(|(read, _)| read);
+        for id in id.into_iter().chain(read.filter(|r| Some(*r) != id)) {
+            forget(&(id, slot.key));
         }
         self.account(slot.shard_index(), added, true);
         Ok(())
     }
 
-    /// Writes the entry of `slot`; returns the change in bytes.
-    fn write(&self, slot: &Slot, payload: &str) -> std::io::Result<i64> {
+    /// Writes the entry of `slot`; returns the change in bytes, and the directory's id.
+    fn write(&self, slot: &Slot, payload: &str) -> std::io::Result<(i64, Option<[u8; 16]>)> {
         files::private_dir(&slot.shard)?;
-        make_id(&self.dir);
+        let id = make_id(&self.dir);
         let fetched = now_millis();
         let header = format!(
             "{ENTRY_TAG} {fetched} {} {}\n",
@@ -491,7 +506,7 @@ impl Cache {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result
+        result.map(|added| (added, id))
     }
 
     /// Adds `delta` bytes to shard `shard`'s usage; with `trim`, trims when the total is over
@@ -831,9 +846,32 @@ pub fn user_cache_dir() -> Option<PathBuf> {
 
 /// Deletes every entry under `dir` (the directory of one cache, or a parent of several), and the
 /// directories themselves. Returns how many entries were deleted.
+///
+/// The directory is first renamed aside, at once with every id in it, so that no scan that
+/// starts afterwards serves what its process remembered, even when the deletion stops halfway
+/// (a session writing into the directory meanwhile); what such a deletion leaves is deleted by
+/// the next clear.
 pub fn clear(dir: &Path) -> usize {
     let count = count_entries(dir);
-    let _ = fs::remove_dir_all(dir);
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return 0;
+    };
+    let prefix = format!(".{}.cleared.", name.to_string_lossy());
+    let aside = parent.join(format!(
+        "{prefix}{}.{:x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    if fs::rename(dir, &aside).is_err() {
+        let _ = fs::remove_dir_all(dir);
+    }
+    if let Ok(list) = fs::read_dir(parent) {
+        for e in list.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                files::remove_junk(&e.path());
+            }
+        }
+    }
     count
 }
 

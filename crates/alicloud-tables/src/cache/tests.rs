@@ -428,3 +428,47 @@ fn entries_read_again_come_from_memory_until_they_expire_or_the_cache_is_cleared
     std::thread::sleep(Duration::from_millis(80));
     assert_eq!(short.get(&s, "e"), None);
 }
+
+#[test]
+fn a_store_is_seen_by_the_next_scan_whichever_id_its_own_scan_read() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("c");
+    let s = scope("s");
+    // This scan starts before the directory exists: it reads no id.
+    let early = cache(&dir, 1 << 20);
+    assert_eq!(early.get(&s, "e"), None);
+    cache(&dir, 1 << 20)
+        .put(&s, "e", "first", NO_SECRETS)
+        .unwrap();
+    assert_eq!(cache(&dir, 1 << 20).get(&s, "e").unwrap().payload, "first");
+    // Its store forgets what the process remembered under the id the directory has now.
+    early.put(&s, "e", "second", NO_SECRETS).unwrap();
+    assert_eq!(cache(&dir, 1 << 20).get(&s, "e").unwrap().payload, "second");
+}
+
+#[test]
+fn a_clear_sets_the_directory_aside_first_and_removes_what_an_earlier_one_left() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("cache");
+    let s = scope("s");
+    cache(&dir, 1 << 20).put(&s, "e", "x", NO_SECRETS).unwrap();
+    assert_eq!(cache(&dir, 1 << 20).get(&s, "e").unwrap().payload, "x");
+    // What a clear that stopped halfway left beside the directory.
+    let left = root.path().join(".cache.cleared.1.2");
+    fs::create_dir_all(left.join("ab")).unwrap();
+    fs::write(left.join(ID_FILE), "0123").unwrap();
+    assert_eq!(clear(&dir), 1);
+    let names: Vec<_> = fs::read_dir(root.path()).unwrap().flatten().collect();
+    assert!(names.is_empty(), "left: {names:?}");
+    assert_eq!(cache(&dir, 1 << 20).get(&s, "e"), None);
+    // The id's private file is written in a shard, where trims remove a crash's leftovers.
+    cache(&dir, 1 << 20).put(&s, "e", "y", NO_SECRETS).unwrap();
+    assert!(read_id(&dir).is_some());
+    let root_files: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(root_files.is_empty(), "{root_files:?}");
+}
