@@ -128,11 +128,11 @@ SELECT clock_timestamp() - :'started'::timestamptz < interval '2.5 s' AS both_wi
 ALTER SERVER shared OPTIONS (DROP deadline_ms);
 \! mock-admin clear-faults
 SELECT dblink_disconnect(s) FROM unnest(ARRAY['s1', 's2', 's3']) s;
--- 4. A FIFO in place of every cache entry and of the statistics' log: the scan neither blocks nor
+-- 4. A FIFO in place of every cache entry and of the statistics' logs: the scan neither blocks nor
 -- serves them; it calls again, and the FIFOs are gone.
 SELECT count(*) FROM shared_trails;
 \! $AS_ROOT find "$SERVER_DIR" -name '*.entry' -exec sh -c 'rm "$1" && mkfifo "$1"' _ {} \; -print | wc -l
-\! $AS_ROOT sh -c 'rm -f "$1" && mkfifo "$1"' _ "$SERVER_DIR/stats/stats.log"
+\! $AS_ROOT sh -c 'for f in "$@"; do rm -f "$f" && mkfifo "$f"; done' _ "$SERVER_DIR/stats/stats.v2.log" "$SERVER_DIR/stats/stats.log"
 -- (In a new session: a session that read the entries serves them from memory, without opening
 -- their files.)
 \c -

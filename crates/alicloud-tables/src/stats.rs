@@ -25,7 +25,12 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 const TOTALS_FILE: &str = "stats.json";
-const LOG_FILE: &str = "stats.log";
+/// The log this version appends to: lines that leave out what is false or zero, which earlier
+/// versions could not read.
+const LOG_FILE: &str = "stats.v2.log";
+/// The log earlier versions append to (lines in full): still folded, so that while backends of
+/// an earlier version run beside this one, neither loses the other's lines.
+const EARLIER_LOG_FILE: &str = "stats.log";
 const LOCK_FILE: &str = "stats.lock";
 /// A writer that finds the log longer than this folds it into the totals. Reading the
 /// statistics folds too, so this only bounds the log: a scan of 30 member accounts over 28
@@ -309,8 +314,11 @@ impl StatsStore {
         let lock = self.lock()?;
         lock.lock()?;
         let mut stats = self.totals();
-        let log_path = self.dir.join(LOG_FILE);
-        if let Ok(Some(log)) = files::open_read(&log_path) {
+        let logs = [EARLIER_LOG_FILE, LOG_FILE].map(|name| self.dir.join(name));
+        for log_path in &logs {
+            let Ok(Some(log)) = files::open_read(log_path) else {
+                continue;
+            };
             let log = std::io::Read::take(log, MAX_TOTALS_BYTES);
             for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
                 if let Ok(l) = serde_json::from_str::<Line>(&line) {
@@ -336,7 +344,11 @@ impl StatsStore {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        files::open_rw(&log_path)?.set_len(0)?;
+        for log_path in &logs {
+            if log_path.exists() {
+                files::open_rw(log_path)?.set_len(0)?;
+            }
+        }
         Ok(stats)
         // The lock is released when `lock` is dropped.
     }
@@ -472,11 +484,11 @@ mod tests {
             "{\"region\":\"cn-beijing\",\"action\":\"DescribeTrails\",\"owner\":\"alice\",\
              \"cached\":true,\"rows\":3}\n"
         );
-        // A line as earlier versions wrote it, every field present.
+        // A line as earlier versions wrote it, every field present, in their log.
         let full = "{\"region\":\"cn-beijing\",\"action\":\"DescribeTrails\",\"owner\":\"bob\",\
                     \"cached\":false,\"coalesced\":false,\"cache_missed\":true,\"attempts\":2,\
                     \"throttled\":1,\"micros\":5000,\"bytes\":10,\"rows\":2}\n";
-        let mut f = files::open_append(&dir.path().join(LOG_FILE)).unwrap();
+        let mut f = files::open_append(&dir.path().join(EARLIER_LOG_FILE)).unwrap();
         f.write_all(full.as_bytes()).unwrap();
         let b = &store.load()["cn-beijing"]["DescribeTrails"];
         assert_eq!(
@@ -490,6 +502,11 @@ mod tests {
             (1, 1, 1, 1, 1)
         );
         assert_eq!((b.rows, b.bytes, b.total_ms), (5, 10, 5.0));
+        // Both logs were folded: each line counts once.
+        for name in [LOG_FILE, EARLIER_LOG_FILE] {
+            assert_eq!(fs::metadata(dir.path().join(name)).unwrap().len(), 0);
+        }
+        assert_eq!(store.load()["cn-beijing"]["DescribeTrails"].rows, 5);
     }
 
     #[test]
