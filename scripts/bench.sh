@@ -106,6 +106,9 @@ latency() {
     runs+=("$(PGOPTIONS="-c alicloud_fdw.cache=on" "$PG_BIN/pgbench" -n -f "$WORK/q.sql" -T 2 -c 1 postgres 2>&1 \
       | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')")
   done
+  for r in "${runs[@]}"; do
+    [[ "$r" =~ ^[0-9.]+$ ]] || { echo "a pgbench run of $1 failed" >&2; exit 1; }
+  done
   echo "${runs[*]}" >> "$WORK/latency.runs"
   printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p
 }

@@ -32,7 +32,7 @@ thread_local! {
     /// The settings each (server, user) was last planned with, and the options they were made
     /// from (the planner reads them for every query; they are made again when the options differ).
     static SETTINGS: RefCell<HashMap<(pg_sys::Oid, pg_sys::Oid), PlannedSettings>> = RefCell::new(HashMap::new());
-    /// Set by the invalidation callback; the map is emptied at the next lookup (never inside the
+    /// Set by the invalidation callback; the maps are emptied at the next lookup (never inside the
     /// callback, which must not do more than flag).
     static STALE: Cell<bool> = const { Cell::new(false) };
 }
@@ -53,6 +53,7 @@ pub fn settings(table: pg_sys::Oid, user: pg_sys::Oid) -> Result<Settings, FdwEr
     let mapping = catalog::mapping(user, server.oid);
     let options = options(&server, &mapping);
     let key = (server.oid, user);
+    forget_if_stale();
     let known = SETTINGS.with(|m| {
         m.borrow()
             .get(&key)
@@ -69,6 +70,15 @@ pub fn settings(table: pg_sys::Oid, user: pg_sys::Oid) -> Result<Settings, FdwEr
         SETTINGS.with(|m| m.borrow_mut().insert(key, (options, settings.clone())));
     }
     Ok(settings)
+}
+
+/// Drops the connections and the planner's settings when the catalogs changed (they hold the
+/// mappings' secrets, and entries of servers that may be gone).
+fn forget_if_stale() {
+    if STALE.with(|s| s.replace(false)) {
+        CONNECTIONS.with(|c| c.borrow_mut().clear());
+        SETTINGS.with(|c| c.borrow_mut().clear());
+    }
 }
 
 /// The connection of `user` to `server` through `mapping`, made on first use. `superuser` is
@@ -89,9 +99,7 @@ pub fn connection(
             server: server.name.clone(),
         });
     }
-    if STALE.with(|s| s.replace(false)) {
-        CONNECTIONS.with(|c| c.borrow_mut().clear());
-    }
+    forget_if_stale();
     let key = (server.oid, user);
     if let Some(found) = CONNECTIONS.with(|c| c.borrow().get(&key).cloned()) {
         return Ok(found);

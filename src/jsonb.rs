@@ -134,7 +134,7 @@ const SHAPES_KEPT: usize = 8;
 type Shape = (Vec<String>, Vec<u32>);
 
 thread_local! {
-    /// The shapes of the last top-level objects written, the most recent last.
+    /// The shapes of top-level objects written, the most recently added last.
     static SHAPES: std::cell::RefCell<Vec<Shape>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
