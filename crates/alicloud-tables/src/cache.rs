@@ -461,8 +461,8 @@ impl Cache {
         let slot = self.slot(Cache::key(scope, what));
         let (added, id) = self.write(&slot, payload).map_err(|_| NotStored::Io)?;
         // Forgotten under the directory's id now (the write gives a new directory one), and
-        // under the one this scan read, if another.
-        let read = self.memory_key(slot.key).map(|(read, _)| read);
+        // under the one this scan read, if another (a scan that has read none takes this one).
+        let read = *self.id.get_or_init(|| id);
         for id in id.into_iter().chain(read.filter(|r| Some(*r) != id)) {
             forget(&(id, slot.key));
         }
