@@ -93,8 +93,11 @@ timings() {
             echo '\timing off'; [ -n "$setup" ] && echo "$setup \\g /dev/null"
             echo '\timing on'; echo "$query \\g /dev/null"
           done; } | psql -X -q -v ON_ERROR_STOP=1 2>&1) || { echo "a query failed: $out" >&2; exit 1; }
-  printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n \
-    | awk '{a[NR]=$1} END {printf "best %7.2f ms, median %7.2f ms (%d runs)", a[1], a[int((NR+1)/2)], NR}'
+  printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | summary runs
+}
+# summary WORD: the best and median of the times (ms) on stdin, one a line, and how many WORD.
+summary() {
+  sort -n | awk -v word="$1" '{a[NR]=$1} END {printf "best %7.2f ms, median %7.2f ms (%d %s)", a[1], a[int((NR+1)/2)], NR, word}'
 }
 # latency "QUERY": mean latency of QUERY in pgbench runs of one client, cache on: the median of 5
 # 2-second runs (each a new session, which the scheduler may place on the client's CPU or the
@@ -198,16 +201,13 @@ session_time() {
     || { echo "a query failed: $out" >&2; exit 1; }
   sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out"
 }
-summary() {
-  sort -n | awk '{a[NR]=$1} END {printf "best %7.2f ms, median %7.2f ms (%d sessions)", a[1], a[int((NR+1)/2)], NR}'
-}
 foreign_runs=() heap_runs=()
 for _ in $(seq 1 "$RUNS"); do
   foreign_runs+=("$(session_time "SET alicloud_fdw.cache = off;" "SELECT * FROM big.alicloud_action_trail;")")
   heap_runs+=("$(session_time "" "SELECT * FROM heap_big;")")
 done
-foreign_times=$(printf '%s\n' "${foreign_runs[@]}" | summary)
-heap_times=$(printf '%s\n' "${heap_runs[@]}" | summary)
+foreign_times=$(printf '%s\n' "${foreign_runs[@]}" | summary sessions)
+heap_times=$(printf '%s\n' "${heap_runs[@]}" | summary sessions)
 echo "SELECT * (foreign): ${foreign_times}"
 echo "SELECT * (heap):    ${heap_times}"
 echo "   sessions (ms): foreign ${foreign_runs[*]}; heap ${heap_runs[*]}"
