@@ -77,6 +77,19 @@ impl Client {
         .await
     }
 
+    /// Opens connections in the background for ActionTrail calls about to be made at once, one
+    /// region per call, so that each finds a connection of its own (a scan does this while it
+    /// waits for roles to be assumed).
+    pub fn open_actiontrail_ahead<'a>(&self, regions: impl IntoIterator<Item = &'a str>) {
+        self.open_ahead(SERVICE, regions);
+    }
+
+    /// Connections open to ActionTrail's endpoint in `region` (idle, in use, opening, or opened
+    /// ahead and waiting to be used); `None` through a proxy.
+    pub fn actiontrail_connections(&self, region: &str) -> Option<usize> {
+        self.open_connections(SERVICE, region)
+    }
+
     /// ActionTrail `DescribeRegions`, asked of the global region's endpoint: every region id
     /// ActionTrail serves (checked for the form of a region id, since it goes into URLs).
     pub async fn describe_regions(&self) -> Outcome<Vec<RegionInfo>> {

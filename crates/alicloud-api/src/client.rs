@@ -7,6 +7,7 @@
 //! caller's decision (a statement snapshot, a cache with a TTL).
 
 mod attempt;
+mod http;
 
 use crate::credentials::{self, CredentialSource, Credentials};
 use crate::endpoint::{Endpoint, Product};
@@ -146,9 +147,10 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
-    /// For the link-local metadata service: short timeouts, no proxy.
-    metadata_http: reqwest::Client,
+    http: http::Http,
+    /// For the link-local metadata service: short timeouts, no proxy. Built when first used (only
+    /// the `EcsRamRole` source uses it).
+    metadata_http: std::sync::OnceLock<reqwest::Client>,
     config: ClientConfig,
     source: CredentialSource,
     /// The temporary credentials held, with when they were fetched.
@@ -157,32 +159,15 @@ struct Inner {
     assume_gate: std::sync::OnceLock<AssumeGate>,
 }
 
-/// The HTTP client a [`Client`] uses: rustls, a connect timeout, keep-alive pooling, and no
-/// redirects (a signed request goes to the configured host or nowhere; a 3xx is an error).
-fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .user_agent(user_agent)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .redirect(reqwest::redirect::Policy::none())
-        .referer(false)
-        .build()
-        .map_err(|e| {
-            Error::config(format!(
-                "could not build the HTTP client: {}",
-                crate::error::chain_text(&e.without_url())
-            ))
-        })
-}
-
 impl Client {
     /// A client with its own HTTP connection pool.
     pub fn new(config: ClientConfig, source: CredentialSource) -> Result<Client> {
-        let http = build_http_client(config.connect_timeout, &config.user_agent)?;
+        let http = http::Http::new(config.connect_timeout, &config.user_agent)
+            .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
-                http: http.clone(),
-                metadata_http: credentials::ecs_metadata_http_client().unwrap_or(http),
+                http,
+                metadata_http: std::sync::OnceLock::new(),
                 config,
                 source,
                 temporary: tokio::sync::Mutex::new(None),
@@ -206,6 +191,15 @@ impl Client {
                 assume_gate: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// The client of the ECS metadata service, built on first use.
+    fn metadata_http(&self) -> Result<&reqwest::Client> {
+        if let Some(http) = self.inner.metadata_http.get() {
+            return Ok(http);
+        }
+        let http = credentials::ecs_metadata_http_client()?;
+        Ok(self.inner.metadata_http.get_or_init(|| http))
     }
 
     /// Makes every `AssumeRole` of this client wait for `gate` first, renewals in the middle of a
@@ -266,9 +260,10 @@ impl Client {
                 .await
             }
             CredentialSource::EcsRamRole { role_name } => {
+                let metadata_http = self.metadata_http()?;
                 self.cached_temporary(|| {
                     credentials::fetch_ecs_role_credentials(
-                        &self.inner.metadata_http,
+                        metadata_http,
                         &self.inner.config.ecs_metadata_base,
                         role_name.as_deref(),
                     )
@@ -410,6 +405,27 @@ impl Client {
             );
         }
         out
+    }
+
+    /// Opens connections in the background for calls of `service` about to be made at once, one
+    /// region per call (see [`http::Http::open_ahead`]).
+    pub(crate) fn open_ahead<'a>(
+        &self,
+        service: Service,
+        regions: impl IntoIterator<Item = &'a str>,
+    ) {
+        let endpoint = (service.endpoint)(&self.inner.config);
+        self.inner
+            .http
+            .open_ahead(regions.into_iter().map(|r| endpoint.url(r)));
+    }
+
+    /// Connections of this client's pool open to `service`'s endpoint in `region`: idle, in use,
+    /// opening, or opened ahead and waiting to be used (`None`: the client goes through a proxy,
+    /// which keeps its own count).
+    pub(crate) fn open_connections(&self, service: Service, region: &str) -> Option<usize> {
+        let endpoint = (service.endpoint)(&self.inner.config);
+        self.inner.http.open_to(&endpoint.url(region))
     }
 
     /// One RPC call with retries, signed with `creds`: a fresh nonce, timestamp and signature per

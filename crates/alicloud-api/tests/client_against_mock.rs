@@ -298,6 +298,43 @@ async fn a_hanging_region_times_out_per_attempt_and_by_deadline() {
     );
 }
 
+/// Waits (a few seconds at most) for `c` to have `n` connections open to the mock.
+async fn open_connections_reach(c: &Client, n: usize) -> usize {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let open = c.actiontrail_connections("cn-hangzhou").unwrap();
+        if open == n || Instant::now() > until {
+            return open;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn connections_opened_ahead_are_the_ones_the_calls_use() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    assert_eq!(c.actiontrail_connections("cn-hangzhou"), Some(0));
+    // Four calls about to be made at once (the mock's regions share one origin).
+    let regions = ["cn-hangzhou", "cn-beijing", "cn-hangzhou", "cn-shanghai"];
+    c.open_actiontrail_ahead(regions);
+    assert_eq!(open_connections_reach(&c, 4).await, 4);
+    // Asked again for as many calls, nothing more is opened.
+    c.open_actiontrail_ahead(regions);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(c.actiontrail_connections("cn-hangzhou"), Some(4));
+    // The four calls at once take the four connections: none is opened for them.
+    let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
+    for (region, answer) in in_regions(&c, &regions).await {
+        assert!(answer.is_ok(), "{region}: {answer:?}");
+    }
+    assert_eq!(c.actiontrail_connections("cn-hangzhou"), Some(4));
+    // Without connections opened ahead, calls at once open one each.
+    let fresh = client(&server, CredentialSource::Static(default_creds()));
+    in_regions(&fresh, &regions[..2]).await;
+    assert_eq!(fresh.actiontrail_connections("cn-hangzhou"), Some(2));
+}
+
 #[tokio::test]
 async fn nothing_listening_is_a_transport_error_naming_the_endpoint_only() {
     let cfg = ClientConfig {
@@ -320,6 +357,7 @@ async fn nothing_listening_is_a_transport_error_naming_the_endpoint_only() {
             endpoint, message, ..
         } => {
             assert_eq!(endpoint, "http://127.0.0.1:1/cn-hangzhou");
+            assert!(message.contains("Connection refused"), "{message}");
             assert!(!message.contains("Signature"), "{message}");
             assert!(!message.contains("AccessKeyId"), "{message}");
         }

@@ -67,6 +67,10 @@ pub trait Listing: Sync + Send {
         token: Option<&'a str>,
     ) -> BoxFuture<'a, Outcome<Page>>;
 
+    /// Opens connections in the background for calls about to be made at once, one region per
+    /// call (see [`Client::open_actiontrail_ahead`]). By default nothing is opened ahead.
+    fn open_ahead(&self, _client: &Client, _calls: &[&str]) {}
+
     /// The answer to `wanted`, from a complete answer `held` got for another request of the same
     /// region, when it holds it (filtered exactly as the API would filter). By default only an
     /// answer to the same request answers it.

@@ -366,6 +366,13 @@ impl Fetch<'_> {
             connections.push((connection, due));
         }
         let due = connections.iter().filter(|(_, due)| *due).count();
+        if due > 0 {
+            self.open_ahead(
+                table,
+                plan,
+                connections.iter().filter_map(|(c, _)| c.as_ref().ok()),
+            );
+        }
         let mut turns =
             AssumeRolePace::new(&self.connection.credentials, self.cache.map(Cache::dir))
                 .take_turns(due)
@@ -412,6 +419,46 @@ impl Fetch<'_> {
             });
         let outcomes = in_order(runs).await;
         self.gather(table, members.failure, "member account", outcomes, report)
+    }
+
+    /// Opens, in the background, the connections the listings of `members` will need as soon as
+    /// their roles are assumed (a round trip from now): one per call the cache will not answer,
+    /// up to the cap on calls at once. Regions that are learned with a call are not known yet, and
+    /// nothing is opened for them.
+    fn open_ahead<'c>(
+        &self,
+        table: &'static TableDef,
+        plan: &ScanPlan,
+        members: impl Iterator<Item = &'c Connection>,
+    ) {
+        let Regions::List(configured) = &self.connection.settings.regions else {
+            return;
+        };
+        let regions = plan.regions(configured);
+        let listing = table.listing;
+        let cap = self
+            .connection
+            .settings
+            .client
+            .max_concurrency
+            .unwrap_or(usize::MAX);
+        let mut calls = Vec::new();
+        for member in members {
+            for region in &regions {
+                for request in plan.requests() {
+                    let entry = listing_entry(listing.action(), region, request);
+                    let cached = self.cache().is_some_and(|cache| {
+                        cache
+                            .get_decoded(&member.scope, &entry, pages_from_payload)
+                            .is_some()
+                    });
+                    if !cached && calls.len() < cap {
+                        calls.push(region.as_str());
+                    }
+                }
+            }
+        }
+        listing.open_ahead(&self.connection.client, &calls);
     }
 
     /// The credentials of member `connection`, its role assumed (when `turn` says it must be) no

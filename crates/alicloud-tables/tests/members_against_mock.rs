@@ -625,3 +625,60 @@ async fn max_concurrency_caps_the_calls_of_all_members_together() {
     );
     assert_eq!(calls(&server, "DescribeTrails"), 6);
 }
+
+#[tokio::test]
+async fn the_listings_connections_open_while_the_roles_are_assumed_unless_the_cache_answers() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    // STS at another origin of the same mock, so that the count of ActionTrail's connections
+    // holds only the listings' own.
+    let sts = server.url().replace("127.0.0.1", "localhost");
+    let listings_open = |conn: &Connection| conn.client.actiontrail_connections("cn-hangzhou");
+    // A member whose role is refused: its two listings are never called, but their connections
+    // were opened while its AssumeRole was in flight.
+    let conn = connection(
+        &server,
+        &[("member_accounts", UNTRUSTING), ("sts_endpoint", &sts)],
+    );
+    let (data, _) = scan(&conn, &[]).await;
+    assert!(data.is_err());
+    assert_eq!(calls(&server, "AssumeRole"), 1);
+    assert_eq!(calls(&server, "DescribeTrails"), 0);
+    assert_eq!(listings_open(&conn), Some(2));
+
+    // With the cache holding a member's answers, no connection is opened for them.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(300), 1 << 20);
+    let scan_cached = |conn: &Connection| {
+        let conn = conn.clone();
+        let cache = &cache;
+        async move {
+            let snapshot = Snapshot::new();
+            let fetch = Fetch {
+                connection: &conn,
+                snapshot: &snapshot,
+                cache: Some(cache),
+                progress: None,
+            };
+            let plan = ScanPlan::new(trails(), &[]);
+            let mut report = ScanReport::default();
+            fetch.start(trails(), &plan, true, &mut report).await
+        }
+    };
+    let extra = [
+        ("member_accounts", "1111111111111111"),
+        ("sts_endpoint", &sts),
+    ];
+    let warm = connection(&server, &extra);
+    assert!(scan_cached(&warm).await.is_ok());
+    assert_eq!(calls(&server, "DescribeTrails"), 2);
+    // A new connection must assume both roles again; 1111's listings come from the cache.
+    let both = format!("1111111111111111,{UNTRUSTING}");
+    let cold = connection(
+        &server,
+        &[("member_accounts", &both), ("sts_endpoint", &sts)],
+    );
+    let _ = scan_cached(&cold).await;
+    assert_eq!(calls(&server, "AssumeRole"), 4);
+    assert_eq!(calls(&server, "DescribeTrails"), 2);
+    assert_eq!(listings_open(&cold), Some(2));
+}

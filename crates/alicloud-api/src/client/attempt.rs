@@ -1,8 +1,9 @@
 //! One signed attempt: sign, POST, read the answer within its size limit, and sort it into a body
 //! (2xx), an API error (`{"Code": ...}`), a redirect (never followed), or an unreadable answer.
 
+use super::http::{Answer, Http, SendError};
 use crate::credentials::Credentials;
-use crate::error::{chain_text, ApiError, Call, Error};
+use crate::error::{ApiError, Call, Error};
 use crate::retry::Failure;
 use crate::signer::{self, RpcRequest};
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 /// Everything one attempt needs.
 pub(super) struct Attempt<'a> {
-    pub http: &'a reqwest::Client,
+    pub http: &'a Http,
     pub call: &'a Call,
     /// Scheme, host and path: the URL without its query.
     pub endpoint: &'a str,
@@ -39,25 +40,22 @@ impl Attempt<'_> {
             self.params,
             self.credentials,
         );
-        let url = format!("{}?{query}", self.endpoint);
         let response = self
             .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_LENGTH, "0")
-            .send()
+            .post(format!("{}?{query}", self.endpoint))
             .await
             .map_err(|e| self.transport(e))?;
-        let status = response.status().as_u16();
+        let status = response.status;
         let retry_after = response
-            .headers()
+            .headers
             .get("x-acs-retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_millis);
         if (300..400).contains(&status) {
             let target = response
-                .headers()
-                .get(reqwest::header::LOCATION)
+                .headers
+                .get(http::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(redirect_target)
                 .unwrap_or_else(|| "no location".to_string());
@@ -82,24 +80,19 @@ impl Attempt<'_> {
     }
 
     /// Reads the body, stopping as soon as it passes the size limit.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
+    async fn read_body(&self, mut response: Answer) -> Result<Vec<u8>, Error> {
         let too_large = || Error::TooLarge {
             call: self.call.clone(),
             limit: self.max_bytes,
         };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_bytes)
-        {
+        let announced = response.announced_len();
+        if announced.is_some_and(|n| n > self.max_bytes) {
             return Err(too_large());
         }
         // Sized by the announced length (already within the limit): a large answer is then
         // read without growing the buffer (copying what arrived) along the way.
-        let mut body = Vec::with_capacity(
-            response
-                .content_length()
-                .map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(0)),
-        );
+        let mut body =
+            Vec::with_capacity(announced.map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(0)));
         while let Some(chunk) = response
             .chunk()
             .await
@@ -115,10 +108,8 @@ impl Attempt<'_> {
         Ok(body)
     }
 
-    fn transport(&self, e: reqwest::Error) -> Failure {
-        let timed_out = e.is_timeout() && e.is_connect();
-        let e = e.without_url();
-        Failure::from(if timed_out {
+    fn transport(&self, e: SendError) -> Failure {
+        Failure::from(if e.connect_timed_out {
             Error::Timeout {
                 call: self.call.clone(),
                 what: "connecting".into(),
@@ -128,7 +119,7 @@ impl Attempt<'_> {
             Error::Transport {
                 call: self.call.clone(),
                 endpoint: self.endpoint.to_string(),
-                message: chain_text(&e),
+                message: e.message,
             }
         })
     }

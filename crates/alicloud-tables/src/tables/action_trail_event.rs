@@ -398,6 +398,10 @@ impl Listing for LookupEvents {
         )
     }
 
+    fn open_ahead(&self, client: &Client, calls: &[&str]) {
+        client.open_actiontrail_ahead(calls.iter().copied());
+    }
+
     fn page<'a>(
         &'a self,
         client: &'a Client,

@@ -1,0 +1,587 @@
+//! The transport of API calls: hyper's HTTP/1.1 client over rustls (with the webpki-roots
+//! certificate authorities), keep-alive connections pooled per origin, and connections opened
+//! ahead of the calls that will need them. When the environment names a proxy, reqwest's client
+//! is used instead: it goes through the proxy (and opens nothing ahead).
+//!
+//! Opening ahead is what a scan of many member accounts needs: its calls wait for their roles to
+//! be assumed (a round trip), and every member's listing then goes out at once, each on a
+//! connection of its own. Opening those connections while `AssumeRole` is in flight takes them off
+//! the scan's critical path ([`Http::open_ahead`]). A connection opened ahead that no call takes
+//! within [`SPARE_LIFE`] is closed.
+
+use crate::error::chain_text;
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Uri};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+/// How long a connection opened ahead waits for a call before it is closed: long enough for a
+/// scan's roles to be assumed (a round trip, paced at 50 a second), short of the time servers
+/// commonly keep a silent connection.
+const SPARE_LIFE: Duration = Duration::from_secs(10);
+/// How many connections opened ahead start at once, before other ready tasks run again.
+const OPEN_BATCH: usize = 16;
+/// How long an idle pooled connection is kept.
+const IDLE_LIFE: Duration = Duration::from_secs(90);
+
+/// An HTTP client for signed API calls. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub(crate) enum Http {
+    /// Straight to the endpoints.
+    Direct(Arc<Direct>),
+    /// Through the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`).
+    Proxied(reqwest::Client),
+}
+
+/// Why a request got no answer, or its answer could not be read.
+#[derive(Debug)]
+pub(crate) struct SendError {
+    /// What went wrong, with its causes.
+    pub message: String,
+    /// Whether opening the connection took too long.
+    pub connect_timed_out: bool,
+}
+
+impl SendError {
+    fn from_hyper(e: &hyper_util::client::legacy::Error) -> SendError {
+        // A connection that could not be opened: what the connector said, without hyper's
+        // "client error (Connect)" before it.
+        let cause = e.source().filter(|_| e.is_connect());
+        SendError {
+            message: cause.map_or_else(|| chain_text(e), chain_text),
+            connect_timed_out: e.is_connect() && timed_out(e),
+        }
+    }
+
+    fn from_reqwest(e: reqwest::Error) -> SendError {
+        SendError {
+            connect_timed_out: e.is_timeout() && e.is_connect(),
+            message: chain_text(&e.without_url()),
+        }
+    }
+}
+
+/// An answer: its status and headers, and its body still to be read.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    body: AnswerBody,
+}
+
+enum AnswerBody {
+    Direct(Incoming),
+    Proxied(reqwest::Response),
+}
+
+impl Answer {
+    /// The length of the body, when the answer announced it.
+    pub(crate) fn announced_len(&self) -> Option<u64> {
+        match &self.body {
+            AnswerBody::Direct(body) => http_body::Body::size_hint(body).exact(),
+            AnswerBody::Proxied(response) => response.content_length(),
+        }
+    }
+
+    /// The next part of the body; `None` at its end.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, SendError> {
+        match &mut self.body {
+            AnswerBody::Direct(body) => loop {
+                match body.frame().await {
+                    None => return Ok(None),
+                    Some(Err(e)) => {
+                        return Err(SendError {
+                            message: chain_text(&e),
+                            connect_timed_out: false,
+                        })
+                    }
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            },
+            AnswerBody::Proxied(response) => {
+                response.chunk().await.map_err(SendError::from_reqwest)
+            }
+        }
+    }
+}
+
+impl Http {
+    /// A client whose connections (TCP and TLS handshake together) must open within
+    /// `connect_timeout`. Redirects are never followed: a redirect is an answer like any other.
+    pub(crate) fn new(connect_timeout: Duration, user_agent: &str) -> Result<Http, String> {
+        if names_a_proxy(|name| std::env::var_os(name)) {
+            return reqwest::Client::builder()
+                .connect_timeout(connect_timeout)
+                .user_agent(user_agent)
+                .pool_idle_timeout(IDLE_LIFE)
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .build()
+                .map(Http::Proxied)
+                .map_err(|e| chain_text(&e.without_url()));
+        }
+        Direct::new(connect_timeout, user_agent).map(|direct| Http::Direct(Arc::new(direct)))
+    }
+
+    /// POSTs to `url` with an empty body.
+    pub(crate) async fn post(&self, url: String) -> Result<Answer, SendError> {
+        match self {
+            Http::Direct(direct) => direct.post(url).await,
+            Http::Proxied(client) => {
+                let response = client
+                    .post(url)
+                    .header(header::CONTENT_LENGTH, "0")
+                    .send()
+                    .await
+                    .map_err(SendError::from_reqwest)?;
+                Ok(Answer {
+                    status: response.status().as_u16(),
+                    headers: response.headers().clone(),
+                    body: AnswerBody::Proxied(response),
+                })
+            }
+        }
+    }
+
+    /// Opens connections in the background for calls about to be made at once, one URL per call,
+    /// so that each finds a connection of its own: to each origin, until as many are open (idle,
+    /// in use, opening, or waiting to be used) as calls go there. Does nothing through a proxy,
+    /// or outside a Tokio runtime; a URL that does not parse is left out.
+    pub(crate) fn open_ahead(&self, urls: impl IntoIterator<Item = String>) {
+        if let Http::Direct(direct) = self {
+            direct.open_ahead(urls);
+        }
+    }
+
+    /// Connections open to the origin of `url` now (`None` through a proxy).
+    pub(crate) fn open_to(&self, url: &str) -> Option<usize> {
+        match self {
+            Http::Direct(direct) => Some(direct.open_to(url)),
+            Http::Proxied(_) => None,
+        }
+    }
+}
+
+/// Whether the environment (`var`) names a proxy for HTTP or HTTPS requests: the variables
+/// reqwest reads.
+fn names_a_proxy(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|name| var(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// Whether an I/O error that timed out is among `e`'s causes.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// The direct client: hyper's, with its pool, over connections from an [`Opener`].
+pub(crate) struct Direct {
+    client: hyper_util::client::legacy::Client<Opener, Empty<Bytes>>,
+    opener: Opener,
+    user_agent: HeaderValue,
+}
+
+impl Direct {
+    fn new(connect_timeout: Duration, user_agent: &str) -> Result<Direct, String> {
+        let user_agent = HeaderValue::from_str(user_agent)
+            .map_err(|_| format!("the user agent {user_agent:?} is not a valid header value"))?;
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config()?.as_ref().clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let opener = Opener {
+            tls,
+            connect_timeout,
+            origins: Arc::default(),
+        };
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(IDLE_LIFE)
+            .pool_timer(TokioTimer::new())
+            .build(opener.clone());
+        Ok(Direct {
+            client,
+            opener,
+            user_agent,
+        })
+    }
+
+    async fn post(&self, url: String) -> Result<Answer, SendError> {
+        let uri = Uri::try_from(url).map_err(|e| SendError {
+            message: format!("not a valid URL: {e}"),
+            connect_timed_out: false,
+        })?;
+        let mut request = Request::new(Empty::new());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        headers.insert(header::USER_AGENT, self.user_agent.clone());
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| SendError::from_hyper(&e))?;
+        let (parts, body) = response.into_parts();
+        Ok(Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: AnswerBody::Direct(body),
+        })
+    }
+
+    fn open_ahead(&self, urls: impl IntoIterator<Item = String>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut wanted: HashMap<String, (Uri, usize)> = HashMap::new();
+        for url in urls {
+            let Ok(uri) = url.parse::<Uri>() else {
+                continue;
+            };
+            let Some(key) = origin_key(&uri) else {
+                continue;
+            };
+            wanted.entry(key).or_insert((uri, 0)).1 += 1;
+        }
+        let mut to_open = Vec::new();
+        for (uri, calls) in wanted.into_values() {
+            let Some(origin) = self.opener.origin(&uri) else {
+                continue;
+            };
+            let open = origin.open.load(Ordering::Relaxed);
+            to_open.extend(std::iter::repeat_n(
+                (uri, origin),
+                calls.saturating_sub(open),
+            ));
+        }
+        if to_open.is_empty() {
+            return;
+        }
+        // A few at a time, each batch behind the tasks that were ready before it: the calls that
+        // are being sent now (the `AssumeRole` the scan waits for) go first.
+        let opener = self.opener.clone();
+        runtime.spawn(async move {
+            for batch in to_open.chunks(OPEN_BATCH) {
+                for (uri, origin) in batch {
+                    let opening = opener.open(uri.clone(), origin.clone());
+                    let origin = origin.clone();
+                    tokio::spawn(async move {
+                        if let Ok(conn) = opening.await {
+                            origin.keep_spare(conn);
+                        }
+                    });
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+
+    fn open_to(&self, url: &str) -> usize {
+        url.parse::<Uri>()
+            .ok()
+            .and_then(|u| self.opener.origin(&u))
+            .map_or(0, |o| o.open.load(Ordering::Relaxed))
+    }
+}
+
+/// The TLS settings of every client: built once per process (the root store takes a few
+/// milliseconds to build).
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            // ALPN is the connector's to set (`enable_http1`: HTTP/1.1 only).
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+                .map_err(|e| format!("could not set up TLS: {e}"))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(Arc::new(config))
+        })
+        .clone()
+}
+
+/// Opens connections for the pool: a connection opened ahead when there is one, else a new one.
+#[derive(Clone)]
+struct Opener {
+    tls: HttpsConnector<HttpConnector>,
+    connect_timeout: Duration,
+    origins: Arc<Mutex<HashMap<String, Arc<Origin>>>>,
+}
+
+/// The connections of one origin (scheme, host and port).
+#[derive(Default)]
+struct Origin {
+    /// Open, opening, or waiting to be used.
+    open: AtomicUsize,
+    /// Opened ahead, not yet used, with when each was opened.
+    spare: Mutex<Vec<(Instant, Conn)>>,
+}
+
+impl Origin {
+    fn keep_spare(&self, conn: Conn) {
+        if let Ok(mut spare) = self.spare.lock() {
+            spare.push((Instant::now(), conn));
+        }
+    }
+
+    /// The newest connection opened ahead, when it is still young enough. They are kept in the
+    /// order they opened: when the newest is too old, so are all the others.
+    fn take_spare(&self) -> Option<Conn> {
+        let mut spare = self.spare.lock().ok()?;
+        let (at, conn) = spare.pop()?;
+        if at.elapsed() < SPARE_LIFE {
+            return Some(conn);
+        }
+        spare.clear();
+        None
+    }
+}
+
+/// The pool's key of `uri`: scheme, host and port.
+fn origin_key(uri: &Uri) -> Option<String> {
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+impl Opener {
+    fn origin(&self, uri: &Uri) -> Option<Arc<Origin>> {
+        let key = origin_key(uri)?;
+        let mut origins = self.origins.lock().ok()?;
+        Some(origins.entry(key).or_default().clone())
+    }
+
+    /// Opens a new connection to `uri`'s origin, counted in `origin` from now until it closes.
+    fn open(
+        &self,
+        uri: Uri,
+        origin: Arc<Origin>,
+    ) -> impl Future<Output = Result<Conn, BoxError>> + Send + 'static {
+        origin.open.fetch_add(1, Ordering::Relaxed);
+        let counted = Counted(origin);
+        let mut tls = self.tls.clone();
+        let limit = self.connect_timeout;
+        async move {
+            let stream = tower_service::Service::call(&mut tls, uri);
+            match tokio::time::timeout(limit, stream).await {
+                Ok(Ok(stream)) => Ok(Conn {
+                    stream,
+                    _counted: counted,
+                }),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connection timed out",
+                )) as BoxError),
+            }
+        }
+    }
+}
+
+impl tower_service::Service<Uri> for Opener {
+    type Response = Conn;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Conn, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let Some(origin) = self.origin(&uri) else {
+            return Box::pin(async { Err("the URL has no scheme or host".into()) });
+        };
+        if let Some(conn) = origin.take_spare() {
+            return Box::pin(async move { Ok(conn) });
+        }
+        Box::pin(self.open(uri, origin))
+    }
+}
+
+/// Counts a connection as open until it is dropped.
+struct Counted(Arc<Origin>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection of the pool.
+struct Conn {
+    stream: Stream,
+    _counted: Counted,
+}
+
+impl Connection for Conn {
+    fn connected(&self) -> Connected {
+        self.stream.connected()
+    }
+}
+
+impl hyper::rt::Read for Conn {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for Conn {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxy_is_named_by_any_of_the_variables_reqwest_reads_and_not_by_an_empty_one() {
+        let env = |set: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                set.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert!(!names_a_proxy(env(&[])));
+        assert!(!names_a_proxy(env(&[
+            ("NO_PROXY", "*"),
+            ("HTTPS_PROXY", "")
+        ])));
+        for name in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+        ] {
+            let set: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(name, "http://proxy.example:3128")]));
+            assert!(names_a_proxy(env(set)), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_connection_that_cannot_open_says_why_without_hyper_s_wrapper() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let http = Http::new(Duration::from_secs(5), "test").unwrap();
+        let e = rt
+            .block_on(http.post("http://127.0.0.1:1/x".to_string()))
+            .err()
+            .unwrap();
+        assert!(!e.connect_timed_out);
+        assert!(
+            e.message.starts_with("tcp connect error") && e.message.contains("refused"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_https_url_speaks_tls() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // A plain HTTP server: a TLS handshake with it fails, a plain request would not.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                while let Ok((mut socket, _)) = listener.accept().await {
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 4096];
+                        let _ = socket.read(&mut buf).await;
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                            .await;
+                    });
+                }
+            });
+            let http = Http::new(Duration::from_secs(5), "test").unwrap();
+            let plain = http.post(format!("http://127.0.0.1:{port}/x")).await;
+            assert_eq!(plain.map(|a| a.status).map_err(|e| e.message), Ok(200));
+            let e = http
+                .post(format!("https://127.0.0.1:{port}/x"))
+                .await
+                .err()
+                .unwrap();
+            assert!(!e.connect_timed_out);
+            assert!(e.message.contains("corrupt message"), "{}", e.message);
+        });
+    }
+}
