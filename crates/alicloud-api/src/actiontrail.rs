@@ -2,7 +2,7 @@
 //! (in `lookup_events.rs`), their requests and the client's operations for them. An answer is kept as the text that arrived
 //! ([`crate::Items`]), each trail read from its own slice of it only when a row needs it.
 
-use crate::client::{Client, Outcome, Service};
+use crate::client::{Client, Connections, OpenedAhead, Outcome, Service};
 use crate::endpoint::validate_region_id;
 use crate::error::{Call, Error};
 use crate::fields::parse_text;
@@ -79,15 +79,18 @@ impl Client {
 
     /// Opens connections in the background for ActionTrail calls about to be made at once, one
     /// region per call, so that each finds a connection of its own (a scan does this while it
-    /// waits for roles to be assumed).
-    pub fn open_actiontrail_ahead<'a>(&self, regions: impl IntoIterator<Item = &'a str>) {
-        self.open_ahead(SERVICE, regions);
+    /// waits for roles to be assumed). They are kept while the returned guard is; `None`: nothing
+    /// is opened (enough are open, the client goes through a proxy, or no Tokio runtime runs).
+    pub fn open_actiontrail_ahead<'a>(
+        &self,
+        regions: impl IntoIterator<Item = &'a str>,
+    ) -> Option<OpenedAhead> {
+        self.open_ahead(SERVICE, regions)
     }
 
-    /// Connections open to ActionTrail's endpoint in `region` (idle, in use, opening, or opened
-    /// ahead and waiting to be used); `None` through a proxy.
-    pub fn actiontrail_connections(&self, region: &str) -> Option<usize> {
-        self.open_connections(SERVICE, region)
+    /// The connections to ActionTrail's endpoint in `region` (`None` through a proxy).
+    pub fn actiontrail_connections(&self, region: &str) -> Option<Connections> {
+        self.connections(SERVICE, region)
     }
 
     /// ActionTrail `DescribeRegions`, asked of the global region's endpoint: every region id

@@ -9,6 +9,8 @@
 mod attempt;
 mod http;
 
+pub use http::{Connections, OpenedAhead};
+
 use crate::credentials::{self, CredentialSource, Credentials};
 use crate::endpoint::{Endpoint, Product};
 use crate::error::{Call, Error, Result};
@@ -408,24 +410,23 @@ impl Client {
     }
 
     /// Opens connections in the background for calls of `service` about to be made at once, one
-    /// region per call (see [`http::Http::open_ahead`]).
+    /// region per call, kept while the guard is (see [`http::Http::open_ahead`]).
     pub(crate) fn open_ahead<'a>(
         &self,
         service: Service,
         regions: impl IntoIterator<Item = &'a str>,
-    ) {
+    ) -> Option<OpenedAhead> {
         let endpoint = (service.endpoint)(&self.inner.config);
         self.inner
             .http
-            .open_ahead(regions.into_iter().map(|r| endpoint.url(r)));
+            .open_ahead(regions.into_iter().map(|r| endpoint.url(r)))
     }
 
-    /// Connections of this client's pool open to `service`'s endpoint in `region`: idle, in use,
-    /// opening, or opened ahead and waiting to be used (`None`: the client goes through a proxy,
-    /// which keeps its own count).
-    pub(crate) fn open_connections(&self, service: Service, region: &str) -> Option<usize> {
+    /// This client's connections to `service`'s endpoint in `region` (`None`: the client goes
+    /// through a proxy, which keeps its own).
+    pub(crate) fn connections(&self, service: Service, region: &str) -> Option<Connections> {
         let endpoint = (service.endpoint)(&self.inner.config);
-        self.inner.http.open_to(&endpoint.url(region))
+        self.inner.http.connections_to(&endpoint.url(region))
     }
 
     /// One RPC call with retries, signed with `creds`: a fresh nonce, timestamp and signature per

@@ -39,7 +39,9 @@ pub use actiontrail::{
     CALLS_PER_SECOND, EVENT_LIST, MAX_ATTRIBUTES, MAX_RESULTS, OLD_WINDOW_CAP, RETENTION,
     TRAIL_LIST,
 };
-pub use client::{AssumeGate, Client, ClientConfig, Outcome, DEFAULT_MAX_RESPONSE_BYTES};
+pub use client::{
+    AssumeGate, Client, ClientConfig, Connections, OpenedAhead, Outcome, DEFAULT_MAX_RESPONSE_BYTES,
+};
 pub use credentials::{
     mask_key_id, CredentialChain, CredentialSource, Credentials, Secret, ACCESS_KEY_ID_VARS,
     ACCESS_KEY_SECRET_VARS, DEFAULT_ECS_METADATA_BASE, DEFAULT_ROLE_SESSION_NAME, PROFILE_VARS,

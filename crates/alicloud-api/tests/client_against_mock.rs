@@ -3,8 +3,8 @@
 //! and the region fan-out.
 
 use alicloud_api::{
-    Client, ClientConfig, CredentialSource, Credentials, DescribeTrailsRequest, Endpoint, Error,
-    Items, RetryPolicy,
+    Client, ClientConfig, Connections, CredentialSource, Credentials, DescribeTrailsRequest,
+    Endpoint, Error, Items, RetryPolicy,
 };
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{Fault, MockConfig, MockServer};
@@ -298,41 +298,59 @@ async fn a_hanging_region_times_out_per_attempt_and_by_deadline() {
     );
 }
 
-/// Waits (a few seconds at most) for `c` to have `n` connections open to the mock.
-async fn open_connections_reach(c: &Client, n: usize) -> usize {
+/// The client's connections to the mock (every region's endpoint is one origin there).
+fn connections(c: &Client) -> Connections {
+    c.actiontrail_connections("cn-hangzhou").unwrap()
+}
+
+/// Waits (a few seconds at most) for `c` to have `n` connections opened ahead and waiting.
+async fn opened_ahead_reach(c: &Client, n: usize) -> usize {
     let until = Instant::now() + Duration::from_secs(5);
     loop {
-        let open = c.actiontrail_connections("cn-hangzhou").unwrap();
-        if open == n || Instant::now() > until {
-            return open;
+        let waiting = connections(c).opened_ahead;
+        if waiting == n || Instant::now() > until {
+            return waiting;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
 #[tokio::test]
-async fn connections_opened_ahead_are_the_ones_the_calls_use() {
+async fn connections_opened_ahead_are_the_ones_the_calls_use_and_go_with_their_guard() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let c = client(&server, CredentialSource::Static(default_creds()));
-    assert_eq!(c.actiontrail_connections("cn-hangzhou"), Some(0));
-    // Four calls about to be made at once (the mock's regions share one origin).
+    assert_eq!(connections(&c), Connections::default());
+    // Four calls about to be made at once.
     let regions = ["cn-hangzhou", "cn-beijing", "cn-hangzhou", "cn-shanghai"];
-    c.open_actiontrail_ahead(regions);
-    assert_eq!(open_connections_reach(&c, 4).await, 4);
-    // Asked again for as many calls, nothing more is opened.
-    c.open_actiontrail_ahead(regions);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(c.actiontrail_connections("cn-hangzhou"), Some(4));
+    let ahead = c.open_actiontrail_ahead(regions).expect("four to open");
+    // Counted from the start: asked again at once for as many calls, nothing more is opened.
+    assert_eq!(connections(&c).open, 4);
+    assert!(c.open_actiontrail_ahead(regions).is_none());
+    assert_eq!(opened_ahead_reach(&c, 4).await, 4);
     // The four calls at once take the four connections: none is opened for them.
     let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
     for (region, answer) in in_regions(&c, &regions).await {
         assert!(answer.is_ok(), "{region}: {answer:?}");
     }
-    assert_eq!(c.actiontrail_connections("cn-hangzhou"), Some(4));
+    let pooled = Connections {
+        open: 4,
+        opened_ahead: 0,
+    };
+    assert_eq!(connections(&c), pooled);
+    assert_eq!(server.connections(), 4);
+    drop(ahead);
+    assert_eq!(connections(&c), pooled);
+    // Connections opened for calls that are not made close with their guard; the pool's stay.
+    let ahead = c
+        .open_actiontrail_ahead(["cn-hangzhou"; 6])
+        .expect("two more to open");
+    assert_eq!(opened_ahead_reach(&c, 2).await, 2);
+    drop(ahead);
+    assert_eq!(connections(&c), pooled);
     // Without connections opened ahead, calls at once open one each.
     let fresh = client(&server, CredentialSource::Static(default_creds()));
     in_regions(&fresh, &regions[..2]).await;
-    assert_eq!(fresh.actiontrail_connections("cn-hangzhou"), Some(2));
+    assert_eq!(connections(&fresh).open, 2);
 }
 
 #[tokio::test]

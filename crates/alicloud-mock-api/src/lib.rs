@@ -231,6 +231,13 @@ impl MockServer {
         self.shared.faults.lock().unwrap().clone()
     }
 
+    /// Connections accepted since the server started (every kind of request counts).
+    pub fn connections(&self) -> u64 {
+        self.shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Every API request received (admin and metadata requests excluded), in arrival order.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.calls.lock().unwrap().clone()

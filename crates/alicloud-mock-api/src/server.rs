@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Router;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -43,7 +44,7 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let router = Router::new().fallback(handle).with_state(shared);
+    let router = Router::new().fallback(handle).with_state(shared.clone());
     loop {
         let accepted = tokio::select! {
             _ = stop.wait_for(|v| *v) => break,
@@ -57,6 +58,7 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        shared.connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let mut stop = stop.clone();

@@ -8,7 +8,7 @@ use crate::fixture::{Fixture, TrailIndex};
 use crate::Call;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Mutex, RwLock};
 
 pub(crate) struct Shared {
@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub log_requests: AtomicBool,
     /// `AssumeRole` refuses an account's own keys (from the fixture, changed by the admin).
     pub sts_refuse_account_keys: AtomicBool,
+    /// Connections accepted since the server started.
+    pub connections: AtomicU64,
 }
 
 impl Shared {
@@ -52,6 +54,7 @@ impl Shared {
             metadata_requests: Mutex::new(Vec::new()),
             log_requests: AtomicBool::new(false),
             sts_refuse_account_keys: AtomicBool::new(refuse_account_keys),
+            connections: AtomicU64::new(0),
         }
     }
 

@@ -6,7 +6,7 @@
 use crate::pace::Pace;
 use crate::plan::{Constraint, Op};
 use crate::table::{ColumnDef, TableDef};
-use alicloud_api::{Client, Items, Outcome};
+use alicloud_api::{Client, Items, OpenedAhead, Outcome};
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
 
@@ -68,8 +68,11 @@ pub trait Listing: Sync + Send {
     ) -> BoxFuture<'a, Outcome<Page>>;
 
     /// Opens connections in the background for calls about to be made at once, one region per
-    /// call (see [`Client::open_actiontrail_ahead`]). By default nothing is opened ahead.
-    fn open_ahead(&self, _client: &Client, _calls: &[&str]) {}
+    /// call, kept while the guard is (see [`Client::open_actiontrail_ahead`]). By default nothing
+    /// is opened ahead.
+    fn open_ahead(&self, _client: &Client, _calls: &[&str]) -> Option<OpenedAhead> {
+        None
+    }
 
     /// The answer to `wanted`, from a complete answer `held` got for another request of the same
     /// region, when it holds it (filtered exactly as the API would filter). By default only an

@@ -17,14 +17,14 @@ pub use report::{
 
 use crate::cache::{Cache, Claim, Finished, ScopeId};
 use crate::connect::ConnectError;
-use crate::connect::{Connection, ServerMember};
+use crate::connect::{Connection, ServerMember, DEFAULT_MEMBER_CONCURRENCY};
 use crate::listing::{Listing, Page, Params};
 use crate::options::{is_account_id, MemberFailure, Members, Regions, Settings};
 use crate::pace::{AssumeRolePace, Pace};
 use crate::plan::ScanPlan;
 use crate::snapshot::Snapshot;
 use crate::table::TableDef;
-use alicloud_api::{CallReport, Items, Outcome};
+use alicloud_api::{CallReport, Items, OpenedAhead, Outcome};
 use data::Part;
 use futures_util::stream::{self, StreamExt};
 use std::future::Future;
@@ -366,13 +366,15 @@ impl Fetch<'_> {
             connections.push((connection, due));
         }
         let due = connections.iter().filter(|(_, due)| *due).count();
-        if due > 0 {
-            self.open_ahead(
-                table,
-                plan,
-                connections.iter().filter_map(|(c, _)| c.as_ref().ok()),
-            );
-        }
+        // Kept until the members' parts are in: connections no listing took are closed then.
+        let _opened_ahead = self.open_ahead(
+            table,
+            plan,
+            connections
+                .iter()
+                .filter(|(_, due)| *due)
+                .filter_map(|(c, _)| c.as_ref().ok()),
+        );
         let mut turns =
             AssumeRolePace::new(&self.connection.credentials, self.cache.map(Cache::dir))
                 .take_turns(due)
@@ -423,16 +425,16 @@ impl Fetch<'_> {
 
     /// Opens, in the background, the connections the listings of `members` will need as soon as
     /// their roles are assumed (a round trip from now): one per call the cache will not answer,
-    /// up to the cap on calls at once. Regions that are learned with a call are not known yet, and
-    /// nothing is opened for them.
+    /// within the cap on calls at once. Regions that are learned with a call are not known yet,
+    /// and nothing is opened for them. The connections are kept while the guard is.
     fn open_ahead<'c>(
         &self,
         table: &'static TableDef,
         plan: &ScanPlan,
         members: impl Iterator<Item = &'c Connection>,
-    ) {
+    ) -> Option<OpenedAhead> {
         let Regions::List(configured) = &self.connection.settings.regions else {
-            return;
+            return None;
         };
         let regions = plan.regions(configured);
         let listing = table.listing;
@@ -441,24 +443,27 @@ impl Fetch<'_> {
             .settings
             .client
             .max_concurrency
-            .unwrap_or(usize::MAX);
+            .unwrap_or(DEFAULT_MEMBER_CONCURRENCY);
         let mut calls = Vec::new();
-        for member in members {
+        'members: for member in members {
             for region in &regions {
                 for request in plan.requests() {
+                    if calls.len() >= cap {
+                        break 'members;
+                    }
                     let entry = listing_entry(listing.action(), region, request);
                     let cached = self.cache().is_some_and(|cache| {
                         cache
                             .get_decoded(&member.scope, &entry, pages_from_payload)
                             .is_some()
                     });
-                    if !cached && calls.len() < cap {
+                    if !cached {
                         calls.push(region.as_str());
                     }
                 }
             }
         }
-        listing.open_ahead(&self.connection.client, &calls);
+        listing.open_ahead(&self.connection.client, &calls)
     }
 
     /// The credentials of member `connection`, its role assumed (when `turn` says it must be) no

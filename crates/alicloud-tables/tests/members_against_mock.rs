@@ -627,14 +627,27 @@ async fn max_concurrency_caps_the_calls_of_all_members_together() {
 }
 
 #[tokio::test]
-async fn the_listings_connections_open_while_the_roles_are_assumed_unless_the_cache_answers() {
+async fn the_listings_connections_open_while_roles_are_assumed_for_the_calls_to_be_made() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    // STS at another origin of the same mock, so that the count of ActionTrail's connections
-    // holds only the listings' own.
+    // AssumeRole slow enough for the connections to open while it is in flight.
+    server.set_fault(
+        "*",
+        mock::Fault {
+            latency_ms: Some(200),
+            actions: Some(vec!["AssumeRole".to_string()]),
+            ..Default::default()
+        },
+    );
+    // STS at another origin of the same mock: the listings' connections are never taken by
+    // `AssumeRole`, and the count of ActionTrail's connections holds only theirs.
     let sts = server.url().replace("127.0.0.1", "localhost");
-    let listings_open = |conn: &Connection| conn.client.actiontrail_connections("cn-hangzhou");
+    let listings_open = |conn: &Connection| {
+        conn.client
+            .actiontrail_connections("cn-hangzhou")
+            .map(|c| c.open)
+    };
     // A member whose role is refused: its two listings are never called, but their connections
-    // were opened while its AssumeRole was in flight.
+    // were opened while its AssumeRole was in flight (one more for STS), and closed with the scan.
     let conn = connection(
         &server,
         &[("member_accounts", UNTRUSTING), ("sts_endpoint", &sts)],
@@ -643,7 +656,8 @@ async fn the_listings_connections_open_while_the_roles_are_assumed_unless_the_ca
     assert!(data.is_err());
     assert_eq!(calls(&server, "AssumeRole"), 1);
     assert_eq!(calls(&server, "DescribeTrails"), 0);
-    assert_eq!(listings_open(&conn), Some(2));
+    assert_eq!(server.connections(), 3);
+    assert_eq!(listings_open(&conn), Some(0));
 
     // With the cache holding a member's answers, no connection is opened for them.
     let dir = tempfile::tempdir().unwrap();
@@ -671,7 +685,10 @@ async fn the_listings_connections_open_while_the_roles_are_assumed_unless_the_ca
     let warm = connection(&server, &extra);
     assert!(scan_cached(&warm).await.is_ok());
     assert_eq!(calls(&server, "DescribeTrails"), 2);
-    // A new connection must assume both roles again; 1111's listings come from the cache.
+    // Its two listings went out on the two connections opened ahead (one more for STS).
+    assert_eq!(server.connections(), 3 + 3);
+    // A new connection must assume both roles again; 1111's listings come from the cache, so
+    // only 4444's two connections are opened ahead (and two for STS).
     let both = format!("1111111111111111,{UNTRUSTING}");
     let cold = connection(
         &server,
@@ -680,5 +697,17 @@ async fn the_listings_connections_open_while_the_roles_are_assumed_unless_the_ca
     let _ = scan_cached(&cold).await;
     assert_eq!(calls(&server, "AssumeRole"), 4);
     assert_eq!(calls(&server, "DescribeTrails"), 2);
-    assert_eq!(listings_open(&cold), Some(2));
+    assert_eq!(server.connections(), 6 + 4);
+
+    // Members whose sessions are held need no connections ahead: their listings go out at once,
+    // on the connections the pool kept from the last scan.
+    let mixed = connection(
+        &server,
+        &[("member_accounts", &both), ("sts_endpoint", &sts)],
+    );
+    let _ = scan(&mixed, &[]).await;
+    let before = server.connections();
+    let _ = scan(&mixed, &[]).await;
+    assert_eq!(calls(&server, "AssumeRole"), 4 + 2 + 1);
+    assert_eq!(server.connections(), before);
 }

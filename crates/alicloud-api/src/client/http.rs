@@ -6,8 +6,8 @@
 //! Opening ahead is what a scan of many member accounts needs: its calls wait for their roles to
 //! be assumed (a round trip), and every member's listing then goes out at once, each on a
 //! connection of its own. Opening those connections while `AssumeRole` is in flight takes them off
-//! the scan's critical path ([`Http::open_ahead`]). A connection opened ahead that no call takes
-//! within [`SPARE_LIFE`] is closed.
+//! the scan's critical path ([`Http::open_ahead`]). The connections opened ahead that no call took
+//! are closed when the scan drops its [`OpenedAhead`]; one older than [`SPARE_LIFE`] is not used.
 
 use crate::error::chain_text;
 use bytes::Bytes;
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::error::Error as _;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
 
-/// How long a connection opened ahead waits for a call before it is closed: long enough for a
-/// scan's roles to be assumed (a round trip, paced at 50 a second), short of the time servers
-/// commonly keep a silent connection.
+/// How long a connection opened ahead may wait for a call: long enough for a scan's roles to be
+/// assumed (a round trip, paced at 50 a second), short of the time servers commonly keep a silent
+/// connection. An older one is closed instead of used.
 const SPARE_LIFE: Duration = Duration::from_secs(10);
 /// How many connections opened ahead start at once, before other ready tasks run again.
 const OPEN_BATCH: usize = 16;
@@ -162,20 +162,61 @@ impl Http {
 
     /// Opens connections in the background for calls about to be made at once, one URL per call,
     /// so that each finds a connection of its own: to each origin, until as many are open (idle,
-    /// in use, opening, or waiting to be used) as calls go there. Does nothing through a proxy,
-    /// or outside a Tokio runtime; a URL that does not parse is left out.
-    pub(crate) fn open_ahead(&self, urls: impl IntoIterator<Item = String>) {
-        if let Http::Direct(direct) = self {
-            direct.open_ahead(urls);
+    /// in use, opening, or waiting to be used) as calls go there. The connections are there for
+    /// as long as the returned guard is kept: when it is dropped, those still opening are given
+    /// up and those no call took are closed. Does nothing through a proxy, or outside a Tokio
+    /// runtime; a URL that does not parse is left out.
+    pub(crate) fn open_ahead(&self, urls: impl IntoIterator<Item = String>) -> Option<OpenedAhead> {
+        match self {
+            Http::Direct(direct) => direct.open_ahead(urls),
+            Http::Proxied(_) => None,
         }
     }
 
-    /// Connections open to the origin of `url` now (`None` through a proxy).
-    pub(crate) fn open_to(&self, url: &str) -> Option<usize> {
+    /// The connections to the origin of `url` now (`None` through a proxy).
+    pub(crate) fn connections_to(&self, url: &str) -> Option<Connections> {
         match self {
-            Http::Direct(direct) => Some(direct.open_to(url)),
+            Http::Direct(direct) => Some(direct.connections_to(url)),
             Http::Proxied(_) => None,
         }
+    }
+}
+
+/// A client's connections to one origin (scheme, host and port).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    /// Open, opening, or opened ahead: idle in the pool, in use, or waiting to be used.
+    pub open: usize,
+    /// Opened ahead and waiting for a call.
+    pub opened_ahead: usize,
+}
+
+/// Connections being opened ahead of calls (see [`Http::open_ahead`]). Dropping it gives up the
+/// connections still opening and closes those no call took.
+#[must_use = "the connections opened ahead are closed when this is dropped"]
+pub struct OpenedAhead {
+    /// The task that starts the connections, a batch at a time.
+    task: tokio::task::AbortHandle,
+    /// Set when the guard goes: a connection that opens later is closed at once.
+    given_up: Arc<AtomicBool>,
+    origins: Vec<Arc<Origin>>,
+}
+
+impl Drop for OpenedAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.given_up.store(true, Ordering::Relaxed);
+        for origin in &self.origins {
+            origin.clear_spares();
+        }
+    }
+}
+
+impl std::fmt::Debug for OpenedAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedAhead")
+            .field("origins", &self.origins.len())
+            .finish()
     }
 }
 
@@ -219,14 +260,18 @@ impl Direct {
     fn new(connect_timeout: Duration, user_agent: &str) -> Result<Direct, String> {
         let user_agent = HeaderValue::from_str(user_agent)
             .map_err(|_| format!("the user agent {user_agent:?} is not a valid header value"))?;
+        // The TCP settings reqwest used: keep-alive probes after 15 s idle, every 15 s, 3 of
+        // them; unacknowledged data gives up after 30 s.
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        let tls = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config()?.as_ref().clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
+        tcp.set_keepalive(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_retries(Some(3));
+        #[cfg(target_os = "linux")]
+        tcp.set_tcp_user_timeout(Some(Duration::from_secs(30)));
+        // `https://` URLs over TLS, `http://` ones (a local test server) in the clear.
+        let tls = HttpsConnector::from((tcp, tls_config()?));
         let opener = Opener {
             tls,
             connect_timeout,
@@ -268,10 +313,8 @@ impl Direct {
         })
     }
 
-    fn open_ahead(&self, urls: impl IntoIterator<Item = String>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
+    fn open_ahead(&self, urls: impl IntoIterator<Item = String>) -> Option<OpenedAhead> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
         let mut wanted: HashMap<String, (Uri, usize)> = HashMap::new();
         for url in urls {
             let Ok(uri) = url.parse::<Uri>() else {
@@ -282,44 +325,59 @@ impl Direct {
             };
             wanted.entry(key).or_insert((uri, 0)).1 += 1;
         }
+        // Counted from now, so that a second call before these are open opens no more.
         let mut to_open = Vec::new();
+        let mut origins = Vec::new();
         for (uri, calls) in wanted.into_values() {
             let Some(origin) = self.opener.origin(&uri) else {
                 continue;
             };
             let open = origin.open.load(Ordering::Relaxed);
-            to_open.extend(std::iter::repeat_n(
-                (uri, origin),
-                calls.saturating_sub(open),
-            ));
+            for _ in open..calls {
+                to_open.push((uri.clone(), Counted::new(origin.clone())));
+            }
+            origins.push(origin);
         }
         if to_open.is_empty() {
-            return;
+            return None;
         }
         // A few at a time, each batch behind the tasks that were ready before it: the calls that
         // are being sent now (the `AssumeRole` the scan waits for) go first.
         let opener = self.opener.clone();
-        runtime.spawn(async move {
-            for batch in to_open.chunks(OPEN_BATCH) {
-                for (uri, origin) in batch {
-                    let opening = opener.open(uri.clone(), origin.clone());
-                    let origin = origin.clone();
+        let given_up = Arc::new(AtomicBool::new(false));
+        let driver_given_up = given_up.clone();
+        let task = runtime.spawn(async move {
+            let mut to_open = to_open.into_iter().peekable();
+            while to_open.peek().is_some() {
+                for (uri, counted) in to_open.by_ref().take(OPEN_BATCH) {
+                    let origin = counted.0.clone();
+                    let opening = opener.open(uri, counted);
+                    let given_up = driver_given_up.clone();
                     tokio::spawn(async move {
                         if let Ok(conn) = opening.await {
-                            origin.keep_spare(conn);
+                            origin.keep_spare(conn, &given_up);
                         }
                     });
                 }
                 tokio::task::yield_now().await;
             }
         });
+        Some(OpenedAhead {
+            task: task.abort_handle(),
+            given_up,
+            origins,
+        })
     }
 
-    fn open_to(&self, url: &str) -> usize {
-        url.parse::<Uri>()
-            .ok()
-            .and_then(|u| self.opener.origin(&u))
-            .map_or(0, |o| o.open.load(Ordering::Relaxed))
+    fn connections_to(&self, url: &str) -> Connections {
+        let origin = url.parse::<Uri>().ok().and_then(|u| self.opener.origin(&u));
+        let Some(origin) = origin else {
+            return Connections::default();
+        };
+        Connections {
+            open: origin.open.load(Ordering::Relaxed),
+            opened_ahead: origin.spare.lock().map_or(0, |s| s.len()),
+        }
     }
 }
 
@@ -332,12 +390,12 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
             let mut roots = rustls::RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             let provider = Arc::new(rustls::crypto::ring::default_provider());
-            // ALPN is the connector's to set (`enable_http1`: HTTP/1.1 only).
-            let config = rustls::ClientConfig::builder_with_provider(provider)
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
                 .map_err(|e| format!("could not set up TLS: {e}"))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
             Ok(Arc::new(config))
         })
         .clone()
@@ -361,9 +419,19 @@ struct Origin {
 }
 
 impl Origin {
-    fn keep_spare(&self, conn: Conn) {
+    /// Keeps `conn` for a call, unless the guard it was opened for is gone (checked under the
+    /// lock the guard clears the spares under, so that none is left behind).
+    fn keep_spare(&self, conn: Conn, given_up: &AtomicBool) {
         if let Ok(mut spare) = self.spare.lock() {
-            spare.push((Instant::now(), conn));
+            if !given_up.load(Ordering::Relaxed) {
+                spare.push((Instant::now(), conn));
+            }
+        }
+    }
+
+    fn clear_spares(&self) {
+        if let Ok(mut spare) = self.spare.lock() {
+            spare.clear();
         }
     }
 
@@ -392,14 +460,12 @@ impl Opener {
         Some(origins.entry(key).or_default().clone())
     }
 
-    /// Opens a new connection to `uri`'s origin, counted in `origin` from now until it closes.
+    /// Opens a new connection to `uri`, counted by `counted` (already) until it closes.
     fn open(
         &self,
         uri: Uri,
-        origin: Arc<Origin>,
+        counted: Counted,
     ) -> impl Future<Output = Result<Conn, BoxError>> + Send + 'static {
-        origin.open.fetch_add(1, Ordering::Relaxed);
-        let counted = Counted(origin);
         let mut tls = self.tls.clone();
         let limit = self.connect_timeout;
         async move {
@@ -435,12 +501,19 @@ impl tower_service::Service<Uri> for Opener {
         if let Some(conn) = origin.take_spare() {
             return Box::pin(async move { Ok(conn) });
         }
-        Box::pin(self.open(uri, origin))
+        Box::pin(self.open(uri, Counted::new(origin)))
     }
 }
 
-/// Counts a connection as open until it is dropped.
+/// Counts a connection as open (or opening) from its making until it is dropped.
 struct Counted(Arc<Origin>);
+
+impl Counted {
+    fn new(origin: Arc<Origin>) -> Counted {
+        origin.open.fetch_add(1, Ordering::Relaxed);
+        Counted(origin)
+    }
+}
 
 impl Drop for Counted {
     fn drop(&mut self) {

@@ -4,7 +4,7 @@ use crate::listing::{Deferred, Listing, Page, Params};
 use crate::pace::Pace;
 use crate::plan::{narrow, Constraint};
 use crate::table::{self, col, ColumnDef, ColumnType, Pushdown, TableDef, Value};
-use alicloud_api::{Client, DescribeTrailsRequest, Items, Outcome};
+use alicloud_api::{Client, DescribeTrailsRequest, Items, OpenedAhead, Outcome};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use std::borrow::Cow;
@@ -135,8 +135,8 @@ impl Listing for DescribeTrails {
         Some(vec![request])
     }
 
-    fn open_ahead(&self, client: &Client, calls: &[&str]) {
-        client.open_actiontrail_ahead(calls.iter().copied());
+    fn open_ahead(&self, client: &Client, calls: &[&str]) -> Option<OpenedAhead> {
+        client.open_actiontrail_ahead(calls.iter().copied())
     }
 
     fn page<'a>(
