@@ -347,6 +347,18 @@ async fn connections_opened_ahead_are_the_ones_the_calls_use_and_go_with_their_g
     assert_eq!(opened_ahead_reach(&c, 2).await, 2);
     drop(ahead);
     assert_eq!(connections(&c), pooled);
+    // Two guards for one origin: dropping one closes its own connections, not the other's.
+    let first = c
+        .open_actiontrail_ahead(["cn-hangzhou"; 5])
+        .expect("one more to open");
+    let second = c
+        .open_actiontrail_ahead(["cn-hangzhou"; 7])
+        .expect("two more to open");
+    assert_eq!(opened_ahead_reach(&c, 3).await, 3);
+    drop(first);
+    assert_eq!(connections(&c).opened_ahead, 2);
+    drop(second);
+    assert_eq!(connections(&c), pooled);
     // Without connections opened ahead, calls at once open one each.
     let fresh = client(&server, CredentialSource::Static(default_creds()));
     in_regions(&fresh, &regions[..2]).await;

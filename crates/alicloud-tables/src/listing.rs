@@ -69,7 +69,8 @@ pub trait Listing: Sync + Send {
 
     /// Opens connections in the background for calls about to be made at once, one region per
     /// call, kept while the guard is (see [`Client::open_actiontrail_ahead`]). By default nothing
-    /// is opened ahead.
+    /// is opened ahead: an operation with a documented rate (`LookupEvents`, 2 calls a second)
+    /// makes its calls a turn at a time, and would leave such connections unused.
     fn open_ahead(&self, _client: &Client, _calls: &[&str]) -> Option<OpenedAhead> {
         None
     }

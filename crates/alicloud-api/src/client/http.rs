@@ -207,7 +207,7 @@ impl Drop for OpenedAhead {
         self.task.abort();
         self.given_up.store(true, Ordering::Relaxed);
         for origin in &self.origins {
-            origin.clear_spares();
+            origin.clear_spares(&self.given_up);
         }
     }
 }
@@ -333,6 +333,9 @@ impl Direct {
                 continue;
             };
             let open = origin.open.load(Ordering::Relaxed);
+            if open >= calls {
+                continue;
+            }
             for _ in open..calls {
                 to_open.push((uri.clone(), Counted::new(origin.clone())));
             }
@@ -414,24 +417,27 @@ struct Opener {
 struct Origin {
     /// Open, opening, or waiting to be used.
     open: AtomicUsize,
-    /// Opened ahead, not yet used, with when each was opened.
-    spare: Mutex<Vec<(Instant, Conn)>>,
+    /// Opened ahead, not yet used, with when each was opened and the flag of the guard it was
+    /// opened for.
+    spare: Mutex<Vec<(Instant, Conn, Arc<AtomicBool>)>>,
 }
 
 impl Origin {
     /// Keeps `conn` for a call, unless the guard it was opened for is gone (checked under the
     /// lock the guard clears the spares under, so that none is left behind).
-    fn keep_spare(&self, conn: Conn, given_up: &AtomicBool) {
+    fn keep_spare(&self, conn: Conn, given_up: &Arc<AtomicBool>) {
         if let Ok(mut spare) = self.spare.lock() {
             if !given_up.load(Ordering::Relaxed) {
-                spare.push((Instant::now(), conn));
+                spare.push((Instant::now(), conn, given_up.clone()));
             }
         }
     }
 
-    fn clear_spares(&self) {
+    /// Closes the connections opened ahead for the guard whose flag is `given_up` (another
+    /// guard's, opened for the same origin, stay).
+    fn clear_spares(&self, given_up: &Arc<AtomicBool>) {
         if let Ok(mut spare) = self.spare.lock() {
-            spare.clear();
+            spare.retain(|(_, _, theirs)| !Arc::ptr_eq(theirs, given_up));
         }
     }
 
@@ -439,7 +445,7 @@ impl Origin {
     /// order they opened: when the newest is too old, so are all the others.
     fn take_spare(&self) -> Option<Conn> {
         let mut spare = self.spare.lock().ok()?;
-        let (at, conn) = spare.pop()?;
+        let (at, conn, _) = spare.pop()?;
         if at.elapsed() < SPARE_LIFE {
             return Some(conn);
         }

@@ -17,7 +17,7 @@ use crate::pace::Pace;
 use crate::plan::{narrow, Constraint, Op};
 use crate::table::{self, col, ColumnDef, ColumnType, Order, Pushdown, RowSource, TableDef, Value};
 use alicloud_api::{
-    format_time, CallReport, Client, Error, LookupEventsRequest, LookupKey, OpenedAhead, Outcome,
+    format_time, CallReport, Client, Error, LookupEventsRequest, LookupKey, Outcome,
     CALLS_PER_SECOND, MAX_RESULTS, OLD_WINDOW_CAP, RETENTION,
 };
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -396,10 +396,6 @@ impl Listing for LookupEvents {
                 })
                 .collect(),
         )
-    }
-
-    fn open_ahead(&self, client: &Client, calls: &[&str]) -> Option<OpenedAhead> {
-        client.open_actiontrail_ahead(calls.iter().copied())
     }
 
     fn page<'a>(
