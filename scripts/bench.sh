@@ -401,7 +401,9 @@ cold_warm() {
   peak=$(printf '%s\n' "$out" | sed -n 's/^peak //p')
   calls=$(curl -sf "$MEMBERS_URL/_admin/calls?format=text" | grep -c ' DescribeTrails ' || true)
   assumes=$(curl -sf "$MEMBERS_URL/_admin/calls?format=text" | grep -c ' AssumeRole ' || true)
-  echo "$1: cold median ${cold} ms ($2 sessions: ${colds[*]}), warm median ${warm} ms ($RUNS runs); last session: AssumeRole ${assumes}, DescribeTrails ${calls} over $((RUNS + 1)) queries, peak memory growth $((peak / 1024)) MiB"
+  local sessions=sessions
+  [ "$2" -eq 1 ] && sessions=session
+  echo "$1: cold median ${cold} ms ($2 ${sessions}: ${colds[*]}), warm median ${warm} ms ($RUNS runs); last session: AssumeRole ${assumes}, DescribeTrails ${calls} over $((RUNS + 1)) queries, peak memory growth $((peak / 1024)) MiB"
 }
 cold_warm org_trails 5
 echo "   targets at the default concurrency: warm <= 1.3 x ${LATENCY_MS} ms = $((LATENCY_MS * 13 / 10)) ms, cold <= 2.3 x = $((LATENCY_MS * 23 / 10)) ms"
