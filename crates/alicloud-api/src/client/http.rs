@@ -328,8 +328,8 @@ impl Direct {
         // Counted from now, so that a second call before these are open opens no more.
         let mut to_open = Vec::new();
         let mut origins = Vec::new();
-        for (uri, calls) in wanted.into_values() {
-            let Some(origin) = self.opener.origin(&uri) else {
+        for (key, (uri, calls)) in wanted {
+            let Some(origin) = self.opener.origin_at(key) else {
                 continue;
             };
             let open = origin.open.load(Ordering::Relaxed);
@@ -372,8 +372,10 @@ impl Direct {
         })
     }
 
+    /// (A lookup: an origin never connected to is not added.)
     fn connections_to(&self, url: &str) -> Connections {
-        let origin = url.parse::<Uri>().ok().and_then(|u| self.opener.origin(&u));
+        let key = url.parse::<Uri>().ok().and_then(|u| origin_key(&u));
+        let origin = key.and_then(|k| self.opener.origins.lock().ok()?.get(&k).cloned());
         let Some(origin) = origin else {
             return Connections::default();
         };
@@ -461,7 +463,11 @@ fn origin_key(uri: &Uri) -> Option<String> {
 
 impl Opener {
     fn origin(&self, uri: &Uri) -> Option<Arc<Origin>> {
-        let key = origin_key(uri)?;
+        self.origin_at(origin_key(uri)?)
+    }
+
+    /// The origin of key `key` (see [`origin_key`]), added when new.
+    fn origin_at(&self, key: String) -> Option<Arc<Origin>> {
         let mut origins = self.origins.lock().ok()?;
         Some(origins.entry(key).or_default().clone())
     }
