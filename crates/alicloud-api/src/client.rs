@@ -442,7 +442,16 @@ impl Client {
         let config = &self.inner.config;
         let call = Call::new(action, region);
         let endpoint = (service.endpoint)(config).url(region);
-        let bytes = AtomicU64::new(0);
+        let parts = Arc::new(attempt::Parts {
+            call: call.clone(),
+            endpoint,
+            version: service.version,
+            params,
+            credentials: creds.clone(),
+            connect_timeout: config.connect_timeout,
+            max_bytes: config.max_response_bytes,
+            bytes_read: AtomicU64::new(0),
+        });
         let mut report = CallReport::default();
         let limits = Limits {
             attempt: config.attempt_timeout,
@@ -452,20 +461,13 @@ impl Client {
             .retry
             .run(&call, limits, &mut report, || {
                 attempt::Attempt {
-                    http: &self.inner.http,
-                    call: &call,
-                    endpoint: &endpoint,
-                    version: service.version,
-                    params: &params,
-                    credentials: creds,
-                    connect_timeout: config.connect_timeout,
-                    max_bytes: config.max_response_bytes,
-                    bytes_read: &bytes,
+                    http: self.inner.http.clone(),
+                    parts: parts.clone(),
                 }
                 .send()
             })
             .await;
-        report.bytes = bytes.load(Ordering::Relaxed);
+        report.bytes = parts.bytes_read.load(Ordering::Relaxed);
         Outcome { result, report }
     }
 }

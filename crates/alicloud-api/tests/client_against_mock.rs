@@ -8,6 +8,7 @@ use alicloud_api::{
 };
 use alicloud_mock_api as mock;
 use alicloud_mock_api::{Fault, MockConfig, MockServer};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 fn default_creds() -> Credentials {
@@ -744,4 +745,55 @@ fn credentials_never_show_secrets() {
     ] {
         assert_no_secret(&shown);
     }
+}
+
+/// A call is signed, sent and read on the transport's threads: once started, it goes on while
+/// the thread that waits for it does not run at all (a PostgreSQL backend's, busy or blocked),
+/// and those threads block the signals the host handles on its own thread.
+#[test]
+fn calls_go_on_while_their_caller_is_blocked_on_threads_that_block_signals() {
+    let server = MockServer::start_blocking(MockConfig::default()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = client(&server, CredentialSource::Static(default_creds()));
+    let request = all_trails();
+    let mut call = std::pin::pin!(c.describe_trails("cn-hangzhou", &request));
+    // Polled once, then never again while this thread sleeps.
+    {
+        let _in_runtime = rt.enter();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+    }
+    let asked = Instant::now();
+    while calls_to(&server, "cn-hangzhou", "DescribeTrails") == 0 {
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "the call was not made while its caller slept"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let answer = rt.block_on(call).result;
+    assert_eq!(answer.unwrap().len(), 3);
+
+    // SIGINT, SIGUSR1, SIGALRM and SIGTERM: PostgreSQL's cancel, latch, timeout and shutdown.
+    let handled: u64 = [2, 10, 14, 15].iter().map(|n| 1 << (n - 1)).sum();
+    let mut threads = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if name.trim() != "alicloud-api" {
+            continue;
+        }
+        threads += 1;
+        let status = std::fs::read_to_string(dir.join("status")).unwrap();
+        let blocked = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+            .unwrap();
+        assert_eq!(blocked & handled, handled, "{dir:?} blocks {blocked:x}");
+    }
+    assert!(threads >= 1, "no transport thread in this process");
 }

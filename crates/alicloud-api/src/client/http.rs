@@ -314,7 +314,7 @@ impl Direct {
     }
 
     fn open_ahead(&self, urls: impl IntoIterator<Item = String>) -> Option<OpenedAhead> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let runtime = transport().or_else(|| tokio::runtime::Handle::try_current().ok())?;
         let mut wanted: HashMap<String, (Uri, usize)> = HashMap::new();
         for url in urls {
             let Ok(uri) = url.parse::<Uri>() else {
@@ -383,6 +383,54 @@ impl Direct {
             open: origin.open.load(Ordering::Relaxed),
             opened_ahead: origin.spare.lock().map_or(0, |s| s.len()),
         }
+    }
+}
+
+/// How many threads make the API calls of the process.
+const TRANSPORT_THREADS: usize = 2;
+
+/// The threads that make the API calls of this process (a Tokio runtime of
+/// [`TRANSPORT_THREADS`] workers, started on first use): each attempt is signed, sent and read
+/// there, while the caller's thread (a PostgreSQL backend's, which must stay the only one that
+/// calls into PostgreSQL) waits for the answers and turns them into rows. The threads block every
+/// signal, so that the host's signal handlers keep running on its own thread. `None` when the
+/// threads cannot start; the attempts then run on the caller's runtime.
+///
+/// A forked child (a host that forks after loading a front end) does not have its parent's
+/// threads: it starts its own, and the parent's runtime is never dropped there.
+pub(crate) fn transport() -> Option<tokio::runtime::Handle> {
+    static RUNTIME: Mutex<Option<(u32, tokio::runtime::Handle)>> = Mutex::new(None);
+    let mut slot = RUNTIME.lock().ok()?;
+    let pid = std::process::id();
+    if let Some((owner, handle)) = slot.as_ref() {
+        if *owner == pid {
+            return Some(handle.clone());
+        }
+    }
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(TRANSPORT_THREADS));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("alicloud-api")
+        .on_thread_start(block_signals)
+        .enable_all()
+        .build()
+        .ok()?;
+    let handle = runtime.handle().clone();
+    // Kept for the life of the process (dropping it would wait for its threads).
+    std::mem::forget(runtime);
+    *slot = Some((pid, handle.clone()));
+    Some(handle)
+}
+
+/// Blocks every signal on the calling thread (one of the transport's).
+fn block_signals() {
+    #[cfg(unix)]
+    // SAFETY: `set` is a local the calls fill; `pthread_sigmask` changes this thread's mask only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -540,8 +588,10 @@ struct Conn {
 }
 
 impl Connection for Conn {
+    /// Nothing to tell the pool: no proxy, HTTP/1.1 only, and no addresses (the stream's own
+    /// answer would ask the kernel for both of them each time a connection is first used).
     fn connected(&self) -> Connected {
-        self.stream.connected()
+        Connected::new()
     }
 }
 
