@@ -1,8 +1,10 @@
 //! The one place the extension blocks on async work: one tokio runtime per backend, and the table
 //! layer's wait ([`alicloud_tables::wait`]) with PostgreSQL's interrupt handling.
 //!
-//! A Postgres backend is single-threaded, so the runtime is a current-thread one: futures only run
-//! inside [`block_on`], on the backend's own thread, and never call into Postgres.
+//! A Postgres backend must not be called into from other threads, so the scan runs on a
+//! current-thread runtime: its futures only run inside [`block_on`], on the backend's own thread.
+//! The API calls they make run on the API client's own threads (which never call into Postgres
+//! and block its signals); the backend's thread waits for their answers here.
 
 use alicloud_tables::wait::{self, OnInterrupt};
 use pgrx::pg_sys;

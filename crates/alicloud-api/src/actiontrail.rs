@@ -80,7 +80,7 @@ impl Client {
     /// Opens connections in the background for ActionTrail calls about to be made at once, one
     /// region per call, so that each finds a connection of its own (a scan does this while it
     /// waits for roles to be assumed). They are kept while the returned guard is; `None`: nothing
-    /// is opened (enough are open, the client goes through a proxy, or no Tokio runtime runs).
+    /// is opened (enough are open, or the client goes through a proxy).
     pub fn open_actiontrail_ahead<'a>(
         &self,
         regions: impl IntoIterator<Item = &'a str>,

@@ -777,8 +777,12 @@ fn calls_go_on_while_their_caller_is_blocked_on_threads_that_block_signals() {
     let answer = rt.block_on(call).result;
     assert_eq!(answer.unwrap().len(), 3);
 
-    // SIGINT, SIGUSR1, SIGALRM and SIGTERM: PostgreSQL's cancel, latch, timeout and shutdown.
-    let handled: u64 = [2, 10, 14, 15].iter().map(|n| 1 << (n - 1)).sum();
+    // SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGURG:
+    // every signal PostgreSQL handles or ignores in a backend.
+    let handled: u64 = [1, 2, 3, 10, 12, 13, 14, 15, 17, 23]
+        .iter()
+        .map(|n| 1 << (n - 1))
+        .sum();
     let mut threads = 0;
     for task in std::fs::read_dir("/proc/self/task").unwrap() {
         let dir = task.unwrap().path();
@@ -795,5 +799,52 @@ fn calls_go_on_while_their_caller_is_blocked_on_threads_that_block_signals() {
             .unwrap();
         assert_eq!(blocked & handled, handled, "{dir:?} blocks {blocked:x}");
     }
-    assert!(threads >= 1, "no transport thread in this process");
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    assert!(threads >= workers, "{threads} transport threads");
+}
+
+/// A call dropped while it waits for its answer (a cancelled query, a timeout) stops on the
+/// transport's threads at once: its connection is closed, not kept until the answer comes.
+#[tokio::test]
+async fn a_dropped_call_closes_its_connection_at_once() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.set_fault(
+        "cn-hangzhou",
+        Fault {
+            latency_ms: Some(30_000),
+            ..Fault::default()
+        },
+    );
+    let c = Client::new(
+        ClientConfig {
+            attempt_timeout: Duration::from_secs(60),
+            ..config(&server)
+        },
+        CredentialSource::Static(default_creds()),
+    )
+    .unwrap();
+    let request = all_trails();
+    let mut call = Box::pin(c.describe_trails("cn-hangzhou", &request));
+    tokio::select! {
+        _ = &mut call => panic!("answered despite the latency"),
+        () = async {
+            while calls_to(&server, "cn-hangzhou", "DescribeTrails") == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } => {}
+    }
+    let open = || {
+        c.actiontrail_connections("cn-hangzhou")
+            .map_or(0, |n| n.open)
+    };
+    assert_eq!(open(), 1);
+    drop(call);
+    let dropped = Instant::now();
+    while open() > 0 {
+        assert!(
+            dropped.elapsed() < Duration::from_secs(2),
+            "the dropped call's connection stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

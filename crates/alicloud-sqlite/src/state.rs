@@ -60,8 +60,8 @@ impl ConnState {
         Ok(made)
     }
 
-    /// The connection's runtime: current-thread, made on first use; futures run only while a
-    /// scan waits on them.
+    /// The connection's runtime: current-thread, made on first use; the scan's futures run only
+    /// while it waits on them (the API calls run on the API client's threads).
     pub fn runtime(&self) -> Result<&Runtime, Failure> {
         self.runtime
             .get_or_init(alicloud_tables::connect::runtime)

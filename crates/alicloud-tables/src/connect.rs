@@ -400,8 +400,9 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-/// A current-thread tokio runtime, for a front end that blocks on a scan in one place (the
-/// futures run only while it waits, on its own thread).
+/// A current-thread tokio runtime, for a front end that blocks on a scan in one place (the scan's
+/// futures run only while it waits, on its own thread; the API calls run on the API client's
+/// threads).
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -45,6 +45,8 @@ impl Attempt {
         let parts = self.parts.clone();
         match Transported(transport.spawn(self.send_here())).await {
             Ok(outcome) => outcome,
+            // A panic goes on on the caller's thread, as if the attempt had run there.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(Failure::from(Error::Transport {
                 call: parts.call.clone(),
                 endpoint: parts.endpoint.clone(),

@@ -22,7 +22,7 @@ use std::error::Error as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -164,8 +164,9 @@ impl Http {
     /// so that each finds a connection of its own: to each origin, until as many are open (idle,
     /// in use, opening, or waiting to be used) as calls go there. The connections are there for
     /// as long as the returned guard is kept: when it is dropped, those still opening are given
-    /// up and those no call took are closed. Does nothing through a proxy, or outside a Tokio
-    /// runtime; a URL that does not parse is left out.
+    /// up and those no call took are closed. Does nothing through a proxy, or when neither the
+    /// transport's threads nor a Tokio runtime of the caller's run; a URL that does not parse is
+    /// left out.
     pub(crate) fn open_ahead(&self, urls: impl IntoIterator<Item = String>) -> Option<OpenedAhead> {
         match self {
             Http::Direct(direct) => direct.open_ahead(urls),
@@ -350,20 +351,23 @@ impl Direct {
         let given_up = Arc::new(AtomicBool::new(false));
         let driver_given_up = given_up.clone();
         let task = runtime.spawn(async move {
+            // Owned by this task: aborting it (the guard dropped) stops those still opening.
+            let mut opening = tokio::task::JoinSet::new();
             let mut to_open = to_open.into_iter().peekable();
             while to_open.peek().is_some() {
                 for (uri, counted) in to_open.by_ref().take(OPEN_BATCH) {
                     let origin = counted.0.clone();
-                    let opening = opener.open(uri, counted);
+                    let open = opener.open(uri, counted);
                     let given_up = driver_given_up.clone();
-                    tokio::spawn(async move {
-                        if let Ok(conn) = opening.await {
+                    opening.spawn(async move {
+                        if let Ok(conn) = open.await {
                             origin.keep_spare(conn, &given_up);
                         }
                     });
                 }
                 tokio::task::yield_now().await;
             }
+            while opening.join_next().await.is_some() {}
         });
         Some(OpenedAhead {
             task: task.abort_handle(),
@@ -386,21 +390,25 @@ impl Direct {
     }
 }
 
-/// How many threads make the API calls of the process.
+/// How many threads make the API calls of the process (fewer on a machine with fewer CPUs).
 const TRANSPORT_THREADS: usize = 2;
+/// How many more threads the transport may start for blocking work: host name lookups (each new
+/// connection to a host name looks it up). They stop after 10 s without work.
+const TRANSPORT_BLOCKING_THREADS: usize = 16;
 
-/// The threads that make the API calls of this process (a Tokio runtime of
-/// [`TRANSPORT_THREADS`] workers, started on first use): each attempt is signed, sent and read
-/// there, while the caller's thread (a PostgreSQL backend's, which must stay the only one that
-/// calls into PostgreSQL) waits for the answers and turns them into rows. The threads block every
-/// signal, so that the host's signal handlers keep running on its own thread. `None` when the
-/// threads cannot start; the attempts then run on the caller's runtime.
+/// The threads that make the API calls of this process: a Tokio runtime of [`TRANSPORT_THREADS`]
+/// workers, started by the first call. Each attempt is signed, sent and read there, and the
+/// connections live there, while the caller's thread (a PostgreSQL backend's, which must stay the
+/// only one that calls into PostgreSQL) waits for the answers and turns them into rows. The
+/// threads start with every signal a process handles blocked, so that the host's handlers keep
+/// running on its own thread. `None` when the threads cannot start: the attempts then run on the
+/// caller's runtime.
 ///
-/// A forked child (a host that forks after loading a front end) does not have its parent's
-/// threads: it starts its own, and the parent's runtime is never dropped there.
+/// A child forked after a call does not have its parent's threads: its own start at its first
+/// call (the parent's runtime is never dropped there).
 pub(crate) fn transport() -> Option<tokio::runtime::Handle> {
     static RUNTIME: Mutex<Option<(u32, tokio::runtime::Handle)>> = Mutex::new(None);
-    let mut slot = RUNTIME.lock().ok()?;
+    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
     let pid = std::process::id();
     if let Some((owner, handle)) = slot.as_ref() {
         if *owner == pid {
@@ -409,13 +417,22 @@ pub(crate) fn transport() -> Option<tokio::runtime::Handle> {
     }
     let threads =
         std::thread::available_parallelism().map_or(1, |n| n.get().min(TRANSPORT_THREADS));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("alicloud-api")
-        .on_thread_start(block_signals)
-        .enable_all()
-        .build()
-        .ok()?;
+    // Blocked here too, while the threads are made: they start with this thread's mask.
+    let _blocked = SignalsBlocked::here();
+    // Tokio panics when the system refuses a thread.
+    let runtime = std::panic::catch_unwind(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .max_blocking_threads(TRANSPORT_BLOCKING_THREADS)
+            .thread_name("alicloud-api")
+            .on_thread_start(|| {
+                std::mem::forget(SignalsBlocked::here());
+            })
+            .enable_all()
+            .build()
+    })
+    .ok()?
+    .ok()?;
     let handle = runtime.handle().clone();
     // Kept for the life of the process (dropping it would wait for its threads).
     std::mem::forget(runtime);
@@ -423,14 +440,40 @@ pub(crate) fn transport() -> Option<tokio::runtime::Handle> {
     Some(handle)
 }
 
-/// Blocks every signal on the calling thread (one of the transport's).
-fn block_signals() {
+/// The calling thread's signals blocked, all but those the kernel raises for a fault of the thread
+/// itself; dropping it restores the mask there was.
+struct SignalsBlocked {
     #[cfg(unix)]
-    // SAFETY: `set` is a local the calls fill; `pthread_sigmask` changes this thread's mask only.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    before: libc::sigset_t,
+}
+
+impl SignalsBlocked {
+    fn here() -> SignalsBlocked {
+        #[cfg(unix)]
+        // SAFETY: both sets are locals the calls fill; `pthread_sigmask` changes only the calling
+        // thread's mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut set);
+            for fault in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL] {
+                libc::sigdelset(&mut set, fault);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut before);
+            SignalsBlocked { before }
+        }
+        #[cfg(not(unix))]
+        SignalsBlocked {}
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: restores the mask `here` read on this same thread.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.before, std::ptr::null_mut());
+        }
     }
 }
 
