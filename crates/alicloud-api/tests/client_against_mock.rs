@@ -328,7 +328,16 @@ async fn connections_opened_ahead_are_the_ones_the_calls_use_and_go_with_their_g
     assert_eq!(connections(&c).open, 4);
     assert!(c.open_actiontrail_ahead(regions).is_none());
     assert_eq!(opened_ahead_reach(&c, 4).await, 4);
-    // The four calls at once take the four connections: none is opened for them.
+    // The four calls at once take the four connections: none is opened for them. (The calls of
+    // this test are slow enough to be in flight together: the transport's threads could
+    // otherwise finish one and hand its pooled connection to the next.)
+    server.set_fault(
+        "*",
+        Fault {
+            latency_ms: Some(300),
+            ..Fault::default()
+        },
+    );
     let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
     for (region, answer) in in_regions(&c, &regions).await {
         assert!(answer.is_ok(), "{region}: {answer:?}");
