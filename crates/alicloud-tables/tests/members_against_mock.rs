@@ -629,12 +629,14 @@ async fn max_concurrency_caps_the_calls_of_all_members_together() {
 #[tokio::test]
 async fn the_listings_connections_open_while_roles_are_assumed_for_the_calls_to_be_made() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    // AssumeRole slow enough for the connections to open while it is in flight.
+    // AssumeRole slow enough for the connections to open while it is in flight, and the listings
+    // slow enough to be in flight together (the transport's threads could otherwise finish one
+    // and hand its pooled connection to the next).
     server.set_fault(
         "*",
         mock::Fault {
             latency_ms: Some(200),
-            actions: Some(vec!["AssumeRole".to_string()]),
+            actions: Some(vec!["AssumeRole".to_string(), "DescribeTrails".to_string()]),
             ..Default::default()
         },
     );
