@@ -762,6 +762,9 @@ fn credentials_never_show_secrets() {
 #[test]
 fn calls_go_on_while_their_caller_is_blocked_on_threads_that_block_signals() {
     let server = MockServer::start_blocking(MockConfig::default()).unwrap();
+    // The mock records the call when it arrives and answers 300 ms later: the first poll below
+    // cannot find the answer there already, however the threads are scheduled.
+    server.set_fault("cn-hangzhou", Fault::latency(300));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
