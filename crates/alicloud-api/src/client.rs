@@ -440,10 +440,9 @@ impl Client {
         creds: &Credentials,
     ) -> Outcome<Vec<u8>> {
         let config = &self.inner.config;
-        let call = Call::new(action, region);
         let endpoint = (service.endpoint)(config).url(region);
         let parts = Arc::new(attempt::Parts {
-            call: call.clone(),
+            call: Call::new(action, region),
             endpoint,
             version: service.version,
             params,
@@ -459,7 +458,7 @@ impl Client {
         };
         let result = config
             .retry
-            .run(&call, limits, &mut report, || {
+            .run(&parts.call, limits, &mut report, || {
                 attempt::Attempt {
                     http: self.inner.http.clone(),
                     parts: parts.clone(),

@@ -331,13 +331,7 @@ async fn connections_opened_ahead_are_the_ones_the_calls_use_and_go_with_their_g
     // The four calls at once take the four connections: none is opened for them. (The calls of
     // this test are slow enough to be in flight together: the transport's threads could
     // otherwise finish one and hand its pooled connection to the next.)
-    server.set_fault(
-        "*",
-        Fault {
-            latency_ms: Some(300),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("*", Fault::latency(300));
     let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
     for (region, answer) in in_regions(&c, &regions).await {
         assert!(answer.is_ok(), "{region}: {answer:?}");
@@ -820,13 +814,7 @@ fn calls_go_on_while_their_caller_is_blocked_on_threads_that_block_signals() {
 #[tokio::test]
 async fn a_dropped_call_closes_its_connection_at_once() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    server.set_fault(
-        "cn-hangzhou",
-        Fault {
-            latency_ms: Some(30_000),
-            ..Fault::default()
-        },
-    );
+    server.set_fault("cn-hangzhou", Fault::latency(30_000));
     let c = Client::new(
         ClientConfig {
             attempt_timeout: Duration::from_secs(60),
